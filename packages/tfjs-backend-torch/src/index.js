@@ -1,1 +1,567 @@
-module.exports = { available: false };
+'use strict';
+/**
+ * tfjs-backend-torch: a TensorFlow.js backend whose kernels run on libtorch (ATen) through an N-API addon.
+ *
+ * Design
+ * - TorchBackend extends tfjs-backend-cpu's MathBackendCPU: tensors live in JS typed arrays exactly as in the cpu
+ *   backend, so every cpu kernel also runs here unchanged (the fallback), and native kernels read and write the same
+ *   storage. Native outputs are ATen buffers handed to JS without a copy (external ArrayBuffers).
+ * - Native kernels wrap tfjs's NHWC buffers without a copy and permute them to NCHW shape: ATen sees channels_last
+ *   tensors (oneDNN's fast path) and returns channels_last outputs, which are contiguous NHWC again.
+ * - A native kernel returns `undefined` for a case it does not handle (a dtype, an asymmetric mode...) and the cpu
+ *   kernel runs instead. Elementwise kernels on small tensors (< TFJS_TORCH_MIN_NATIVE elements, default 2048) use
+ *   the cpu kernels too: below that the JS loop beats the native call overhead.
+ * - TFJS_TORCH_STRICT=1 makes native errors throw instead of falling back (used by tests).
+ */
+const tfc = require('@tensorflow/tfjs-core');
+const { MathBackendCPU } = require('@tensorflow/tfjs-backend-cpu');
+const { loadAddon } = require('./native');
+const os = require('os');
+
+const BACKEND_NAME = 'torch';
+const { backend_util, util } = tfc;
+
+const loaded = loadAddon();
+const addon = loaded.addon;
+
+const NHWC_TO_NCHW = [0, 3, 1, 2];
+const NCHW_TO_NHWC = [0, 2, 3, 1];
+
+const opIds = new Map();
+/** Operator id for an ATen schema name ("aten::conv2d" or "aten::add.Tensor"). */
+function op(qualified) {
+  let id = opIds.get(qualified);
+  if (id === undefined) {
+    const dot = qualified.indexOf('.');
+    id = dot < 0 ? addon.op(qualified, '') : addon.op(qualified.slice(0, dot), qualified.slice(dot + 1));
+    opIds.set(qualified, id);
+  }
+  return id;
+}
+
+function call(name, args, outPerm) { return addon.call(op(name), args, outPerm); }
+
+const DTYPE_OF_ARRAY = (a) => (a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : 'bool');
+
+class TorchBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    if (!addon) throw new Error(loaded.error);
+    this.minNative = Number(process.env.TFJS_TORCH_MIN_NATIVE ?? 2048);
+    this.strict = process.env.TFJS_TORCH_STRICT === '1';
+    this.stats = { native: 0, fallback: 0, errors: 0 };
+  }
+  /** Threads ATen uses (default: the number of cores). */
+  setThreads(n) { addon.setThreads(n); }
+  getThreads() { return addon.getThreads(); }
+  info() { return addon.info(); }
+  /** A tensor argument for the addon: [values, shape, perm?, castDtype?]. */
+  arg(t, perm, cast) {
+    const v = this.data.get(t.dataId).values;
+    return perm || cast ? [v, t.shape, perm || null, cast || null] : [v, t.shape];
+  }
+  nhwc(t) { return [this.data.get(t.dataId).values, t.shape, NHWC_TO_NCHW]; }
+  /** A tfjs TensorInfo from an addon result [values, shape]. */
+  out(r, dtype) {
+    const [values, shape] = r;
+    const have = DTYPE_OF_ARRAY(values);
+    if (dtype && dtype !== have) {
+      return this.makeTensorInfo(shape, dtype, util.toTypedArray(Array.from(values), dtype));
+    }
+    return this.makeTensorInfo(shape, have, values);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Kernel table
+const cpuKernels = new Map(tfc.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
+const native = new Map();
+
+const isPlain = (t) => t.dtype === 'float32' || t.dtype === 'int32' || t.dtype === 'bool';
+function allInputs(inputs) { return Array.isArray(inputs) ? inputs : Object.values(inputs).filter((t) => t != null); }
+
+function def(kernelName, fn) { native.set(kernelName, fn); }
+
+function wrap(kernelName, fn) {
+  const cpu = cpuKernels.get(kernelName);
+  return (args) => {
+    const { inputs, backend } = args;
+    if (allInputs(inputs).every(isPlain)) {
+      let r;
+      try {
+        r = fn(args);
+      } catch (e) {
+        backend.stats.errors++;
+        if (backend.strict || !cpu) throw new Error(`torch backend kernel ${kernelName}: ${e.message}`);
+      }
+      if (r !== undefined) { backend.stats.native++; return r; }
+    }
+    if (!cpu) throw new Error(`torch backend: kernel ${kernelName} has no native implementation for these inputs and no cpu kernel`);
+    backend.stats.fallback++;
+    return cpu.kernelFunc(args);
+  };
+}
+
+const small = (backend, t) => util.sizeFromShape(t.shape) < backend.minNative;
+
+// ---- elementwise --------------------------------------------------------------------------------------------------
+function binary(kernelName, aten, opts = {}) {
+  def(kernelName, ({ inputs, backend }) => {
+    const { a, b } = inputs;
+    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (util.sizeFromShape(outShape) < backend.minNative) return undefined;
+    if (opts.floatOnly && (a.dtype !== 'float32' || b.dtype !== 'float32')) return undefined;
+    if (a.dtype !== b.dtype) return undefined;
+    const r = call(aten, [backend.arg(a), backend.arg(b), ...(opts.extra || [])]);
+    return backend.out(r, opts.dtype || (a.dtype === 'bool' && !opts.keepBool ? undefined : a.dtype));
+  });
+}
+binary('Add', 'aten::add.Tensor', {});
+binary('Sub', 'aten::sub.Tensor', {});
+binary('Multiply', 'aten::mul.Tensor', {});
+binary('RealDiv', 'aten::div.Tensor', { floatOnly: true });
+binary('FloorDiv', 'aten::div.Tensor_mode', { extra: ['floor'] });
+binary('Maximum', 'aten::maximum', {});
+binary('Minimum', 'aten::minimum', {});
+binary('Pow', 'aten::pow.Tensor_Tensor', { floatOnly: true });
+binary('SquaredDifference', 'aten::sub.Tensor', {}); // replaced below
+binary('Mod', 'aten::remainder.Tensor', { floatOnly: true });
+binary('Atan2', 'aten::atan2', { floatOnly: true });
+for (const [k, aten] of [['Equal', 'aten::eq.Tensor'], ['NotEqual', 'aten::ne.Tensor'], ['Less', 'aten::lt.Tensor'],
+  ['LessEqual', 'aten::le.Tensor'], ['Greater', 'aten::gt.Tensor'], ['GreaterEqual', 'aten::ge.Tensor'],
+  ['LogicalAnd', 'aten::logical_and'], ['LogicalOr', 'aten::logical_or']]) {
+  binary(k, aten, { dtype: 'bool' });
+}
+def('SquaredDifference', ({ inputs, backend }) => {
+  const { a, b } = inputs;
+  const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  if (util.sizeFromShape(outShape) < backend.minNative || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const d = call('aten::sub.Tensor', [backend.arg(a), backend.arg(b)]);
+  return backend.out(call('aten::mul.Tensor', [d, d]), 'float32');
+});
+
+function unary(kernelName, aten, extra = () => [], opts = {}) {
+  def(kernelName, ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (x.dtype !== 'float32' && !opts.anyDtype) return undefined;
+    if (small(backend, x)) return undefined;
+    const ex = extra(attrs || {});
+    if (ex === undefined) return undefined;
+    return backend.out(call(aten, [backend.arg(x), ...ex]), opts.dtype || x.dtype);
+  });
+}
+for (const [k, aten] of [['Abs', 'aten::abs'], ['Acos', 'aten::acos'], ['Acosh', 'aten::acosh'], ['Asin', 'aten::asin'],
+  ['Asinh', 'aten::asinh'], ['Atan', 'aten::atan'], ['Atanh', 'aten::atanh'], ['Ceil', 'aten::ceil'], ['Cos', 'aten::cos'],
+  ['Cosh', 'aten::cosh'], ['Erf', 'aten::erf'], ['Exp', 'aten::exp'], ['Expm1', 'aten::expm1'], ['Floor', 'aten::floor'],
+  ['Log', 'aten::log'], ['Log1p', 'aten::log1p'], ['Neg', 'aten::neg'], ['Reciprocal', 'aten::reciprocal'],
+  ['Relu', 'aten::relu'], ['Round', 'aten::round'], ['Rsqrt', 'aten::rsqrt'], ['Selu', 'aten::selu'],
+  ['Sigmoid', 'aten::sigmoid'], ['Sign', 'aten::sign'], ['Sin', 'aten::sin'], ['Sinh', 'aten::sinh'],
+  ['Sqrt', 'aten::sqrt'], ['Square', 'aten::square'], ['Tan', 'aten::tan'], ['Tanh', 'aten::tanh']]) {
+  unary(k, aten);
+}
+unary('Relu6', 'aten::hardtanh', () => [0, 6]);
+unary('Elu', 'aten::elu', () => [1, 1, 1]);
+unary('LeakyRelu', 'aten::leaky_relu', (a) => [a.alpha]);
+unary('ClipByValue', 'aten::clamp', (a) => [a.clipValueMin, a.clipValueMax]);
+unary('IsNan', 'aten::isnan', () => [], { dtype: 'bool' });
+unary('IsInf', 'aten::isinf', () => [], { dtype: 'bool' });
+unary('IsFinite', 'aten::isfinite', () => [], { dtype: 'bool' });
+// Step(alpha=0): x > 0 ? 1 : 0, NaN stays NaN = heaviside(x, 0).
+def('Step', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || attrs.alpha !== 0 || small(backend, x)) return undefined;
+  return backend.out(call('aten::heaviside', [backend.arg(x), [new Float32Array([0]), []]]), 'float32');
+});
+def('Prelu', ({ inputs, backend }) => {
+  const { x, alpha } = inputs;
+  if (x.dtype !== 'float32' || alpha.dtype !== 'float32' || small(backend, x)) return undefined;
+  // prelu(x) = relu(x) - alpha * relu(-x), with alpha broadcast like tfjs.
+  const pos = call('aten::relu', [backend.arg(x)]);
+  const neg = call('aten::relu', [call('aten::neg', [backend.arg(x)])]);
+  const an = call('aten::mul.Tensor', [backend.arg(alpha), neg]);
+  return backend.out(call('aten::sub.Tensor', [pos, an]), 'float32');
+});
+
+// ---- activations used by fused kernels -----------------------------------------------------------------------------
+function activate(backend, r, activation, prelu, leakyAlpha) {
+  switch (activation) {
+    case undefined: case null: case 'linear': return r;
+    case 'relu': return call('aten::relu', [r]);
+    case 'relu6': return call('aten::hardtanh', [r, 0, 6]);
+    case 'elu': return call('aten::elu', [r, 1, 1, 1]);
+    case 'sigmoid': return call('aten::sigmoid', [r]);
+    case 'leakyrelu': return call('aten::leaky_relu', [r, leakyAlpha ?? 0.2]);
+    case 'prelu': {
+      const pos = call('aten::relu', [r]);
+      const neg = call('aten::relu', [call('aten::neg', [r])]);
+      return call('aten::sub.Tensor', [pos, call('aten::mul.Tensor', [backend.arg(prelu), neg])]);
+    }
+    default: throw new Error(`unknown fused activation '${activation}'`);
+  }
+}
+
+// ---- reductions ---------------------------------------------------------------------------------------------------
+function reduction(kernelName, fn) {
+  def(kernelName, ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const axes = util.parseAxisParam(attrs.axis ?? attrs.reductionIndices, x.shape);
+    if (axes.length === 0 || x.shape.length === 0 || util.sizeFromShape(x.shape) === 0) return undefined;
+    return fn(backend, x, axes, !!attrs.keepDims);
+  });
+}
+reduction('Sum', (b, x, axes, keep) => {
+  if (x.dtype === 'bool') return undefined;
+  return b.out(call('aten::sum.dim_IntList', [b.arg(x), axes, keep]), x.dtype === 'float32' ? 'float32' : 'int32');
+});
+reduction('Mean', (b, x, axes, keep) => (x.dtype !== 'float32' ? undefined
+  : b.out(call('aten::mean.dim', [b.arg(x), axes, keep]), 'float32')));
+reduction('Max', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(call('aten::amax', [b.arg(x), axes, keep]), x.dtype)));
+reduction('Min', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(call('aten::amin', [b.arg(x), axes, keep]), x.dtype)));
+reduction('Prod', (b, x, axes, keep) => {
+  if (x.dtype !== 'float32') return undefined;
+  let r = b.arg(x);
+  // aten::prod reduces one dim at a time; go from the last axis so earlier indices stay valid.
+  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::prod.dim_int', [r, ax, keep]);
+  return b.out(r, 'float32');
+});
+reduction('All', (b, x, axes, keep) => {
+  if (x.dtype !== 'bool') return undefined;
+  let r = b.arg(x);
+  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::all.dim', [r, ax, keep]);
+  return b.out(r, 'bool');
+});
+reduction('Any', (b, x, axes, keep) => {
+  if (x.dtype !== 'bool') return undefined;
+  let r = b.arg(x);
+  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::any.dim', [r, ax, keep]);
+  return b.out(r, 'bool');
+});
+for (const [k, aten] of [['ArgMax', 'aten::argmax'], ['ArgMin', 'aten::argmin']]) {
+  def(k, ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (x.dtype === 'bool' || x.shape.length === 0) return undefined;
+    const axis = util.parseAxisParam(attrs.axis, x.shape);
+    if (axis.length !== 1) return undefined;
+    return backend.out(call(aten, [backend.arg(x), axis[0], false]), 'int32');
+  });
+}
+
+// ---- matmul ---------------------------------------------------------------------------------------------------------
+function mm(backend, a, b, transposeA, transposeB) {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const ta = (t, tr) => (tr ? backend.arg(t, [...t.shape.keys()].map((i, _, all) =>
+    (i === all.length - 1 ? all.length - 2 : i === all.length - 2 ? all.length - 1 : i))) : backend.arg(t));
+  return call('aten::matmul', [ta(a, transposeA), ta(b, transposeB)]);
+}
+def('BatchMatMul', ({ inputs, backend, attrs }) => {
+  const r = mm(backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB);
+  return r && backend.out(r, 'float32');
+});
+def('_FusedMatMul', ({ inputs, backend, attrs }) => {
+  let r = mm(backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB);
+  if (!r) return undefined;
+  if (inputs.bias) r = call('aten::add.Tensor', [r, backend.arg(inputs.bias)]);
+  return backend.out(activate(backend, r, attrs.activation, inputs.preluActivationWeights, attrs.leakyreluAlpha), 'float32');
+});
+
+// ---- convolution ----------------------------------------------------------------------------------------------------
+/** Torch padding for a tfjs conv/pool info: symmetric [h, w], or explicit pads for constant_pad_nd. */
+function torchPads(info) {
+  const { top, bottom, left, right } = info.padInfo;
+  if (top === bottom && left === right) return { sym: [top, left], explicit: null };
+  return { sym: [0, 0], explicit: [left, right, top, bottom] };
+}
+function outSize(inp, pad, k, s, d) { return Math.floor((inp + pad - d * (k - 1) - 1) / s) + 1; }
+function convMatches(info) {
+  const { top, bottom, left, right } = info.padInfo;
+  return info.outHeight === outSize(info.inHeight, top + bottom, info.filterHeight, info.strideHeight, info.dilationHeight) &&
+    info.outWidth === outSize(info.inWidth, left + right, info.filterWidth, info.strideWidth, info.dilationWidth) &&
+    top >= 0 && bottom >= 0 && left >= 0 && right >= 0;
+}
+/** x as a channels_last NCHW argument, padded explicitly when tfjs pads asymmetrically. */
+function convInput(backend, x, pads, value = 0) {
+  if (!pads.explicit) return backend.nhwc(x);
+  const [values, shape] = call('aten::constant_pad_nd', [backend.nhwc(x), pads.explicit, value], NCHW_TO_NHWC);
+  return [values, shape, NHWC_TO_NCHW];
+}
+function paddedShape(shape, pads) {
+  if (!pads.explicit) return shape;
+  const [l, r, t, b] = pads.explicit;
+  return [shape[0], shape[1] + t + b, shape[2] + l + r, shape[3]];
+}
+function cropBack(r, pads) {
+  if (!pads.explicit) return r;
+  const [values, shape] = r;
+  return call('aten::constant_pad_nd', [[values, shape, NHWC_TO_NCHW], pads.explicit.map((p) => -p), 0], NCHW_TO_NHWC);
+}
+/** Weight argument: HWIO filter -> OIHW; depthwise [h,w,in,mult] -> [in*mult,1,h,w]. */
+function weightArg(values, fshape, depthwise) {
+  if (!depthwise) return [values, fshape, [3, 2, 0, 1]];
+  return [values, [fshape[0], fshape[1], fshape[2] * fshape[3], 1], [2, 3, 0, 1]];
+}
+const WEIGHT_BACK = [2, 3, 1, 0]; // OIHW -> HWIO (depthwise: [in*mult,1,h,w] -> [h,w,1,in*mult]... handled below)
+
+function conv2dInfo(xShape, fShape, attrs, depthwise) {
+  const dil = attrs.dilations ?? 1;
+  if (depthwise) {
+    return backend_util.computeConv2DInfo(xShape, fShape, attrs.strides, dil, attrs.pad, attrs.dimRoundingMode, true);
+  }
+  return backend_util.computeConv2DInfo(xShape, fShape, attrs.strides, dil, attrs.pad, attrs.dimRoundingMode, false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat || 'NHWC'));
+}
+
+function convForward(depthwise, fused) {
+  return ({ inputs, backend, attrs }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+    if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
+    const info = conv2dInfo(x.shape, filter.shape, attrs, depthwise);
+    if (!convMatches(info) || util.sizeFromShape(info.outShape) === 0) return undefined;
+    const pads = torchPads(info);
+    const groups = depthwise ? x.shape[3] : 1;
+    let biasArg = null;
+    if (bias) {
+      if (util.sizeFromShape(bias.shape) !== info.outChannels || bias.dtype !== 'float32') return undefined;
+      biasArg = [backend.data.get(bias.dataId).values, [info.outChannels]];
+    }
+    let r = call('aten::conv2d', [convInput(backend, x, pads),
+      weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise), biasArg,
+      [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], groups], NCHW_TO_NHWC);
+    if (fused) r = activate(backend, r, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha);
+    return backend.out(r, 'float32');
+  };
+}
+def('Conv2D', convForward(false, false));
+def('FusedConv2D', convForward(false, true));
+def('DepthwiseConv2dNative', convForward(true, false));
+def('FusedDepthwiseConv2D', convForward(true, true));
+
+function convBackpropInput(depthwise) {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
+    if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
+    const xShape = attrs.inputShape;
+    const info = conv2dInfo(xShape, filter.shape, attrs, depthwise);
+    if (!convMatches(info) || util.sizeFromShape(xShape) === 0) return undefined;
+    const pads = torchPads(info);
+    const groups = depthwise ? xShape[3] : 1;
+    const r = call('aten::convolution_backward', [backend.nhwc(dy), [null, paddedShape(xShape, pads), NHWC_TO_NCHW],
+      weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise), null,
+      [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], false, [0, 0], groups,
+      [true, false, false]], [NCHW_TO_NHWC, null, null]);
+    return backend.out(cropBack(r[0], pads), 'float32');
+  };
+}
+def('Conv2DBackpropInput', convBackpropInput(false));
+def('DepthwiseConv2dNativeBackpropInput', convBackpropInput(true));
+
+function convBackpropFilter(depthwise) {
+  return ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs;
+    if (x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+    if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
+    const fShape = attrs.filterShape;
+    const info = conv2dInfo(x.shape, fShape, attrs, depthwise);
+    if (!convMatches(info) || util.sizeFromShape(fShape) === 0) return undefined;
+    const pads = torchPads(info);
+    const groups = depthwise ? x.shape[3] : 1;
+    const wEmpty = depthwise ? [null, [fShape[0], fShape[1], fShape[2] * fShape[3], 1], [2, 3, 0, 1]] : [null, fShape, [3, 2, 0, 1]];
+    const r = call('aten::convolution_backward', [backend.nhwc(dy), convInput(backend, x, pads), wEmpty, null,
+      [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], false, [0, 0], groups,
+      [false, true, false]], [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null]);
+    const [values] = r[1];
+    return backend.makeTensorInfo(fShape, 'float32', values);
+  };
+}
+def('Conv2DBackpropFilter', convBackpropFilter(false));
+def('DepthwiseConv2dNativeBackpropFilter', convBackpropFilter(true));
+
+// ---- pooling ------------------------------------------------------------------------------------------------------
+function poolInfo(xShape, attrs) {
+  return backend_util.computePool2DInfo(xShape, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+}
+function poolOk(info, pads) {
+  return convMatches(info) && pads.sym[0] <= Math.floor(info.filterHeight / 2) && pads.sym[1] <= Math.floor(info.filterWidth / 2);
+}
+def('MaxPool', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+  const info = poolInfo(x.shape, attrs);
+  const pads = torchPads(info);
+  if (!poolOk(info, pads) || util.sizeFromShape(info.outShape) === 0) return undefined;
+  if (info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1) return undefined;
+  const r = call('aten::max_pool2d', [convInput(backend, x, pads, -Infinity), [info.filterHeight, info.filterWidth],
+    [info.strideHeight, info.strideWidth], pads.sym, [1, 1], false], NCHW_TO_NHWC);
+  return backend.out(r, 'float32');
+});
+def('MaxPoolGrad', ({ inputs, backend, attrs }) => {
+  const { dy, input } = inputs;
+  if (dy.dtype !== 'float32' || input.dtype !== 'float32') return undefined;
+  const info = poolInfo(input.shape, attrs);
+  const pads = torchPads(info);
+  if (!poolOk(info, pads)) return undefined;
+  const xin = convInput(backend, input, pads, -Infinity);
+  const k = [info.filterHeight, info.filterWidth];
+  const s = [info.strideHeight, info.strideWidth];
+  const [, idx] = call('aten::max_pool2d_with_indices', [xin, k, s, pads.sym, [1, 1], false], [null, NCHW_TO_NHWC]);
+  const g = call('aten::max_pool2d_with_indices_backward', [backend.nhwc(dy), xin, k, s, pads.sym, [1, 1], false,
+    [idx[0], idx[1], NHWC_TO_NCHW, 'int64']], NCHW_TO_NHWC);
+  return backend.out(cropBack(g, pads), 'float32');
+});
+def('AvgPool', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+  const info = poolInfo(x.shape, attrs);
+  const pads = torchPads(info);
+  if (pads.explicit || !poolOk(info, pads) || util.sizeFromShape(info.outShape) === 0) return undefined;
+  const r = call('aten::avg_pool2d', [backend.nhwc(x), [info.filterHeight, info.filterWidth],
+    [info.strideHeight, info.strideWidth], pads.sym, false, false, null], NCHW_TO_NHWC);
+  return backend.out(r, 'float32');
+});
+def('AvgPoolGrad', ({ inputs, backend, attrs }) => {
+  const { dy, input } = inputs;
+  if (dy.dtype !== 'float32') return undefined;
+  const info = poolInfo(input.shape, attrs);
+  const pads = torchPads(info);
+  if (pads.explicit || !poolOk(info, pads)) return undefined;
+  const r = call('aten::avg_pool2d_backward', [backend.nhwc(dy), [null, input.shape, NHWC_TO_NCHW],
+    [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads.sym, false, false, null], NCHW_TO_NHWC);
+  return backend.out(r, 'float32');
+});
+
+// ---- normalisation, softmax ----------------------------------------------------------------------------------------
+def('FusedBatchNorm', ({ inputs, backend, attrs }) => {
+  const { x, mean, variance, offset, scale } = inputs;
+  const rank = x.shape.length;
+  if (rank !== 4 && rank !== 2) return undefined;
+  const c = x.shape[rank - 1];
+  const per = (t) => t == null || (t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c);
+  if (x.dtype !== 'float32' || ![mean, variance, offset, scale].every(per) || small(backend, x)) return undefined;
+  const v = (t) => (t == null ? null : [backend.data.get(t.dataId).values, [c]]);
+  const r = call('aten::batch_norm', [rank === 4 ? backend.nhwc(x) : backend.arg(x), v(scale), v(offset), v(mean),
+    v(variance), false, 0, attrs.varianceEpsilon ?? 0.001, false], rank === 4 ? NCHW_TO_NHWC : null);
+  return backend.out(r, 'float32');
+});
+def('Softmax', ({ inputs, backend, attrs }) => {
+  const { logits } = inputs;
+  if (logits.dtype !== 'float32' || small(backend, logits)) return undefined;
+  return backend.out(call('aten::_softmax', [backend.arg(logits), attrs.dim ?? -1, false]), 'float32');
+});
+
+// ---- resize -------------------------------------------------------------------------------------------------------
+function resizeMode(kernel, attrs) {
+  if (kernel === 'bilinear') {
+    if (attrs.alignCorners) return { aten: 'aten::upsample_bilinear2d', align: [true] };
+    if (attrs.halfPixelCenters) return { aten: 'aten::upsample_bilinear2d', align: [false] };
+    return null;
+  }
+  if (attrs.alignCorners) return null;
+  return attrs.halfPixelCenters ? { aten: 'aten::_upsample_nearest_exact2d', align: [] } : { aten: 'aten::upsample_nearest2d', align: [] };
+}
+for (const [k, kind] of [['ResizeBilinear', 'bilinear'], ['ResizeNearestNeighbor', 'nearest']]) {
+  def(k, ({ inputs, backend, attrs }) => {
+    const { images } = inputs;
+    const m = resizeMode(kind, attrs);
+    if (!m || images.dtype !== 'float32' || images.shape.length !== 4) return undefined;
+    const [h, w] = attrs.size;
+    if (h === 0 || w === 0 || util.sizeFromShape(images.shape) === 0) return undefined;
+    if (kind === 'bilinear' && attrs.alignCorners && (h === 1 || w === 1)) return undefined;
+    const r = call(m.aten, [backend.nhwc(images), [h, w], ...m.align, null, null], NCHW_TO_NHWC);
+    return backend.out(r, 'float32');
+  });
+}
+for (const [k, kind] of [['ResizeBilinearGrad', 'bilinear'], ['ResizeNearestNeighborGrad', 'nearest']]) {
+  def(k, ({ inputs, backend, attrs }) => {
+    const { images, dy } = inputs;
+    const m = resizeMode(kind, attrs);
+    if (!m || dy.dtype !== 'float32') return undefined;
+    if (kind === 'bilinear' && attrs.alignCorners && (dy.shape[1] === 1 || dy.shape[2] === 1)) return undefined;
+    const [n, ih, iw, c] = images.shape;
+    const r = call(m.aten + '_backward', [backend.nhwc(dy), [dy.shape[1], dy.shape[2]], [n, c, ih, iw], ...m.align, null, null],
+      NCHW_TO_NHWC);
+    return backend.out(r, 'float32');
+  });
+}
+
+// ---- shape ops ----------------------------------------------------------------------------------------------------
+def('PadV2', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || small(backend, x) || x.shape.length === 0) return undefined;
+  const pads = [];
+  for (let i = attrs.paddings.length - 1; i >= 0; i--) pads.push(attrs.paddings[i][0], attrs.paddings[i][1]);
+  return backend.out(call('aten::constant_pad_nd', [backend.arg(x), pads, attrs.constantValue]), 'float32');
+});
+def('Slice', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype === 'bool' || small(backend, x) || x.shape.length === 0) return undefined;
+  const [begin, size] = tfc.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
+  if (util.sizeFromShape(size) === 0) return undefined;
+  const pads = [];
+  for (let i = x.shape.length - 1; i >= 0; i--) pads.push(-begin[i], -(x.shape[i] - begin[i] - size[i]));
+  return backend.out(call('aten::constant_pad_nd', [backend.arg(x), pads, 0]), x.dtype);
+});
+def('Transpose', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (small(backend, x)) return undefined;
+  return backend.out(call('aten::contiguous', [backend.arg(x, attrs.perm)]), x.dtype);
+});
+def('Concat', ({ inputs, backend, attrs }) => {
+  const ts = inputs.filter((t) => util.sizeFromShape(t.shape) > 0);
+  if (ts.length < 2 || ts[0].shape.length === 0 || ts.some((t) => t.dtype !== ts[0].dtype)) return undefined;
+  const total = ts.reduce((s, t) => s + util.sizeFromShape(t.shape), 0);
+  if (total < backend.minNative) return undefined;
+  const axis = util.parseAxisParam(attrs.axis, ts[0].shape)[0];
+  return backend.out(call('aten::cat', [ts.map((t) => backend.arg(t)), axis]), ts[0].dtype);
+});
+def('GatherV2', ({ inputs, backend, attrs }) => {
+  const { x, indices } = inputs;
+  if ((attrs.batchDims ?? 0) !== 0 || x.dtype === 'bool' || small(backend, x) || indices.dtype !== 'int32') return undefined;
+  const axis = util.parseAxisParam(attrs.axis, x.shape)[0];
+  const n = util.sizeFromShape(indices.shape);
+  const r = call('aten::index_select', [backend.arg(x), axis, [backend.data.get(indices.dataId).values, [n], null, 'int64']]);
+  const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+  return backend.out([r[0], shape], x.dtype);
+});
+def('AddN', ({ inputs, backend }) => {
+  if (inputs.length < 2 || inputs[0].dtype !== 'float32' || small(backend, inputs[0])) return undefined;
+  if (inputs.some((t) => t.dtype !== 'float32' || !util.arraysEqual(t.shape, inputs[0].shape))) return undefined;
+  let r = call('aten::add.Tensor', [backend.arg(inputs[0]), backend.arg(inputs[1])]);
+  for (let i = 2; i < inputs.length; i++) r = call('aten::add.Tensor', [r, backend.arg(inputs[i])]);
+  return backend.out(r, 'float32');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+let registered = false;
+/** Registers the backend as 'torch' and its kernels (native first, cpu fallback for the rest). Idempotent. */
+function register(priority = 3) {
+  if (registered || !addon) return !!addon;
+  registered = true;
+  for (const k of cpuKernels.values()) {
+    if (native.has(k.kernelName)) continue;
+    tfc.registerKernel({ ...k, backendName: BACKEND_NAME });
+  }
+  for (const [name, fn] of native) tfc.registerKernel({ kernelName: name, backendName: BACKEND_NAME, kernelFunc: wrap(name, fn) });
+  tfc.registerBackend(BACKEND_NAME, () => {
+    const b = new TorchBackend();
+    const threads = Number(process.env.TFJS_TORCH_THREADS) ||
+      (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+    b.setThreads(threads);
+    return b;
+  }, priority);
+  return true;
+}
+
+/** Whether the addon loaded; `unavailableReason()` says why not. */
+function isAvailable() { return !!addon; }
+function unavailableReason() { return loaded.error; }
+function info() { return addon ? addon.info() : null; }
+
+register();
+
+module.exports = {
+  BACKEND_NAME, TorchBackend, isAvailable, unavailableReason, info, register,
+  nativeKernelNames: () => [...native.keys()],
+  /** Low-level access for tests: call an ATen op by schema name. */
+  _call: call,
+};

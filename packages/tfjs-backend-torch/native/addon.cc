@@ -1,0 +1,515 @@
+// N-API addon: calls ATen operators by name through the boxed c10 dispatcher.
+//
+// JS API (see src/native.js):
+//   op(name, overload) -> integer id (schema looked up once, cached)
+//   schema(id) -> string
+//   call(id, args, outPerm) -> result
+//     args: one JS value per schema argument (fewer: defaults are used). Tensor arguments are arrays
+//       [typedArray | null, shape, perm?, castDtype?]: the typed array is wrapped without a copy (from_blob) with
+//       `shape`, then permuted by `perm` (so an NHWC buffer becomes a channels_last NCHW tensor); null means an
+//       uninitialised tensor of that shape.
+//     outPerm: null, a permutation applied to every output whose rank equals its length, or an array of
+//       (permutation | null) per output. Outputs come back as [typedArray, shape], contiguous in the permuted order,
+//       sharing memory with the ATen tensor (external ArrayBuffer) unless they alias an input (then copied).
+//   setThreads(n), getThreads(), info()
+#include <node_api.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/jit_type.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/api/include/torch/version.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+struct JsError : std::exception {
+  std::string msg;
+  explicit JsError(std::string m) : msg(std::move(m)) {}
+  const char* what() const noexcept override { return msg.c_str(); }
+};
+
+#define NAPI_OK(call)                                                   \
+  do {                                                                  \
+    if ((call) != napi_ok) throw JsError(std::string("N-API call failed: ") + #call); \
+  } while (0)
+
+std::vector<c10::OperatorHandle> g_ops;
+std::unordered_map<std::string, size_t> g_op_ids;
+c10::Device g_device(c10::kCPU);
+
+napi_valuetype typeOf(napi_env env, napi_value v) {
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, v, &t));
+  return t;
+}
+
+bool isNullish(napi_env env, napi_value v) {
+  napi_valuetype t = typeOf(env, v);
+  return t == napi_null || t == napi_undefined;
+}
+
+double getNumber(napi_env env, napi_value v, const char* what) {
+  napi_valuetype t = typeOf(env, v);
+  if (t == napi_boolean) {
+    bool b;
+    NAPI_OK(napi_get_value_bool(env, v, &b));
+    return b ? 1 : 0;
+  }
+  if (t != napi_number) throw JsError(std::string("expected a number for ") + what);
+  double d;
+  NAPI_OK(napi_get_value_double(env, v, &d));
+  return d;
+}
+
+std::string getString(napi_env env, napi_value v) {
+  size_t len;
+  NAPI_OK(napi_get_value_string_utf8(env, v, nullptr, 0, &len));
+  std::string s(len, '\0');
+  NAPI_OK(napi_get_value_string_utf8(env, v, &s[0], len + 1, &len));
+  return s;
+}
+
+uint32_t arrayLength(napi_env env, napi_value v, const char* what) {
+  bool isArr;
+  NAPI_OK(napi_is_array(env, v, &isArr));
+  if (!isArr) throw JsError(std::string("expected an array for ") + what);
+  uint32_t n;
+  NAPI_OK(napi_get_array_length(env, v, &n));
+  return n;
+}
+
+napi_value element(napi_env env, napi_value arr, uint32_t i) {
+  napi_value e;
+  NAPI_OK(napi_get_element(env, arr, i, &e));
+  return e;
+}
+
+std::vector<int64_t> getIntList(napi_env env, napi_value v, const char* what) {
+  if (typeOf(env, v) == napi_number) return {static_cast<int64_t>(getNumber(env, v, what))};
+  uint32_t n = arrayLength(env, v, what);
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; i++) out[i] = static_cast<int64_t>(getNumber(env, element(env, v, i), what));
+  return out;
+}
+
+c10::ScalarType dtypeFromName(const std::string& s) {
+  if (s == "float32") return at::kFloat;
+  if (s == "int32") return at::kInt;
+  if (s == "bool") return at::kBool;
+  if (s == "int64") return at::kLong;
+  if (s == "float64") return at::kDouble;
+  throw JsError("unknown dtype '" + s + "'; expected float32, int32, bool, int64 or float64");
+}
+
+struct CallCtx {
+  std::vector<const c10::StorageImpl*> inputStorages;
+};
+
+at::Tensor toTensor(napi_env env, napi_value v, CallCtx& ctx) {
+  uint32_t n = arrayLength(env, v, "a tensor argument ([data, shape, perm?, dtype?])");
+  if (n < 2) throw JsError("a tensor argument must be [data, shape, perm?, dtype?]");
+  napi_value data = element(env, v, 0);
+  std::vector<int64_t> shape = getIntList(env, element(env, v, 1), "tensor shape");
+  at::Tensor t;
+  if (isNullish(env, data)) {
+    c10::ScalarType st = at::kFloat;
+    if (n > 3 && !isNullish(env, element(env, v, 3))) st = dtypeFromName(getString(env, element(env, v, 3)));
+    t = at::empty(shape, at::TensorOptions().dtype(st));
+  } else {
+    bool isTa;
+    NAPI_OK(napi_is_typedarray(env, data, &isTa));
+    if (!isTa) throw JsError("tensor data must be a typed array or null");
+    napi_typedarray_type tt;
+    size_t length;
+    void* ptr;
+    napi_value ab;
+    size_t off;
+    NAPI_OK(napi_get_typedarray_info(env, data, &tt, &length, &ptr, &ab, &off));
+    c10::ScalarType st;
+    switch (tt) {
+      case napi_float32_array: st = at::kFloat; break;
+      case napi_int32_array: st = at::kInt; break;
+      case napi_uint8_array: st = at::kBool; break;
+      case napi_float64_array: st = at::kDouble; break;
+      case napi_int8_array: st = at::kChar; break;
+      default: throw JsError("unsupported typed array type for a tensor (expected Float32Array, Int32Array, Uint8Array)");
+    }
+    int64_t numel = 1;
+    for (auto s : shape) numel *= s;
+    if (static_cast<int64_t>(length) < numel)
+      throw JsError("tensor data holds " + std::to_string(length) + " elements but its shape needs " +
+                    std::to_string(numel));
+    static float dummy = 0;
+    if (ptr == nullptr) ptr = &dummy;  // empty typed arrays
+    t = at::from_blob(ptr, shape, at::TensorOptions().dtype(st));
+    ctx.inputStorages.push_back(t.storage().unsafeGetStorageImpl());
+    if (n > 3 && !isNullish(env, element(env, v, 3))) {
+      c10::ScalarType want = dtypeFromName(getString(env, element(env, v, 3)));
+      if (want != st) t = t.to(want);
+    }
+  }
+  if (n > 2 && !isNullish(env, element(env, v, 2))) t = t.permute(getIntList(env, element(env, v, 2), "perm"));
+  if (g_device != c10::kCPU) t = t.to(g_device);
+  return t;
+}
+
+c10::IValue toIValue(napi_env env, napi_value v, const c10::TypePtr& type, CallCtx& ctx, const std::string& name) {
+  switch (type->kind()) {
+    case c10::TypeKind::OptionalType: {
+      if (isNullish(env, v)) return c10::IValue();
+      return toIValue(env, v, type->castRaw<c10::OptionalType>()->getElementType(), ctx, name);
+    }
+    case c10::TypeKind::TensorType:
+      return toTensor(env, v, ctx);
+    case c10::TypeKind::IntType:
+    case c10::TypeKind::SymIntType:
+      if (typeOf(env, v) == napi_string) return static_cast<int64_t>(dtypeFromName(getString(env, v)));
+      return static_cast<int64_t>(getNumber(env, v, name.c_str()));
+    case c10::TypeKind::ScalarTypeType:
+      if (typeOf(env, v) == napi_string) return static_cast<int64_t>(dtypeFromName(getString(env, v)));
+      return static_cast<int64_t>(getNumber(env, v, name.c_str()));
+    case c10::TypeKind::FloatType:
+      return getNumber(env, v, name.c_str());
+    case c10::TypeKind::BoolType:
+      return getNumber(env, v, name.c_str()) != 0;
+    case c10::TypeKind::StringType:
+      return getString(env, v);
+    case c10::TypeKind::NumberType: {
+      if (typeOf(env, v) == napi_boolean) return c10::Scalar(getNumber(env, v, name.c_str()) != 0);
+      double d = getNumber(env, v, name.c_str());
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return c10::Scalar(static_cast<int64_t>(d));
+      return c10::Scalar(d);
+    }
+    case c10::TypeKind::ListType: {
+      auto elem = type->castRaw<c10::ListType>()->getElementType();
+      switch (elem->kind()) {
+        case c10::TypeKind::IntType:
+        case c10::TypeKind::SymIntType:
+          return getIntList(env, v, name.c_str());
+        case c10::TypeKind::FloatType: {
+          uint32_t n = arrayLength(env, v, name.c_str());
+          std::vector<double> out(n);
+          for (uint32_t i = 0; i < n; i++) out[i] = getNumber(env, element(env, v, i), name.c_str());
+          return out;
+        }
+        case c10::TypeKind::BoolType: {
+          uint32_t n = arrayLength(env, v, name.c_str());
+          c10::List<bool> out;
+          for (uint32_t i = 0; i < n; i++) out.push_back(getNumber(env, element(env, v, i), name.c_str()) != 0);
+          return out;
+        }
+        case c10::TypeKind::TensorType: {
+          uint32_t n = arrayLength(env, v, name.c_str());
+          c10::List<at::Tensor> out;
+          for (uint32_t i = 0; i < n; i++) out.push_back(toTensor(env, element(env, v, i), ctx));
+          return out;
+        }
+        case c10::TypeKind::OptionalType: {
+          uint32_t n = arrayLength(env, v, name.c_str());
+          c10::List<c10::optional<at::Tensor>> out;
+          for (uint32_t i = 0; i < n; i++) {
+            napi_value e = element(env, v, i);
+            if (isNullish(env, e)) out.push_back(c10::nullopt);
+            else out.push_back(toTensor(env, e, ctx));
+          }
+          return out;
+        }
+        default:
+          break;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (isNullish(env, v)) return c10::IValue();
+  throw JsError("argument '" + name + "' has type " + type->str() + ", which this addon cannot convert from JS");
+}
+
+void finalizeTensor(napi_env env, void* /*data*/, void* hint) {
+  auto* t = static_cast<at::Tensor*>(hint);
+  int64_t adj;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(t->nbytes()), &adj);
+  delete t;
+}
+
+napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx) {
+  if (!t.defined()) {
+    napi_value nul;
+    NAPI_OK(napi_get_null(env, &nul));
+    return nul;
+  }
+  if (t.device() != c10::kCPU) t = t.cpu();
+  if (perm != nullptr && !isNullish(env, perm)) {
+    auto p = getIntList(env, perm, "output perm");
+    if (static_cast<int64_t>(p.size()) == t.dim()) t = t.permute(p);
+  }
+  napi_typedarray_type tt;
+  switch (t.scalar_type()) {
+    case at::kFloat: tt = napi_float32_array; break;
+    case at::kInt: tt = napi_int32_array; break;
+    case at::kBool: tt = napi_uint8_array; break;
+    case at::kLong: case at::kShort: case at::kChar: case at::kByte:
+      t = t.to(at::kInt); tt = napi_int32_array; break;
+    default:
+      t = t.to(at::kFloat); tt = napi_float32_array; break;
+  }
+  t = t.contiguous();
+  const c10::StorageImpl* si = t.storage().unsafeGetStorageImpl();
+  for (auto* in : ctx.inputStorages)
+    if (in == si) { t = t.clone(at::MemoryFormat::Contiguous); break; }
+  size_t numel = static_cast<size_t>(t.numel());
+  size_t nbytes = t.nbytes();
+  napi_value ab;
+  if (numel == 0) {
+    void* d;
+    NAPI_OK(napi_create_arraybuffer(env, 0, &d, &ab));
+  } else {
+    auto* keep = new at::Tensor(t);
+    napi_status st = napi_create_external_arraybuffer(env, t.data_ptr(), nbytes, finalizeTensor, keep, &ab);
+    if (st != napi_ok) {
+      // External buffers may be disallowed (V8 sandbox): copy instead.
+      delete keep;
+      void* d;
+      NAPI_OK(napi_create_arraybuffer(env, nbytes, &d, &ab));
+      std::memcpy(d, t.data_ptr(), nbytes);
+    } else {
+      int64_t adj;
+      napi_adjust_external_memory(env, static_cast<int64_t>(nbytes), &adj);
+    }
+  }
+  napi_value ta, shape, pair;
+  NAPI_OK(napi_create_typedarray(env, tt, numel, ab, 0, &ta));
+  NAPI_OK(napi_create_array_with_length(env, t.dim(), &shape));
+  for (int64_t i = 0; i < t.dim(); i++) {
+    napi_value s;
+    NAPI_OK(napi_create_int64(env, t.size(i), &s));
+    NAPI_OK(napi_set_element(env, shape, i, s));
+  }
+  NAPI_OK(napi_create_array_with_length(env, 2, &pair));
+  NAPI_OK(napi_set_element(env, pair, 0, ta));
+  NAPI_OK(napi_set_element(env, pair, 1, shape));
+  return pair;
+}
+
+napi_value permFor(napi_env env, napi_value outPerm, size_t i) {
+  if (outPerm == nullptr || isNullish(env, outPerm)) return nullptr;
+  uint32_t n = arrayLength(env, outPerm, "outPerm");
+  if (n == 0) return nullptr;
+  napi_value first = element(env, outPerm, 0);
+  if (typeOf(env, first) == napi_number) return outPerm;  // one permutation for all outputs
+  if (i >= n) return nullptr;
+  return element(env, outPerm, i);
+}
+
+napi_value fromIValue(napi_env env, const c10::IValue& iv, napi_value outPerm, size_t idx, CallCtx& ctx) {
+  napi_value out;
+  if (iv.isTensor()) return fromTensor(env, iv.toTensor(), permFor(env, outPerm, idx), ctx);
+  if (iv.isNone()) {
+    NAPI_OK(napi_get_null(env, &out));
+    return out;
+  }
+  if (iv.isTensorList()) {
+    auto list = iv.toTensorList();
+    NAPI_OK(napi_create_array_with_length(env, list.size(), &out));
+    for (size_t i = 0; i < list.size(); i++)
+      NAPI_OK(napi_set_element(env, out, i, fromTensor(env, list.get(i), permFor(env, outPerm, i), ctx)));
+    return out;
+  }
+  if (iv.isInt()) { NAPI_OK(napi_create_int64(env, iv.toInt(), &out)); return out; }
+  if (iv.isDouble()) { NAPI_OK(napi_create_double(env, iv.toDouble(), &out)); return out; }
+  if (iv.isBool()) { NAPI_OK(napi_get_boolean(env, iv.toBool(), &out)); return out; }
+  throw JsError("cannot convert a result of type " + iv.tagKind() + " to JS");
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    napi_throw_error(env, nullptr, e.what_without_backtrace());
+  } catch (const JsError& e) {
+    napi_throw_error(env, nullptr, e.what());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+  } catch (...) {
+    napi_throw_error(env, nullptr, "unknown C++ exception in tfjs-backend-torch addon");
+  }
+  return nullptr;
+}
+
+napi_value Op(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 2;
+    napi_value argv[2];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    std::string name = getString(env, argv[0]);
+    std::string overload = argc > 1 && !isNullish(env, argv[1]) ? getString(env, argv[1]) : "";
+    std::string key = name + "." + overload;
+    auto it = g_op_ids.find(key);
+    size_t id;
+    if (it != g_op_ids.end()) {
+      id = it->second;
+    } else {
+      auto h = c10::Dispatcher::singleton().findSchemaOrThrow(name.c_str(), overload.c_str());
+      id = g_ops.size();
+      g_ops.push_back(h);
+      g_op_ids[key] = id;
+    }
+    napi_value out;
+    NAPI_OK(napi_create_uint32(env, static_cast<uint32_t>(id), &out));
+    return out;
+  });
+}
+
+const c10::OperatorHandle& opById(napi_env env, napi_value v) {
+  uint32_t id;
+  NAPI_OK(napi_get_value_uint32(env, v, &id));
+  if (id >= g_ops.size()) throw JsError("unknown operator id " + std::to_string(id));
+  return g_ops[id];
+}
+
+napi_value Schema(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 1;
+    napi_value argv[1];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    std::stringstream ss;
+    ss << opById(env, argv[0]).schema();
+    napi_value out;
+    std::string s = ss.str();
+    NAPI_OK(napi_create_string_utf8(env, s.c_str(), s.size(), &out));
+    return out;
+  });
+}
+
+napi_value Call(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 3;
+    napi_value argv[3];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    if (argc < 2) throw JsError("call(id, args, outPerm?) needs at least two arguments");
+    const c10::OperatorHandle& op = opById(env, argv[0]);
+    const auto& schema = op.schema();
+    const auto& formals = schema.arguments();
+    uint32_t n = arrayLength(env, argv[1], "args");
+    if (n > formals.size())
+      throw JsError(schema.name() + " takes " + std::to_string(formals.size()) + " arguments, got " + std::to_string(n));
+    c10::InferenceMode guard;
+    CallCtx ctx;
+    std::vector<c10::IValue> stack;
+    stack.reserve(formals.size());
+    for (size_t i = 0; i < formals.size(); i++) {
+      const auto& f = formals[i];
+      napi_value v = nullptr;
+      if (i < n) v = element(env, argv[1], i);
+      if (v == nullptr || typeOf(env, v) == napi_undefined) {
+        if (f.default_value()) {
+          stack.push_back(*f.default_value());
+          continue;
+        }
+        if (f.type()->kind() == c10::TypeKind::OptionalType) {
+          stack.emplace_back();
+          continue;
+        }
+        throw JsError(schema.name() + ": argument '" + f.name() + "' is required");
+      }
+      stack.push_back(toIValue(env, v, f.type(), ctx, schema.name() + "." + f.name()));
+    }
+    op.callBoxed(&stack);
+    napi_value outPerm = argc > 2 ? argv[2] : nullptr;
+    if (stack.size() == 1) return fromIValue(env, stack[0], outPerm, 0, ctx);
+    napi_value out;
+    NAPI_OK(napi_create_array_with_length(env, stack.size(), &out));
+    for (size_t i = 0; i < stack.size(); i++)
+      NAPI_OK(napi_set_element(env, out, i, fromIValue(env, stack[i], outPerm, i, ctx)));
+    return out;
+  });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 1;
+    napi_value argv[1];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    int n = static_cast<int>(getNumber(env, argv[0], "threads"));
+    if (n < 1) throw JsError("threads must be >= 1");
+    at::set_num_threads(n);
+    napi_value out;
+    NAPI_OK(napi_get_undefined(env, &out));
+    return out;
+  });
+}
+
+napi_value GetThreads(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value out;
+    NAPI_OK(napi_create_int32(env, at::get_num_threads(), &out));
+    return out;
+  });
+}
+
+napi_value SetDevice(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 1;
+    napi_value argv[1];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    std::string d = getString(env, argv[0]);
+    if (d == "cuda" && !at::hasCUDA())
+      throw JsError("device 'cuda' requested but this libtorch has no CUDA support or no GPU is visible");
+    g_device = c10::Device(d);
+    napi_value out;
+    NAPI_OK(napi_get_undefined(env, &out));
+    return out;
+  });
+}
+
+void setProp(napi_env env, napi_value obj, const char* key, napi_value v) {
+  NAPI_OK(napi_set_named_property(env, obj, key, v));
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value obj, v;
+    NAPI_OK(napi_create_object(env, &obj));
+    std::string ver = TORCH_VERSION;
+    NAPI_OK(napi_create_string_utf8(env, ver.c_str(), ver.size(), &v));
+    setProp(env, obj, "version", v);
+    NAPI_OK(napi_get_boolean(env, at::hasMKLDNN(), &v));
+    setProp(env, obj, "mkldnn", v);
+    NAPI_OK(napi_get_boolean(env, at::hasCUDA(), &v));
+    setProp(env, obj, "cuda", v);
+    std::string dev = g_device.str();
+    NAPI_OK(napi_create_string_utf8(env, dev.c_str(), dev.size(), &v));
+    setProp(env, obj, "device", v);
+    std::string par = at::get_parallel_info();
+    NAPI_OK(napi_create_string_utf8(env, par.c_str(), par.size(), &v));
+    setProp(env, obj, "parallel", v);
+    return obj;
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"op", nullptr, Op, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"schema", nullptr, Schema, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"call", nullptr, Call, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setDevice", nullptr, SetDevice, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
