@@ -1,0 +1,59 @@
+import * as fs from 'fs';
+import type { Claim } from '../studies/types';
+import { escapeHtml } from '../plot/spec';
+
+const FIELDS: Array<[keyof Claim, 'string' | 'boolean']> = [
+  ['id', 'string'],
+  ['claim', 'string'],
+  ['paper', 'string'],
+  ['measured', 'string'],
+  ['pass', 'boolean'],
+  ['details', 'string'],
+];
+
+/** Checks the claims contract (fields and types, unique ids); throws naming the first problem. */
+export function validateClaims(claims: unknown, where: string): Claim[] {
+  if (!Array.isArray(claims)) throw new Error(`${where}: claims must be an array, found ${typeof claims}`);
+  const ids = new Set<string>();
+  claims.forEach((c, i) => {
+    if (typeof c !== 'object' || c === null) throw new Error(`${where}: claim ${i} is not an object`);
+    for (const [field, type] of FIELDS) {
+      const value = (c as Record<string, unknown>)[field];
+      if (typeof value !== type) throw new Error(`${where}: claim ${i} field "${field}" must be a ${type}, found ${JSON.stringify(value)}`);
+    }
+    const id = (c as Claim).id;
+    if (ids.has(id)) throw new Error(`${where}: claim id "${id}" appears twice`);
+    ids.add(id);
+  });
+  return claims as Claim[];
+}
+
+/** Reads and validates <study>/claims.json. */
+export function readClaims(file: string): Claim[] {
+  return validateClaims(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+}
+
+/** The claims as an HTML table with a verdict column. */
+export function claimsTableHtml(claims: Claim[]): string {
+  const rows = claims
+    .map(
+      (c) =>
+        `<tr class="${c.pass ? 'pass' : 'fail'}"><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(c.claim)}</td>` +
+        `<td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.measured)}</td>` +
+        `<td class="verdict">${c.pass ? 'holds' : 'does not hold'}</td><td>${escapeHtml(c.details)}</td></tr>`,
+    )
+    .join('\n');
+  return (
+    '<table class="claims"><thead><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th><th>rule</th></tr></thead>' +
+    `<tbody>\n${rows}\n</tbody></table>`
+  );
+}
+
+/** Shared CSS of reports and the index page. */
+export const REPORT_CSS = `
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}
+th{background:#f3f3f3}tr.pass td.verdict{color:#176b2c;font-weight:600}tr.fail td.verdict{color:#a3161a;font-weight:600}
+pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:90%}pre.stderr{background:#fff0f0}pre.error{background:#fdd;color:#700}
+.cell{margin:1.2em 0}.prompt{color:#888;font-family:monospace;font-size:85%}img{max-width:100%}
+`;

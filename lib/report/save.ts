@@ -1,0 +1,51 @@
+import * as path from 'path';
+import { FigureExporter } from '../plot/export';
+import { saveCsv } from '../plot/table';
+import { writeJsonAtomic } from '../util/atomic';
+import type { StudyContext, StudyOutput } from '../studies/types';
+import { validateClaims } from './claims';
+
+/** What a saved study run wrote. */
+export interface SavedStudy {
+  claimsFile: string;
+  resultsFile: string;
+  figureFiles: string[];
+  tableFiles: string[];
+}
+
+/**
+ * Writes a study's output in the harness layout: <out>/claims.json, <out>/results.json,
+ * <out>/figures/<name>.png|.svg|.html and <out>/tables/<name>.csv. Claims are validated first, so a malformed
+ * claim never reaches disk. An exporter can be passed in to reuse one browser across studies.
+ */
+export async function saveStudyOutput(ctx: StudyContext, output: StudyOutput, exporter?: FigureExporter): Promise<SavedStudy> {
+  const claims = validateClaims(output.claims, `study ${ctx.study}`);
+  const own = exporter ? null : await FigureExporter.open(ctx.outRoot);
+  const ex = exporter ?? own!;
+  try {
+    const figureFiles: string[] = [];
+    for (const figure of output.figures) {
+      figureFiles.push(...(await ex.export(figure.spec, path.join(ctx.out, 'figures'), figure.name)));
+    }
+    const tableFiles = (output.tables ?? []).map((t) => {
+      const file = path.join(ctx.out, 'tables', `${t.name}.csv`);
+      saveCsv(t.rows, file);
+      return file;
+    });
+    const resultsFile = path.join(ctx.out, 'results.json');
+    writeJsonAtomic(resultsFile, {
+      study: ctx.study,
+      scale: ctx.scale,
+      seed: ctx.seed,
+      figures: output.figures.map((f) => ({ name: f.name, caption: f.caption })),
+      tables: (output.tables ?? []).map((t) => ({ name: t.name, caption: t.caption })),
+      results: output.results,
+    });
+    // claims.json last: its presence marks a complete run.
+    const claimsFile = path.join(ctx.out, 'claims.json');
+    writeJsonAtomic(claimsFile, claims);
+    return { claimsFile, resultsFile, figureFiles, tableFiles };
+  } finally {
+    if (own) await own.close();
+  }
+}
