@@ -1,6 +1,8 @@
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'fs';
 import { UserError } from '../util/errors';
+import { registerWasmTrainingKernels } from './wasm-kernels';
 
 /** Which TensorFlow.js backend runs, with how many threads, and a short description. */
 export interface EngineInfo {
@@ -11,11 +13,11 @@ export interface EngineInfo {
 
 /**
  * The backends Tessera can run on, fastest first. `load` registers the backend with tfjs (or returns a reason why
- * it cannot) and `detail` describes it. The libtorch backend ('torch') slots in here once its package builds.
+ * it cannot) and `detail` describes it.
  */
 interface Candidate {
   name: string;
-  load(): Promise<string | null>; // null when loaded, else why not
+  load(forced: boolean): Promise<string | null>; // null when loaded, else why not
   threads(): number;
   detail(): string;
 }
@@ -37,14 +39,44 @@ function requireRealPackage(name: string): string | null {
   }
 }
 
+/** The parts of packages/tfjs-backend-torch (plain JS) the engine uses. */
+interface TorchPackage {
+  isAvailable(): boolean;
+  unavailableReason(): string | null;
+  info(): { version: string; mkldnn: boolean; cuda: boolean } | null;
+}
+
+/** tfjs-node-gpu is only worth picking with an NVIDIA GPU visible. */
+function gpuPresent(): boolean {
+  return fs.existsSync('/dev/nvidiactl') || fs.existsSync('/proc/driver/nvidia/version');
+}
+
 const CANDIDATES: Candidate[] = [
   {
     name: 'tensorflow-gpu',
-    async load() {
+    async load(forced) {
+      if (!forced && !gpuPresent()) return 'no NVIDIA GPU visible';
       return requireRealPackage('@tensorflow/tfjs-node-gpu');
     },
     threads: () => os.cpus().length,
     detail: () => 'tfjs-node-gpu (libtensorflow with CUDA)',
+  },
+  {
+    name: 'torch',
+    async load() {
+      let torch: TorchPackage;
+      try {
+        torch = require('tfjs-backend-torch');
+      } catch (err) {
+        return `tfjs-backend-torch failed to load: ${(err as Error).message.split('\n')[0]}`;
+      }
+      return torch.isAvailable() ? null : torch.unavailableReason();
+    },
+    threads: () => (tf.backend() as unknown as { getThreads(): number }).getThreads(),
+    detail: () => {
+      const info = (require('tfjs-backend-torch') as TorchPackage).info();
+      return `libtorch ${info?.version ?? '?'} via tfjs-backend-torch${info?.mkldnn ? ', oneDNN' : ''}${info?.cuda ? ', CUDA' : ''}`;
+    },
   },
   {
     name: 'tensorflow',
@@ -59,6 +91,7 @@ const CANDIDATES: Candidate[] = [
     async load() {
       try {
         require('@tensorflow/tfjs-backend-wasm');
+        registerWasmTrainingKernels();
         return null;
       } catch (err) {
         return `@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message}`;
@@ -85,7 +118,7 @@ function tfName(candidate: Candidate): string {
 let current: EngineInfo | null = null;
 
 /**
- * Picks and initialises the fastest backend that loads: tfjs-node-gpu, tfjs-node, wasm, cpu.
+ * Picks and initialises the fastest backend that loads: tfjs-node-gpu (with a GPU), torch, tfjs-node, wasm, cpu.
  * `TESSERA_BACKEND=<name>` (or opts.backend) forces one; a forced backend that cannot load is an error.
  * Idempotent: later calls return the backend chosen first (unless a different one is forced).
  */
@@ -99,7 +132,7 @@ export async function initEngine(opts: { backend?: string; quiet?: boolean } = {
   const reasons: string[] = [];
   for (const candidate of CANDIDATES) {
     if (forced && candidate.name !== forced) continue;
-    const why = await candidate.load();
+    const why = await candidate.load(!!forced);
     if (why === null && (await tf.setBackend(tfName(candidate)))) {
       await tf.ready();
       current = { backend: candidate.name, threads: candidate.threads(), detail: candidate.detail() };

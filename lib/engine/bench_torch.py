@@ -1,0 +1,89 @@
+"""PyTorch side of `tessera bench`: the same two nets as lib/engine/bench.ts, batch 64, Adam, best of --reps.
+
+Prints one JSON line: {"version", "threads", "nets": {"reference": {"train_ips", "infer_ips"}, "conv64": {...}}}.
+PyTorch's default memory format (contiguous NCHW) is used, as a PyTorch user would run it.
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn as nn
+
+
+def conv(cin, cout, stride=1):
+    return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU()]
+
+
+def build(name):
+    if name == "reference":
+        layers = conv(1, 32) + [nn.MaxPool2d(2)] + conv(32, 64) + [nn.MaxPool2d(2)] + conv(64, 64)
+        last, shape = 64, (1, 28, 28)
+    else:
+        layers, cin = [], 3
+        for w in (32, 64, 128, 128):
+            layers += conv(cin, w) + conv(w, w, 2)
+            cin = w
+        last, shape = 128, (3, 64, 64)
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(last, 10)]
+    return nn.Sequential(*layers), shape
+
+
+def best_ips(fn, steps, reps, batch):
+    fn()
+    best = 0.0
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            fn()
+        best = max(best, steps * batch / (time.perf_counter() - t0))
+    return best
+
+
+def steps_for(fn, batch, seconds):
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    ips = batch / max(1e-3, time.perf_counter() - t0)
+    return max(2, min(50, round(ips * seconds / batch)))
+
+
+def bench(name, reps, batch):
+    torch.manual_seed(0)
+    model, shape = build(name)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(batch, *shape)
+    y = torch.randint(0, 10, (batch,))
+
+    def train():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    def infer():
+        with torch.no_grad():
+            model(x).sum().item()
+
+    train_ips = best_ips(train, steps_for(train, batch, 1.5), reps, batch)
+    model.eval()
+    infer_ips = best_ips(infer, steps_for(infer, batch, 1.0), reps, batch)
+    return {"train_ips": round(train_ips, 1), "infer_ips": round(infer_ips, 1)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--nets", default="reference,conv64")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    nets = {n: bench(n, a.reps, a.batch) for n in a.nets.split(",")}
+    print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "nets": nets}))
+
+
+if __name__ == "__main__":
+    main()
