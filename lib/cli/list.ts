@@ -1,4 +1,4 @@
-import { getStudy, studyNames } from '../studies';
+import { getStudy, studyNames } from '../studies/index';
 import { parseArgs } from '../util/args';
 import type { Command } from './command';
 

@@ -83,11 +83,15 @@ export class FigureExporter {
   /** Renders a figure to PNG (2x pixel ratio) and SVG text. */
   async render(spec: PlotSpec): Promise<{ png: Buffer; svg: string }> {
     const { width, height } = figureSize(spec);
+    // Fixed trace uids: plotly otherwise draws random ones into the SVG's class names.
+    spec = { ...spec, data: spec.data.map((trace, i) => ({ uid: `trace${i}`, ...trace })) };
     const out = await this.page.evaluate(
       async ({ spec, width, height }) => {
-        const P = (globalThis as unknown as { Plotly: any }).Plotly;
-        const div = document.createElement('div');
-        document.body.appendChild(div);
+        // Runs in the browser page; the project compiles without DOM types, as tslab does.
+        const g = globalThis as unknown as { Plotly: any; document: any };
+        const P = g.Plotly;
+        const div = g.document.createElement('div');
+        g.document.body.appendChild(div);
         try {
           await P.newPlot(div, spec.data, { ...spec.layout, width, height }, { staticPlot: true });
           const png: string = await P.toImage(div, { format: 'png', width, height, scale: 2 });

@@ -3,8 +3,11 @@ import { writeFileAtomic } from '../util/atomic';
 import { showHtml } from './show';
 import { escapeHtml } from './spec';
 
-/** One table row: column name -> cell. */
-export type Row = Record<string, string | number | boolean | null>;
+/** One table row: column name -> cell (numbers, strings, booleans; anything else is shown as JSON). */
+export type Row = Record<string, unknown>;
+
+/** Tables are arrays of plain objects (interfaces included), or danfojs DataFrames. */
+export type TableLike = readonly object[] | DataFrame;
 
 type Danfo = typeof import('danfojs-node');
 let danfo: Danfo | null = null;
@@ -16,22 +19,22 @@ function dfd(): Danfo {
 }
 
 /** A danfojs DataFrame of rows (columns in the order of the first row's keys). */
-export function dataFrame(rows: Row[]): DataFrame {
+export function dataFrame(rows: readonly object[]): DataFrame {
   if (rows.length === 0) throw new Error('dataFrame needs at least one row');
-  return new (dfd().DataFrame)(rows, { columns: Object.keys(rows[0]) });
+  return new (dfd().DataFrame)(rows as Row[], { columns: Object.keys(rows[0]) });
 }
 
-function toRows(table: Row[] | DataFrame): Row[] {
-  return Array.isArray(table) ? table : (dfd().toJSON(table, { format: 'column' }) as Row[]);
+function toRows(table: TableLike): Row[] {
+  return Array.isArray(table) ? (table as Row[]) : (dfd().toJSON(table as DataFrame, { format: 'column' }) as Row[]);
 }
 
-function formatCell(value: Row[string]): string {
+function formatCell(value: unknown): string {
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(4);
-  return value === null ? '' : String(value);
+  return formatCsvCell(value);
 }
 
 /** A plain HTML table (no scripts), for notebooks and reports. */
-export function tableHtml(table: Row[] | DataFrame, caption?: string): string {
+export function tableHtml(table: TableLike, caption?: string): string {
   const rows = toRows(table);
   const columns = rows.length ? Object.keys(rows[0]) : [];
   const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
@@ -41,7 +44,7 @@ export function tableHtml(table: Row[] | DataFrame, caption?: string): string {
 }
 
 /** Plain-text rendering (fixed-width columns) for terminals. */
-export function tableText(table: Row[] | DataFrame): string {
+export function tableText(table: TableLike): string {
   const rows = toRows(table);
   if (rows.length === 0) return '(empty table)';
   const columns = Object.keys(rows[0]);
@@ -51,12 +54,12 @@ export function tableText(table: Row[] | DataFrame): string {
 }
 
 /** Shows a table in a notebook (HTML), or prints it as text elsewhere. */
-export function showTable(table: Row[] | DataFrame, caption?: string): void {
+export function showTable(table: TableLike, caption?: string): void {
   showHtml(tableHtml(table, caption), tableText(table));
 }
 
 /** CSV text with quoting where needed. */
-export function tableCsv(table: Row[] | DataFrame): string {
+export function tableCsv(table: TableLike): string {
   const rows = toRows(table);
   if (rows.length === 0) return '';
   const columns = Object.keys(rows[0]);
@@ -64,11 +67,12 @@ export function tableCsv(table: Row[] | DataFrame): string {
   return [columns.map(quote).join(','), ...rows.map((r) => columns.map((c) => quote(formatCsvCell(r[c]))).join(','))].join('\n') + '\n';
 }
 
-function formatCsvCell(value: Row[string]): string {
-  return value === null ? '' : String(value);
+function formatCsvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /** Saves a table as CSV, atomically. */
-export function saveCsv(table: Row[] | DataFrame, file: string): void {
+export function saveCsv(table: TableLike, file: string): void {
   writeFileAtomic(file, tableCsv(table));
 }

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { currentEngine, initEngine } from '../engine';
+import { currentEngine, initEngine } from '../engine/index';
 import { FigureExporter } from '../plot/export';
 import { makeContext, PROJECT_ROOT } from '../studies/context';
-import { getStudy, studyNames } from '../studies';
+import { getStudy, studyNames } from '../studies/index';
 import type { Claim, Study, StudyContext } from '../studies/types';
 import { formatSeconds } from '../util/progress';
 import { writeFileAtomic } from '../util/atomic';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Dataset } from '../data/dataset';
-import { initEngine } from '../engine';
+import { initEngine } from '../engine/index';
 import { lineChart } from '../plot/line';
 import { Progress } from '../util/progress';
 import { Rng } from '../util/rng';
