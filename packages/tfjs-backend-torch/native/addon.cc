@@ -139,6 +139,7 @@ at::Tensor toTensor(napi_env env, napi_value v, CallCtx& ctx) {
       case napi_uint8_array: st = at::kBool; break;
       case napi_float64_array: st = at::kDouble; break;
       case napi_int8_array: st = at::kChar; break;
+      case napi_bigint64_array: st = at::kLong; break;
       default: throw JsError("unsupported typed array type for a tensor (expected Float32Array, Int32Array, Uint8Array)");
     }
     int64_t numel = 1;
@@ -233,11 +234,19 @@ c10::IValue toIValue(napi_env env, napi_value v, const c10::TypePtr& type, CallC
   throw JsError("argument '" + name + "' has type " + type->str() + ", which this addon cannot convert from JS");
 }
 
-void finalizeTensor(napi_env env, void* /*data*/, void* hint) {
-  auto* t = static_cast<at::Tensor*>(hint);
-  int64_t adj;
-  napi_adjust_external_memory(env, -static_cast<int64_t>(t->nbytes()), &adj);
-  delete t;
+// Output buffers: each holds its at::Tensor in a Holder. free() releases the tensor at once (tfjs disposes
+// deterministically, so memory goes back to the allocator while still hot) and detaches the ArrayBuffer so JS can no
+// longer reach the freed memory; the GC finaliser only deletes the Holder (or releases it if free() never ran).
+struct Holder {
+  at::Tensor t;
+};
+std::unordered_map<void*, Holder*> g_live;
+
+void finalizeTensor(napi_env /*env*/, void* data, void* hint) {
+  auto* h = static_cast<Holder*>(hint);
+  auto it = g_live.find(data);
+  if (it != g_live.end() && it->second == h) g_live.erase(it);
+  delete h;
 }
 
 napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx) {
@@ -256,7 +265,8 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
     case at::kFloat: tt = napi_float32_array; break;
     case at::kInt: tt = napi_int32_array; break;
     case at::kBool: tt = napi_uint8_array; break;
-    case at::kLong: case at::kShort: case at::kChar: case at::kByte:
+    case at::kLong: tt = napi_bigint64_array; break;
+    case at::kShort: case at::kChar: case at::kByte:
       t = t.to(at::kInt); tt = napi_int32_array; break;
     default:
       t = t.to(at::kFloat); tt = napi_float32_array; break;
@@ -272,7 +282,7 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
     void* d;
     NAPI_OK(napi_create_arraybuffer(env, 0, &d, &ab));
   } else {
-    auto* keep = new at::Tensor(t);
+    auto* keep = new Holder{t};
     napi_status st = napi_create_external_arraybuffer(env, t.data_ptr(), nbytes, finalizeTensor, keep, &ab);
     if (st != napi_ok) {
       // External buffers may be disallowed (V8 sandbox): copy instead.
@@ -281,8 +291,7 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
       NAPI_OK(napi_create_arraybuffer(env, nbytes, &d, &ab));
       std::memcpy(d, t.data_ptr(), nbytes);
     } else {
-      int64_t adj;
-      napi_adjust_external_memory(env, static_cast<int64_t>(nbytes), &adj);
+      g_live[t.data_ptr()] = keep;
     }
   }
   napi_value ta, shape, pair;
@@ -434,6 +443,47 @@ napi_value Call(napi_env env, napi_callback_info info) {
   });
 }
 
+// free(typedArray): releases the ATen tensor behind an output buffer now and detaches the buffer. Returns whether
+// the array was a live native buffer.
+napi_value Free(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 1;
+    napi_value argv[1];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    bool isTa;
+    NAPI_OK(napi_is_typedarray(env, argv[0], &isTa));
+    bool freed = false;
+    if (isTa) {
+      napi_typedarray_type tt;
+      size_t length, off;
+      void* ptr;
+      napi_value ab;
+      NAPI_OK(napi_get_typedarray_info(env, argv[0], &tt, &length, &ptr, &ab, &off));
+      void* base;
+      size_t bl;
+      NAPI_OK(napi_get_arraybuffer_info(env, ab, &base, &bl));
+      auto it = g_live.find(base);
+      if (it != g_live.end()) {
+        NAPI_OK(napi_detach_arraybuffer(env, ab));
+        it->second->t = at::Tensor();
+        g_live.erase(it);
+        freed = true;
+      }
+    }
+    napi_value out;
+    NAPI_OK(napi_get_boolean(env, freed, &out));
+    return out;
+  });
+}
+
+napi_value LiveCount(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value out;
+    NAPI_OK(napi_create_uint32(env, static_cast<uint32_t>(g_live.size()), &out));
+    return out;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     size_t argc = 1;
@@ -504,6 +554,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setDevice", nullptr, SetDevice, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"free", nullptr, Free, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"liveCount", nullptr, LiveCount, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

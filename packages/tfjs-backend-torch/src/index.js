@@ -41,7 +41,21 @@ function op(qualified) {
 
 function call(name, args, outPerm) { return addon.call(op(name), args, outPerm); }
 
-const DTYPE_OF_ARRAY = (a) => (a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : 'bool');
+/** Intermediate native results of the running kernel, freed when it returns. */
+let scratch = [];
+/** Marks an addon result [values, shape] (or a list of them) as an intermediate of the current kernel. */
+function T(r) {
+  if (!r) return r;
+  if (Array.isArray(r[0]) || r[0] === null) { for (const p of r) if (p && p[0]) scratch.push(p[0]); }
+  else if (r[0] && r[0].buffer) scratch.push(r[0]);
+  return r;
+}
+function freeScratch() {
+  for (const v of scratch) addon.free(v);
+  scratch = [];
+}
+
+const DTYPE_OF_ARRAY = (a) => (a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : a instanceof Uint8Array ? 'bool' : 'int64');
 
 class TorchBackend extends MathBackendCPU {
   constructor() {
@@ -49,8 +63,9 @@ class TorchBackend extends MathBackendCPU {
     if (!addon) throw new Error(loaded.error);
     this.minNative = Number(process.env.TFJS_TORCH_MIN_NATIVE ?? 2048);
     this.strict = process.env.TFJS_TORCH_STRICT === '1';
-    this.stats = { native: 0, fallback: 0, errors: 0 };
   }
+  /** Counts of native and fallback kernel calls (all instances). */
+  get stats() { return STATS; }
   /** Threads ATen uses (default: the number of cores). */
   setThreads(n) { addon.setThreads(n); }
   getThreads() { return addon.getThreads(); }
@@ -58,22 +73,65 @@ class TorchBackend extends MathBackendCPU {
   /** A tensor argument for the addon: [values, shape, perm?, castDtype?]. */
   arg(t, perm, cast) {
     const v = this.data.get(t.dataId).values;
+    // tfjs may relabel a buffer's dtype without converting it (e.g. a cast int32 -> float32 in the cpu fallback).
+    if (!cast && DTYPE_OF_ARRAY(v) !== t.dtype) cast = t.dtype;
     return perm || cast ? [v, t.shape, perm || null, cast || null] : [v, t.shape];
   }
-  nhwc(t) { return [this.data.get(t.dataId).values, t.shape, NHWC_TO_NCHW]; }
-  /** A tfjs TensorInfo from an addon result [values, shape]. */
+  nhwc(t) { return this.arg(t, NHWC_TO_NCHW); }
+  /** A tfjs TensorInfo from an addon result [values, shape] (the buffer becomes the tensor's storage, no copy). */
   out(r, dtype) {
-    const [values, shape] = r;
+    let [values, shape] = r;
+    if (values instanceof BigInt64Array) {
+      T(r);
+      [values] = call('aten::_to_copy', [[values, shape], dtype === 'float32' ? 'float32' : 'int32']);
+    }
     const have = DTYPE_OF_ARRAY(values);
     if (dtype && dtype !== have) {
-      return this.makeTensorInfo(shape, dtype, util.toTypedArray(Array.from(values), dtype));
+      T([values]);
+      [values] = call('aten::_to_copy', [[values, shape], dtype]);
     }
-    return this.makeTensorInfo(shape, have, values);
+    if (values.length > 0) nativeBuffers.add(values.buffer);
+    const dataId = { id: this.nextDataId() };
+    this.data.set(dataId, { values, dtype: dtype || have, refCount: 1 });
+    return { dataId, shape, dtype: dtype || have };
+  }
+  /** Values that are (views of) a native buffer are copied: the buffer is freed when its own tensor is disposed. */
+  write(values, shape, dtype) {
+    if (values && values.buffer && nativeBuffers.has(values.buffer)) values = values.slice();
+    return super.write(values, shape, dtype);
+  }
+  move(dataId, values, shape, dtype, refCount) {
+    if (values && values.buffer && nativeBuffers.has(values.buffer)) values = values.slice();
+    return super.move(dataId, values, shape, dtype, refCount);
+  }
+  /** Reads hand out a copy of native buffers, which are freed (detached) when the tensor is disposed. */
+  readSync(dataId) {
+    const v = super.readSync(dataId);
+    return v && v.buffer && nativeBuffers.has(v.buffer) ? v.slice() : v;
+  }
+  disposeData(dataId, force = false) {
+    const d = this.data.get(dataId);
+    const values = d && d.values;
+    const gone = super.disposeData(dataId, force);
+    if (gone && poolIndices.size) {
+      const p = poolIndices.get(dataId);
+      if (p) { poolIndices.delete(dataId); addon.free(p.idx[0]); }
+    }
+    if (gone && values && values.buffer && nativeBuffers.has(values.buffer)) {
+      nativeBuffers.delete(values.buffer);
+      addon.free(values);
+    }
+    return gone;
   }
 }
 
+/** ArrayBuffers that hold ATen output tensors (freed by disposeData). */
+const nativeBuffers = new WeakSet();
+
 // ---------------------------------------------------------------------------------------------------------------
 // Kernel table
+/** Kernel call counts: native, cpu fallback, native errors, and fallbacks by kernel name. */
+const STATS = { native: 0, fallback: 0, errors: 0, byKernel: {} };
 const cpuKernels = new Map(tfc.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
 const native = new Map();
 
@@ -91,13 +149,18 @@ function wrap(kernelName, fn) {
       try {
         r = fn(args);
       } catch (e) {
-        backend.stats.errors++;
-        if (backend.strict || !cpu) throw new Error(`torch backend kernel ${kernelName}: ${e.message}`);
+        STATS.errors++;
+        // oneDNN rejects a few exotic shapes (e.g. padding larger than the input): the cpu kernel handles those.
+        const unsupported = /could not create a descriptor/.test(e.message);
+        if ((backend.strict && !unsupported) || !cpu) throw new Error(`torch backend kernel ${kernelName}: ${e.message}`);
+      } finally {
+        if (scratch.length) freeScratch();
       }
-      if (r !== undefined) { backend.stats.native++; return r; }
+      if (r !== undefined) { STATS.native++; return r; }
     }
     if (!cpu) throw new Error(`torch backend: kernel ${kernelName} has no native implementation for these inputs and no cpu kernel`);
-    backend.stats.fallback++;
+    STATS.fallback++;
+    STATS.byKernel[kernelName] = (STATS.byKernel[kernelName] || 0) + 1;
     return cpu.kernelFunc(args);
   };
 }
@@ -111,7 +174,7 @@ function binary(kernelName, aten, opts = {}) {
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (util.sizeFromShape(outShape) < backend.minNative) return undefined;
     if (opts.floatOnly && (a.dtype !== 'float32' || b.dtype !== 'float32')) return undefined;
-    if (a.dtype !== b.dtype) return undefined;
+    if (a.dtype !== b.dtype || (a.dtype === 'bool' && !opts.dtype)) return undefined;
     const r = call(aten, [backend.arg(a), backend.arg(b), ...(opts.extra || [])]);
     return backend.out(r, opts.dtype || (a.dtype === 'bool' && !opts.keepBool ? undefined : a.dtype));
   });
@@ -136,7 +199,7 @@ def('SquaredDifference', ({ inputs, backend }) => {
   const { a, b } = inputs;
   const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   if (util.sizeFromShape(outShape) < backend.minNative || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  const d = call('aten::sub.Tensor', [backend.arg(a), backend.arg(b)]);
+  const d = T(call('aten::sub.Tensor', [backend.arg(a), backend.arg(b)]));
   return backend.out(call('aten::mul.Tensor', [d, d]), 'float32');
 });
 
@@ -170,20 +233,23 @@ unary('IsFinite', 'aten::isfinite', () => [], { dtype: 'bool' });
 def('Step', ({ inputs, backend, attrs }) => {
   const { x } = inputs;
   if (x.dtype !== 'float32' || attrs.alpha !== 0 || small(backend, x)) return undefined;
-  return backend.out(call('aten::heaviside', [backend.arg(x), [new Float32Array([0]), []]]), 'float32');
+  const h = T(call('aten::heaviside', [backend.arg(x), [new Float32Array([0]), []]]));
+  const nan = T(call('aten::isnan', [backend.arg(x)]));
+  return backend.out(call('aten::where.self', [nan, backend.arg(x), h]), 'float32'); // NaN stays NaN, as in tfjs
 });
 def('Prelu', ({ inputs, backend }) => {
   const { x, alpha } = inputs;
   if (x.dtype !== 'float32' || alpha.dtype !== 'float32' || small(backend, x)) return undefined;
   // prelu(x) = relu(x) - alpha * relu(-x), with alpha broadcast like tfjs.
-  const pos = call('aten::relu', [backend.arg(x)]);
-  const neg = call('aten::relu', [call('aten::neg', [backend.arg(x)])]);
-  const an = call('aten::mul.Tensor', [backend.arg(alpha), neg]);
+  const pos = T(call('aten::relu', [backend.arg(x)]));
+  const neg = T(call('aten::relu', [T(call('aten::neg', [backend.arg(x)]))]));
+  const an = T(call('aten::mul.Tensor', [backend.arg(alpha), neg]));
   return backend.out(call('aten::sub.Tensor', [pos, an]), 'float32');
 });
 
 // ---- activations used by fused kernels -----------------------------------------------------------------------------
 function activate(backend, r, activation, prelu, leakyAlpha) {
+  if (activation && activation !== 'linear') T(r);
   switch (activation) {
     case undefined: case null: case 'linear': return r;
     case 'relu': return call('aten::relu', [r]);
@@ -192,9 +258,9 @@ function activate(backend, r, activation, prelu, leakyAlpha) {
     case 'sigmoid': return call('aten::sigmoid', [r]);
     case 'leakyrelu': return call('aten::leaky_relu', [r, leakyAlpha ?? 0.2]);
     case 'prelu': {
-      const pos = call('aten::relu', [r]);
-      const neg = call('aten::relu', [call('aten::neg', [r])]);
-      return call('aten::sub.Tensor', [pos, call('aten::mul.Tensor', [backend.arg(prelu), neg])]);
+      const pos = T(call('aten::relu', [r]));
+      const neg = T(call('aten::relu', [T(call('aten::neg', [r]))]));
+      return call('aten::sub.Tensor', [pos, T(call('aten::mul.Tensor', [backend.arg(prelu), neg]))]);
     }
     default: throw new Error(`unknown fused activation '${activation}'`);
   }
@@ -219,21 +285,24 @@ reduction('Max', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(c
 reduction('Min', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(call('aten::amin', [b.arg(x), axes, keep]), x.dtype)));
 reduction('Prod', (b, x, axes, keep) => {
   if (x.dtype !== 'float32') return undefined;
-  let r = b.arg(x);
+  const x0 = b.arg(x);
+  let r = x0;
   // aten::prod reduces one dim at a time; go from the last axis so earlier indices stay valid.
-  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::prod.dim_int', [r, ax, keep]);
+  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::prod.dim_int', [r === x0 ? r : T(r), ax, keep]);
   return b.out(r, 'float32');
 });
 reduction('All', (b, x, axes, keep) => {
   if (x.dtype !== 'bool') return undefined;
-  let r = b.arg(x);
-  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::all.dim', [r, ax, keep]);
+  const x0 = b.arg(x);
+  let r = x0;
+  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::all.dim', [r === x0 ? r : T(r), ax, keep]);
   return b.out(r, 'bool');
 });
 reduction('Any', (b, x, axes, keep) => {
   if (x.dtype !== 'bool') return undefined;
-  let r = b.arg(x);
-  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::any.dim', [r, ax, keep]);
+  const x0 = b.arg(x);
+  let r = x0;
+  for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::any.dim', [r === x0 ? r : T(r), ax, keep]);
   return b.out(r, 'bool');
 });
 for (const [k, aten] of [['ArgMax', 'aten::argmax'], ['ArgMin', 'aten::argmin']]) {
@@ -242,13 +311,19 @@ for (const [k, aten] of [['ArgMax', 'aten::argmax'], ['ArgMin', 'aten::argmin']]
     if (x.dtype === 'bool' || x.shape.length === 0) return undefined;
     const axis = util.parseAxisParam(attrs.axis, x.shape);
     if (axis.length !== 1) return undefined;
-    return backend.out(call(aten, [backend.arg(x), axis[0], false]), 'int32');
+    // tfjs ignores NaNs; ATen treats NaN as the extreme value: map NaN to -inf (argmax) or +inf (argmin) first.
+    const xin = x.dtype === 'float32'
+      ? T(call('aten::nan_to_num', [backend.arg(x), aten === 'aten::argmax' ? -Infinity : Infinity])) : backend.arg(x);
+    return backend.out(call(aten, [xin, axis[0], false]), 'int32');
   });
 }
 
 // ---- matmul ---------------------------------------------------------------------------------------------------------
 function mm(backend, a, b, transposeA, transposeB) {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  const ka = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  const kb = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
+  if (ka !== kb) return undefined; // the cpu kernel throws tfjs's error message
   const ta = (t, tr) => (tr ? backend.arg(t, [...t.shape.keys()].map((i, _, all) =>
     (i === all.length - 1 ? all.length - 2 : i === all.length - 2 ? all.length - 1 : i))) : backend.arg(t));
   return call('aten::matmul', [ta(a, transposeA), ta(b, transposeB)]);
@@ -260,7 +335,7 @@ def('BatchMatMul', ({ inputs, backend, attrs }) => {
 def('_FusedMatMul', ({ inputs, backend, attrs }) => {
   let r = mm(backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB);
   if (!r) return undefined;
-  if (inputs.bias) r = call('aten::add.Tensor', [r, backend.arg(inputs.bias)]);
+  if (inputs.bias) r = call('aten::add.Tensor', [T(r), backend.arg(inputs.bias)]);
   return backend.out(activate(backend, r, attrs.activation, inputs.preluActivationWeights, attrs.leakyreluAlpha), 'float32');
 });
 
@@ -281,7 +356,7 @@ function convMatches(info) {
 /** x as a channels_last NCHW argument, padded explicitly when tfjs pads asymmetrically. */
 function convInput(backend, x, pads, value = 0) {
   if (!pads.explicit) return backend.nhwc(x);
-  const [values, shape] = call('aten::constant_pad_nd', [backend.nhwc(x), pads.explicit, value], NCHW_TO_NHWC);
+  const [values, shape] = T(call('aten::constant_pad_nd', [backend.nhwc(x), pads.explicit, value], NCHW_TO_NHWC));
   return [values, shape, NHWC_TO_NCHW];
 }
 function paddedShape(shape, pads) {
@@ -291,7 +366,7 @@ function paddedShape(shape, pads) {
 }
 function cropBack(r, pads) {
   if (!pads.explicit) return r;
-  const [values, shape] = r;
+  const [values, shape] = T(r);
   return call('aten::constant_pad_nd', [[values, shape, NHWC_TO_NCHW], pads.explicit.map((p) => -p), 0], NCHW_TO_NHWC);
 }
 /** Weight argument: HWIO filter -> OIHW; depthwise [h,w,in,mult] -> [in*mult,1,h,w]. */
@@ -366,7 +441,8 @@ function convBackpropFilter(depthwise) {
     if (!convMatches(info) || util.sizeFromShape(fShape) === 0) return undefined;
     const pads = torchPads(info);
     const groups = depthwise ? x.shape[3] : 1;
-    const wEmpty = depthwise ? [null, [fShape[0], fShape[1], fShape[2] * fShape[3], 1], [2, 3, 0, 1]] : [null, fShape, [3, 2, 0, 1]];
+    // An uninitialised OIHW weight (only its shape matters); contiguous, as the non-oneDNN path requires.
+    const wEmpty = depthwise ? [null, [fShape[2] * fShape[3], 1, fShape[0], fShape[1]]] : [null, [fShape[3], fShape[2], fShape[0], fShape[1]]];
     const r = call('aten::convolution_backward', [backend.nhwc(dy), convInput(backend, x, pads), wEmpty, null,
       [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], false, [0, 0], groups,
       [false, true, false]], [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null]);
@@ -384,6 +460,11 @@ function poolInfo(xShape, attrs) {
 function poolOk(info, pads) {
   return convMatches(info) && pads.sym[0] <= Math.floor(info.filterHeight / 2) && pads.sym[1] <= Math.floor(info.filterWidth / 2);
 }
+/** Argmax indices of MaxPool outputs computed while recording gradients, by output dataId (freed with the output). */
+const poolIndices = new Map();
+function poolArgs(info, pads) {
+  return [[info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads.sym, [1, 1], false];
+}
 def('MaxPool', ({ inputs, backend, attrs }) => {
   const { x } = inputs;
   if (x.dtype !== 'float32' || x.shape.length !== 4) return undefined;
@@ -391,22 +472,30 @@ def('MaxPool', ({ inputs, backend, attrs }) => {
   const pads = torchPads(info);
   if (!poolOk(info, pads) || util.sizeFromShape(info.outShape) === 0) return undefined;
   if (info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1) return undefined;
-  const r = call('aten::max_pool2d', [convInput(backend, x, pads, -Infinity), [info.filterHeight, info.filterWidth],
-    [info.strideHeight, info.strideWidth], pads.sym, [1, 1], false], NCHW_TO_NHWC);
+  if (tfc.engine().state.gradientDepth > 0) {
+    // Training: keep the argmax indices for MaxPoolGrad (saves a second pass over the input).
+    const [y, idx] = call('aten::max_pool2d_with_indices', [convInput(backend, x, pads, -Infinity), ...poolArgs(info, pads)],
+      NCHW_TO_NHWC);
+    const out = backend.out(y, 'float32');
+    poolIndices.set(out.dataId, { idx, xShape: x.shape, key: JSON.stringify([x.shape, attrs]) });
+    return out;
+  }
+  const r = call('aten::max_pool2d', [convInput(backend, x, pads, -Infinity), ...poolArgs(info, pads)], NCHW_TO_NHWC);
   return backend.out(r, 'float32');
 });
 def('MaxPoolGrad', ({ inputs, backend, attrs }) => {
-  const { dy, input } = inputs;
+  const { dy, input, output } = inputs;
   if (dy.dtype !== 'float32' || input.dtype !== 'float32') return undefined;
   const info = poolInfo(input.shape, attrs);
   const pads = torchPads(info);
   if (!poolOk(info, pads)) return undefined;
   const xin = convInput(backend, input, pads, -Infinity);
-  const k = [info.filterHeight, info.filterWidth];
-  const s = [info.strideHeight, info.strideWidth];
-  const [, idx] = call('aten::max_pool2d_with_indices', [xin, k, s, pads.sym, [1, 1], false], [null, NCHW_TO_NHWC]);
-  const g = call('aten::max_pool2d_with_indices_backward', [backend.nhwc(dy), xin, k, s, pads.sym, [1, 1], false,
-    [idx[0], idx[1], NHWC_TO_NCHW, 'int64']], NCHW_TO_NHWC);
+  let cached = output && poolIndices.get(output.dataId);
+  if (cached && cached.key !== JSON.stringify([input.shape, attrs])) cached = undefined;
+  const idx = cached ? cached.idx
+    : T(call('aten::max_pool2d_with_indices', [xin, ...poolArgs(info, pads)], [null, NCHW_TO_NHWC]))[1];
+  const g = call('aten::max_pool2d_with_indices_backward', [backend.nhwc(dy), xin, ...poolArgs(info, pads),
+    [idx[0], idx[1], NHWC_TO_NCHW]], NCHW_TO_NHWC);
   return backend.out(cropBack(g, pads), 'float32');
 });
 def('AvgPool', ({ inputs, backend, attrs }) => {
@@ -496,6 +585,7 @@ def('Slice', ({ inputs, backend, attrs }) => {
   const { x } = inputs;
   if (x.dtype === 'bool' || small(backend, x) || x.shape.length === 0) return undefined;
   const [begin, size] = tfc.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
+  tfc.slice_util.assertParamsValid(x, begin, size);
   if (util.sizeFromShape(size) === 0) return undefined;
   const pads = [];
   for (let i = x.shape.length - 1; i >= 0; i--) pads.push(-begin[i], -(x.shape[i] - begin[i] - size[i]));
@@ -519,6 +609,9 @@ def('GatherV2', ({ inputs, backend, attrs }) => {
   if ((attrs.batchDims ?? 0) !== 0 || x.dtype === 'bool' || small(backend, x) || indices.dtype !== 'int32') return undefined;
   const axis = util.parseAxisParam(attrs.axis, x.shape)[0];
   const n = util.sizeFromShape(indices.shape);
+  const iv = backend.data.get(indices.dataId).values;
+  const dim = x.shape[axis];
+  for (let i = 0; i < n; i++) if (iv[i] < 0 || iv[i] >= dim) return undefined; // the cpu kernel throws tfjs's error
   const r = call('aten::index_select', [backend.arg(x), axis, [backend.data.get(indices.dataId).values, [n], null, 'int64']]);
   const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
   return backend.out([r[0], shape], x.dtype);
@@ -527,9 +620,42 @@ def('AddN', ({ inputs, backend }) => {
   if (inputs.length < 2 || inputs[0].dtype !== 'float32' || small(backend, inputs[0])) return undefined;
   if (inputs.some((t) => t.dtype !== 'float32' || !util.arraysEqual(t.shape, inputs[0].shape))) return undefined;
   let r = call('aten::add.Tensor', [backend.arg(inputs[0]), backend.arg(inputs[1])]);
-  for (let i = 2; i < inputs.length; i++) r = call('aten::add.Tensor', [r, backend.arg(inputs[i])]);
+  for (let i = 2; i < inputs.length; i++) r = call('aten::add.Tensor', [T(r), backend.arg(inputs[i])]);
   return backend.out(r, 'float32');
 });
+
+// ---- relu gradient in one pass ---------------------------------------------------------------------------------------
+// tfjs's Relu gradient is dy * step(x): two passes and a temporary over every activation. On this backend it runs as
+// one kernel (ATen's threshold_backward); other backends keep tfjs's gradient.
+const RELU_GRAD = 'TorchReluGrad';
+function reluGradKernel({ inputs, backend }) {
+  const { dy, x } = inputs;
+  if (dy.dtype === 'float32' && x.dtype === 'float32' && !small(backend, x) && util.arraysEqual(dy.shape, x.shape)) {
+    STATS.native++;
+    return backend.out(call('aten::threshold_backward', [backend.arg(dy), backend.arg(x), 0]), 'float32');
+  }
+  const dv = backend.data.get(dy.dataId).values;
+  const xv = backend.data.get(x.dataId).values;
+  const out = new Float32Array(xv.length);
+  for (let i = 0; i < out.length; i++) out[i] = xv[i] > 0 ? dv[i] : (Number.isNaN(xv[i]) ? NaN : 0);
+  return backend.makeTensorInfo(x.shape, 'float32', out);
+}
+function overrideReluGradient() {
+  const original = tfc.getGradient('Relu');
+  if (!original || original.torchOverride) return;
+  tfc.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    torchOverride: true,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      if (tfc.getBackend() === BACKEND_NAME && x.dtype === 'float32' && dy.dtype === 'float32') {
+        return { x: () => tfc.engine().runKernel(RELU_GRAD, { dy, x }) };
+      }
+      return original.gradFunc(dy, saved, attrs);
+    },
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 let registered = false;
@@ -542,6 +668,8 @@ function register(priority = 3) {
     tfc.registerKernel({ ...k, backendName: BACKEND_NAME });
   }
   for (const [name, fn] of native) tfc.registerKernel({ kernelName: name, backendName: BACKEND_NAME, kernelFunc: wrap(name, fn) });
+  tfc.registerKernel({ kernelName: RELU_GRAD, backendName: BACKEND_NAME, kernelFunc: reluGradKernel });
+  overrideReluGradient();
   tfc.registerBackend(BACKEND_NAME, () => {
     const b = new TorchBackend();
     const threads = Number(process.env.TFJS_TORCH_THREADS) ||
@@ -562,6 +690,9 @@ register();
 module.exports = {
   BACKEND_NAME, TorchBackend, isAvailable, unavailableReason, info, register,
   nativeKernelNames: () => [...native.keys()],
+  stats: () => STATS,
+  /** Re-applies the one-pass Relu gradient (needed when tfjs's gradients are registered again, as the op specs do). */
+  overrideReluGradient,
   /** Low-level access for tests: call an ATen op by schema name. */
   _call: call,
 };
