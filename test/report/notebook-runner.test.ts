@@ -1,0 +1,71 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { hasNbconvert, runNotebook } from '../../lib/report/notebook-runner';
+import type { Notebook } from '../../lib/report/html';
+
+/** Executes tiny notebooks headless with both executors and checks outputs, execution counts and error messages. */
+function notebook(...sources: string[]): Notebook {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript (Tessera)', language: 'typescript' } },
+    cells: sources.map((source) => ({ cell_type: 'code', source, outputs: [], execution_count: null, metadata: {} })),
+  };
+}
+
+const executors = (['tslab', 'nbconvert'] as const).filter((e) => e === 'tslab' || hasNbconvert());
+
+describe.each(executors)('runNotebook with %s', (executor) => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `tessera-nb-${executor}-`));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs cells, keeps outputs and execution counts, writes a report', async () => {
+    const file = path.join(dir, 'ok.ipynb');
+    fs.writeFileSync(
+      file,
+      JSON.stringify(
+        notebook(
+          'const x: number = 1 + 2;\nconsole.log(`x=${x}`);',
+          "import * as tslab from 'tslab';\ntslab.display.html('<b>bold-' + String(x) + '</b>');",
+          "import { Rng } from './lib/util/rng';\nconsole.log('rng', new Rng(1).int(1000));",
+        ),
+      ),
+    );
+    const result = await runNotebook(file, { outDir: dir, executor, cellTimeout: 120 });
+    expect(result.error).toBeUndefined();
+    expect(result.ok).toBe(true);
+    const nb = JSON.parse(fs.readFileSync(result.executedPath, 'utf8')) as Notebook;
+    expect(nb.cells.map((c) => c.execution_count)).toEqual([1, 2, 3]);
+    expect(JSON.stringify(nb.cells[0].outputs)).toContain('x=3');
+    expect(JSON.stringify(nb.cells[1].outputs)).toContain('<b>bold-3</b>');
+    expect(JSON.stringify(nb.cells[2].outputs)).toMatch(/rng \d+/);
+    const html = fs.readFileSync(result.htmlPath, 'utf8');
+    expect(html).toContain('<b>bold-3</b>');
+    expect(html).toContain('In [2]:');
+  });
+
+  it('reports a failing cell with its message', async () => {
+    const file = path.join(dir, 'bad.ipynb');
+    fs.writeFileSync(file, JSON.stringify(notebook('console.log("before");', 'throw new Error("boom-4711");', 'console.log("after");')));
+    const result = await runNotebook(file, { outDir: dir, executor, cellTimeout: 120 });
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatch(/cell 2 failed: .*boom-4711/s);
+    expect(fs.readFileSync(result.htmlPath, 'utf8')).toContain('boom-4711');
+  });
+});
+
+describe('runNotebook with tslab: per-cell timeout', () => {
+  it('stops a cell that runs too long and says which', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-nb-timeout-'));
+    const file = path.join(dir, 'slow.ipynb');
+    fs.writeFileSync(file, JSON.stringify(notebook('console.log(1);', 'await new Promise((r) => setTimeout(r, 60000));')));
+    const result = await runNotebook(file, { outDir: dir, executor: 'tslab', cellTimeout: 8 });
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatch(/cell 2 ran longer than the 8s cell timeout/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
