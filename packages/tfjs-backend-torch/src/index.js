@@ -61,6 +61,7 @@ class TorchBackend extends MathBackendCPU {
   constructor() {
     super();
     if (!addon) throw new Error(loaded.error);
+    this.firstUse = false; // no "install tfjs-node" banner from the cpu backend's first write
     this.minNative = Number(process.env.TFJS_TORCH_MIN_NATIVE ?? 2048);
     this.strict = process.env.TFJS_TORCH_STRICT === '1';
   }

@@ -1,0 +1,210 @@
+/**
+ * The torch backend's native kernels against slow, literal definitions (nested loops that follow the formulas), and
+ * against tfjs's cpu backend. Skipped, with the reason printed, when libtorch is not available.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from './helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const torch = require('tfjs-backend-torch');
+const describeTorch = torch.isAvailable() ? describe : describe.skip;
+if (!torch.isAvailable()) console.warn(`torch kernel tests skipped: ${torch.unavailableReason()}`);
+
+/** NHWC conv2d with explicit padding, stride, dilation: out[n,i,j,o] = sum_{a,b,c} x[n,i*s+a*d-pt,j*s+b*d-pl,c] w[a,b,c,o]. */
+function literalConv(x: Float32Array, xs: number[], w: Float32Array, ws: number[], s: number, d: number, pt: number, pl: number, oh: number, ow: number) {
+  const [n, h, wd, c] = xs;
+  const [kh, kw, , o] = ws;
+  const out = new Float32Array(n * oh * ow * o);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++)
+        for (let oc = 0; oc < o; oc++) {
+          let acc = 0;
+          for (let a = 0; a < kh; a++)
+            for (let e = 0; e < kw; e++) {
+              const y = i * s + a * d - pt;
+              const z = j * s + e * d - pl;
+              if (y < 0 || y >= h || z < 0 || z >= wd) continue;
+              for (let ic = 0; ic < c; ic++) acc += x[((b * h + y) * wd + z) * c + ic] * w[((a * kw + e) * c + ic) * o + oc];
+            }
+          out[((b * oh + i) * ow + j) * o + oc] = acc;
+        }
+  return out;
+}
+
+/** d(sum(conv(x,w) * g))/dw and /dx by the literal chain rule. */
+function literalConvGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[], g: Float32Array, s: number, pt: number, pl: number, oh: number, ow: number) {
+  const [n, h, wd, c] = xs;
+  const [kh, kw, , o] = ws;
+  const dx = new Float32Array(x.length);
+  const dw = new Float32Array(w.length);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++)
+        for (let oc = 0; oc < o; oc++) {
+          const gv = g[((b * oh + i) * ow + j) * o + oc];
+          for (let a = 0; a < kh; a++)
+            for (let e = 0; e < kw; e++) {
+              const y = i * s + a - pt;
+              const z = j * s + e - pl;
+              if (y < 0 || y >= h || z < 0 || z >= wd) continue;
+              for (let ic = 0; ic < c; ic++) {
+                const xi = ((b * h + y) * wd + z) * c + ic;
+                const wi = ((a * kw + e) * c + ic) * o + oc;
+                dx[xi] += gv * w[wi];
+                dw[wi] += gv * x[xi];
+              }
+            }
+        }
+  return { dx, dw };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describeTorch('torch backend kernels', () => {
+  beforeAll(async () => {
+    expect(await tf.setBackend('torch')).toBe(true);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  // tfjs 'same' with stride 2 on an even input pads 0 before and 1 after: the asymmetric case.
+  const cases = [
+    { name: 'same s1', xs: [2, 7, 6, 3], ws: [3, 3, 3, 4], s: 1, pad: 'same' as const },
+    { name: 'same s2 (asymmetric pad)', xs: [2, 8, 8, 3], ws: [3, 3, 3, 5], s: 2, pad: 'same' as const },
+    { name: 'valid s2', xs: [1, 9, 7, 2], ws: [3, 2, 2, 3], s: 2, pad: 'valid' as const },
+  ];
+  for (const k of cases) {
+    it(`conv2d ${k.name}: forward and both gradients match the literal definition`, () => {
+      const rng = new Rng(7);
+      const x = rng.normal(k.xs.reduce((p, v) => p * v, 1));
+      const w = rng.normal(k.ws.reduce((p, v) => p * v, 1));
+      const info = tf.backend_util.computeConv2DInfo(k.xs as [number, number, number, number], k.ws as [number, number, number, number], k.s, 1, k.pad);
+      const { top, left } = info.padInfo;
+      const want = literalConv(x, k.xs, w, k.ws, k.s, 1, top, left, info.outHeight, info.outWidth);
+      const g = rng.normal(want.length);
+      const lit = literalConvGrads(x, k.xs, w, k.ws, g, k.s, top, left, info.outHeight, info.outWidth);
+      tf.tidy(() => {
+        const xt = tf.tensor4d(x, k.xs as [number, number, number, number]);
+        const wt = tf.tensor4d(w, k.ws as [number, number, number, number]);
+        const gt = tf.tensor(g, info.outShape);
+        const y = tf.conv2d(xt, wt, k.s, k.pad);
+        expect(maxAbsDiff(y.dataSync(), want)).toBeLessThan(1e-4);
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad).mul(gt).sum())([xt, wt]);
+        expect(maxAbsDiff(dx.dataSync(), lit.dx)).toBeLessThan(1e-4);
+        expect(maxAbsDiff(dw.dataSync(), lit.dw)).toBeLessThan(1e-3);
+      });
+    });
+  }
+
+  it('depthwise conv2d and its gradients match the cpu backend', async () => {
+    const rng = new Rng(3);
+    const xs: [number, number, number, number] = [2, 8, 8, 3];
+    const fs: [number, number, number, number] = [3, 3, 3, 2];
+    const x = rng.normal(2 * 8 * 8 * 3);
+    const f = rng.normal(3 * 3 * 3 * 2);
+    const run = () => tf.tidy(() => {
+      const xt = tf.tensor4d(x, xs);
+      const ft = tf.tensor4d(f, fs);
+      const y = tf.depthwiseConv2d(xt, ft, 2, 'same');
+      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same').square().sum())([xt, ft]);
+      return [y, dx, df].map((t) => Array.from(t.dataSync()));
+    });
+    const got = run();
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('torch');
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(got[i], want[i])).toBeLessThan(1e-3);
+  });
+
+  it('max pooling and its gradient match the literal definition (first maximum wins, negatives included)', () => {
+    const rng = new Rng(11);
+    const [n, h, w, c] = [2, 6, 6, 3];
+    const x = rng.normal(n * h * w * c).map((v) => v - 3); // mostly negative windows
+    const out = new Float32Array(n * 3 * 3 * c);
+    const dx = new Float32Array(x.length);
+    for (let b = 0; b < n; b++)
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 3; j++)
+          for (let ch = 0; ch < c; ch++) {
+            let best = -Infinity;
+            let at = -1;
+            for (let a = 0; a < 2; a++)
+              for (let e = 0; e < 2; e++) {
+                const idx = ((b * h + i * 2 + a) * w + j * 2 + e) * c + ch;
+                if (x[idx] > best) { best = x[idx]; at = idx; }
+              }
+            out[((b * 3 + i) * 3 + j) * c + ch] = best;
+            dx[at] += 1;
+          }
+    tf.tidy(() => {
+      const xt = tf.tensor4d(x, [n, h, w, c]);
+      expect(maxAbsDiff(tf.maxPool(xt, 2, 2, 'valid').dataSync(), out)).toBe(0);
+      const g = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid').sum())(xt);
+      expect(maxAbsDiff(g.dataSync(), dx)).toBe(0);
+    });
+  });
+
+  it('matmul, softmax, batch norm, mean and relu gradient match literal definitions', () => {
+    const rng = new Rng(5);
+    const a = rng.normal(6 * 5);
+    const b = rng.normal(5 * 4);
+    const mm = new Float32Array(6 * 4);
+    for (let i = 0; i < 6; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 5; k++) mm[i * 4 + j] += a[i * 5 + k] * b[k * 4 + j];
+    const x = rng.normal(64 * 40);
+    const sm = new Float32Array(x.length);
+    for (let r = 0; r < 64; r++) {
+      let mx = -Infinity;
+      for (let k = 0; k < 40; k++) mx = Math.max(mx, x[r * 40 + k]);
+      let s = 0;
+      for (let k = 0; k < 40; k++) s += Math.exp(x[r * 40 + k] - mx);
+      for (let k = 0; k < 40; k++) sm[r * 40 + k] = Math.exp(x[r * 40 + k] - mx) / s;
+    }
+    const backend = tf.backend() as unknown as { minNative: number };
+    const saved = backend.minNative;
+    backend.minNative = 0; // the native kernels even on these small tensors
+    try {
+      tf.tidy(() => {
+        expect(maxAbsDiff(tf.matMul(tf.tensor2d(a, [6, 5]), tf.tensor2d(b, [5, 4])).dataSync(), mm)).toBeLessThan(1e-5);
+        expect(maxAbsDiff(tf.softmax(tf.tensor2d(x, [64, 40])).dataSync(), sm)).toBeLessThan(1e-6);
+        const bn = tf.batchNorm(tf.tensor2d(x, [64, 40]), tf.fill([40], 0.5), tf.fill([40], 4), tf.fill([40], 1), tf.fill([40], 2), 0);
+        expect(maxAbsDiff(bn.dataSync(), Array.from(x, (v) => ((v - 0.5) / 2) * 2 + 1))).toBeLessThan(1e-5);
+        const dr = tf.grad((t: tf.Tensor) => tf.relu(t).mul(3).sum())(tf.tensor1d(x));
+        expect(maxAbsDiff(dr.dataSync(), Array.from(x, (v) => (v > 0 ? 3 : 0)))).toBe(0);
+        const mean = tf.mean(tf.tensor2d(x, [64, 40]), 0).dataSync();
+        const want = new Float32Array(40);
+        for (let r = 0; r < 64; r++) for (let k = 0; k < 40; k++) want[k] += x[r * 40 + k] / 64;
+        expect(maxAbsDiff(mean, want)).toBeLessThan(1e-5);
+      });
+    } finally {
+      backend.minNative = saved;
+    }
+  });
+
+  it('values read from a tensor stay valid after it is disposed (native buffers are copied on read)', () => {
+    const t = tf.relu(tf.randomNormal([64, 64])); // native output
+    const v = t.dataSync();
+    const copy = Array.from(v);
+    t.dispose();
+    expect(Array.from(v)).toEqual(copy);
+  });
+
+  it('does not leak tensors over a training step', async () => {
+    const m = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu' }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
+    m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+    const x = tf.randomNormal([4, 8, 8, 1]);
+    const y = tf.randomNormal([4, 2]);
+    await m.trainOnBatch(x, y);
+    const before = tf.memory().numTensors;
+    await m.trainOnBatch(x, y);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+    m.dispose();
+  });
+});
