@@ -69,7 +69,15 @@ function ensureNodeModules() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs) return;
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  try {
+    run('npm', ['ci', '--no-audit', '--no-fund']);
+  } catch (err) {
+    // npm 11 refuses `npm ci` when the lock lacks other platforms' optional binaries (e.g. @swc/core-darwin-*),
+    // which a lock made where the registry does not serve them cannot hold (npm/cli#4828, #8805). `npm install`
+    // installs the same locked versions without that check.
+    say(`npm ci failed (${err.message}); installing the locked versions with npm install instead`);
+    run('npm', ['install', '--no-audit', '--no-fund']);
+  }
 }
 
 function buildTorchBackend() {
