@@ -13,6 +13,10 @@ export interface GroundTruth {
   boxes?: Int32Array;
   /** Per image, an object position [x, y] in pixels (e.g. the paste offset of a shifted object). */
   positions?: Int32Array;
+  /** Names of annotated keypoints (e.g. CUB's 15 parts). */
+  keypointNames?: string[];
+  /** Per image and keypoint, [x, y, visible] in output pixels (visible 0 or 1): N*K*3. */
+  keypoints?: Float32Array;
 }
 
 export type Split = 'train' | 'test';
@@ -134,6 +138,12 @@ export class Dataset {
       indices.forEach((idx, k) => truth.partMaps!.set(t.partMaps!.subarray(idx * hw, (idx + 1) * hw), k * hw));
     }
     if (t.boxes) truth.boxes = Int32Array.from(indices.flatMap((idx) => Array.from(t.boxes!.subarray(idx * 4, idx * 4 + 4))));
+    if (t.keypoints && t.keypointNames) {
+      const k3 = t.keypointNames.length * 3;
+      truth.keypointNames = t.keypointNames;
+      truth.keypoints = new Float32Array(indices.length * k3);
+      indices.forEach((idx, k) => truth.keypoints!.set(t.keypoints!.subarray(idx * k3, (idx + 1) * k3), k * k3));
+    }
     if (t.positions) truth.positions = Int32Array.from(indices.flatMap((idx) => [t.positions![idx * 2], t.positions![idx * 2 + 1]]));
     return new Dataset({ ...this, images, labels, truth });
   }
