@@ -18,10 +18,14 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/jit_type.h>
+#include <c10/core/CPUAllocator.h>
 #include <c10/core/InferenceMode.h>
+#include <c10/core/impl/alloc_cpu.h>
 #include <torch/csrc/api/include/torch/version.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <mutex>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -39,6 +43,78 @@ struct JsError : std::exception {
   do {                                                                  \
     if ((call) != napi_ok) throw JsError(std::string("N-API call failed: ") + #call); \
   } while (0)
+
+// A caching CPU allocator for large blocks. tfjs runs the same shapes every training step; glibc serves blocks
+// over 32 MB (and often smaller ones) with fresh mmaps, so every big activation costs page faults. Freed blocks of
+// >= 256 KB are kept by exact (page-rounded) size, up to a cap (TFJS_TORCH_CACHE_MB, default 2048; 0 disables).
+class CachingCPUAllocator final : public at::Allocator {
+ public:
+  static constexpr size_t kMin = 256 * 1024;
+  size_t cap;
+  CachingCPUAllocator() {
+    const char* env = std::getenv("TFJS_TORCH_CACHE_MB");
+    cap = static_cast<size_t>(env ? std::atoll(env) : 2048) * 1024 * 1024;
+  }
+  at::DataPtr allocate(size_t n) const override {
+    if (n < kMin || cap == 0) {
+      void* p = c10::alloc_cpu(n);
+      return {p, p, &freeAny, at::Device(at::DeviceType::CPU)};
+    }
+    size_t rounded = (n + 4095) & ~static_cast<size_t>(4095);
+    void* p = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(rounded);
+      if (it != free_.end() && !it->second.empty()) {
+        p = it->second.back();
+        it->second.pop_back();
+        cached_ -= rounded;
+      }
+    }
+    if (p == nullptr) p = c10::alloc_cpu(rounded);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sizes_[p] = rounded;
+    }
+    return {p, p, &freeAny, at::Device(at::DeviceType::CPU)};
+  }
+  // One deleter for every block (raw_allocate/raw_deallocate users, e.g. oneDNN, need a raw deleter).
+  at::DeleterFnPtr raw_deleter() const override { return &freeAny; }
+  static void freeAny(void* p);
+  void release(void* p) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = sizes_.find(p);
+    if (it == sizes_.end()) {  // a small block
+      lock.unlock();
+      c10::free_cpu(p);
+      return;
+    }
+    size_t size = it->second;
+    sizes_.erase(it);
+    if (cached_ + size <= cap) {
+      free_[size].push_back(p);
+      cached_ += size;
+      return;
+    }
+    // Over the cap: drop the cache (shapes changed) and free this block.
+    std::vector<void*> drop;
+    for (auto& kv : free_) for (void* q : kv.second) drop.push_back(q);
+    free_.clear();
+    cached_ = 0;
+    lock.unlock();
+    for (void* q : drop) c10::free_cpu(q);
+    c10::free_cpu(p);
+  }
+  size_t cached() const { return cached_; }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::unordered_map<size_t, std::vector<void*>> free_;
+  mutable std::unordered_map<void*, size_t> sizes_;
+  mutable size_t cached_ = 0;
+};
+CachingCPUAllocator* g_allocator = nullptr;
+void CachingCPUAllocator::freeAny(void* p) { g_allocator->release(p); }
 
 std::vector<c10::OperatorHandle> g_ops;
 std::unordered_map<std::string, size_t> g_op_ids;
@@ -547,6 +623,10 @@ napi_value Info(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  if (g_allocator == nullptr) {
+    g_allocator = new CachingCPUAllocator();  // never deleted: blocks may be freed until exit
+    c10::SetCPUAllocator(g_allocator, /*priority=*/10);
+  }
   napi_property_descriptor props[] = {
       {"op", nullptr, Op, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"schema", nullptr, Schema, nullptr, nullptr, nullptr, napi_default, nullptr},
