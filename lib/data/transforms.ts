@@ -268,7 +268,20 @@ export function affineAugment(x: tf.Tensor4D, rng: Rng, opts: AffineOptions = {}
     const mirror = opts.flip ? rng.next() < 0.5 : false;
     params.push(...affineParams(h, w, angle, s, tx, ty, mirror));
   }
+  // One call per image: tfjs 4.22's cpu Transform kernel leaves images after the first at zero when given a batch
+  // of transforms.
   return tf.tidy(() =>
-    tf.image.transform(x, tf.tensor2d(params, [n, 8]), opts.interpolation ?? 'bilinear', opts.fillMode ?? 'nearest', opts.fillValue ?? 0),
+    tf.concat(
+      Array.from({ length: n }, (_, i) =>
+        tf.image.transform(
+          tf.slice(x, [i], [1]),
+          tf.tensor2d(params.slice(i * 8, i * 8 + 8), [1, 8]),
+          opts.interpolation ?? 'bilinear',
+          opts.fillMode ?? 'nearest',
+          opts.fillValue ?? 0,
+        ),
+      ),
+      0,
+    ) as tf.Tensor4D,
   );
 }

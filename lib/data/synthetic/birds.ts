@@ -147,7 +147,7 @@ export interface BirdsOptions {
   noise?: number;
   /**
    * Debug/testing: paint every part in a flat colour (FLAT_PART_COLOURS) on black, with no clutter, lighting or
-   * noise; or render the background alone ('background').
+   * noise; or render the image without its bird ('background': the same pixels wherever the part map is 0).
    */
   mode?: 'normal' | 'flat' | 'background';
 }
@@ -239,7 +239,7 @@ export function renderBird(canvas: Canvas, opts: BirdsOptions, index: number): B
   if (mode === 'flat') canvas.fillAll(solid(0));
   else drawBackground(canvas, rng.fork('background'), opts.clutter ?? 6);
   if (mode !== 'background') drawBird(canvas, variants, pose, mode === 'flat');
-  if (mode === 'normal') finishImage(canvas, rng.fork('finish'), opts.noise ?? 6);
+  if (mode !== 'flat') finishImage(canvas, rng.fork('finish'), opts.noise ?? 6);
   return { label, variants, pose };
 }
 

@@ -246,9 +246,10 @@ export function renderFacade(canvas: Canvas, opts: FacadesOptions, index: number
   const h = canvas.height;
   const k = w / 128;
   const ground = h - Math.round(rng.uniform(8, 16) * k);
+  // Draw the sky colour in every mode, so that flat and normal renders consume the same random numbers.
+  const top = rng.pick([rgb(120, 170, 225), rgb(175, 200, 225), rgb(200, 205, 210)]);
   if (flat) canvas.fillAll(solid(0));
   else {
-    const top = rng.pick([rgb(120, 170, 225), rgb(175, 200, 225), rgb(200, 205, 210)]);
     const horizon = rgb(230, 235, 240);
     canvas.fillRows((y) => {
       const v = y + 0.5;

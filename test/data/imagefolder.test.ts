@@ -1,0 +1,68 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadImageFolder } from '../../lib/data/imagefolder';
+import { loadDataset } from '../../lib/data';
+import { UserError } from '../../lib/util/errors';
+import { solidPng, tmpDir } from './helpers';
+
+const root = tmpDir('imagefolder');
+
+describe('ImageFolder', () => {
+  beforeAll(async () => {
+    await solidPng(path.join(root, 'flat', 'cat', 'a.png'), 10, 10, [255, 0, 0]);
+    await solidPng(path.join(root, 'flat', 'cat', 'b.PNG'), 20, 10, [250, 0, 0]);
+    await solidPng(path.join(root, 'flat', 'dog', 'c.png'), 8, 8, [0, 0, 255]);
+    fs.writeFileSync(path.join(root, 'flat', 'dog', 'notes.txt'), 'ignored');
+    // A JPEG, to check the second format.
+    const sharp = (await import('sharp')).default;
+    fs.mkdirSync(path.join(root, 'flat', 'eel'), { recursive: true });
+    await sharp({ create: { width: 12, height: 12, channels: 3, background: { r: 0, g: 200, b: 0 } } })
+      .jpeg()
+      .toFile(path.join(root, 'flat', 'eel', 'd.jpg'));
+    await solidPng(path.join(root, 'split', 'train', 'x', 'a.png'), 4, 4, [10, 10, 10]);
+    await solidPng(path.join(root, 'split', 'test', 'x', 'a.png'), 4, 4, [20, 20, 20]);
+    await solidPng(path.join(root, 'split', 'test', 'x', 'b.png'), 4, 4, [30, 30, 30]);
+  });
+
+  test('one class per sorted folder, images resized, colours kept', async () => {
+    const ds = await loadImageFolder(path.join(root, 'flat'), { split: 'train', imageSize: 6 });
+    expect(ds.classNames).toEqual(['cat', 'dog', 'eel']);
+    expect(Array.from(ds.labels)).toEqual([0, 0, 1, 2]);
+    expect(ds.imageShape).toEqual([6, 6, 3]);
+    expect(Array.from(ds.imageBytes(0).subarray(0, 3))).toEqual([255, 0, 0]);
+    expect(Array.from(ds.imageBytes(2).subarray(0, 3))).toEqual([0, 0, 255]);
+    const g = ds.imageBytes(3);
+    expect(g[1]).toBeGreaterThan(180);
+    expect(g[0]).toBeLessThan(20);
+  });
+
+  test('grey output and train/test sub-folders', async () => {
+    const grey = await loadImageFolder(path.join(root, 'flat'), { split: 'train', imageSize: 4, channels: 1 });
+    expect(grey.channels).toBe(1);
+    const test = await loadDataset('imagefolder', { data: path.join(root, 'split'), split: 'test', imageSize: 4 });
+    expect(test.size).toBe(2);
+    expect(test.imageBytes(1)[0]).toBe(30);
+  });
+
+  test('an empty class folder is an error naming it', async () => {
+    fs.mkdirSync(path.join(root, 'empty', 'a'), { recursive: true });
+    await solidPng(path.join(root, 'empty', 'b', 'x.png'), 4, 4, [1, 2, 3]);
+    await expect(loadImageFolder(path.join(root, 'empty'), { split: 'train' })).rejects.toThrow(/class folder .*empty\/a holds no images/);
+  });
+
+  test('an unreadable image is an error naming the file', async () => {
+    const dir = path.join(root, 'broken', 'a');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'bad.png'), 'this is not a png');
+    const p = loadImageFolder(path.join(root, 'broken'), { split: 'train' });
+    await expect(p).rejects.toThrow(UserError);
+    await expect(loadImageFolder(path.join(root, 'broken'), { split: 'train' })).rejects.toThrow(/broken\/a\/bad\.png: cannot decode the image/);
+  });
+
+  test('missing folder and folder without classes', async () => {
+    await expect(loadImageFolder(path.join(root, 'nope'), { split: 'train' })).rejects.toThrow(/is not a directory/);
+    fs.mkdirSync(path.join(root, 'noclasses'), { recursive: true });
+    await expect(loadImageFolder(path.join(root, 'noclasses'), { split: 'train' })).rejects.toThrow(/holds no class folders/);
+    await expect(loadDataset('imagefolder', { split: 'train' })).rejects.toThrow(/needs --data/);
+  });
+});
