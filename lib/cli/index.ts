@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   reproduce: { summary: 'run studies and write figures, claims and reports', load: () => require('./reproduce').command },
   notebook: { summary: 'execute notebooks headless to .ipynb and HTML', load: () => require('./notebook').command },
   bench: { summary: 'benchmark the training/inference engine (JSON)', load: () => require('./bench').command },
+  data: { summary: 'describe a dataset or write a grid of samples with ground-truth overlays', load: () => require('./data').command },
 };
 
 function help(): string {

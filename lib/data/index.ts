@@ -41,6 +41,8 @@ export interface LoadOptions {
   cropToBox?: boolean;
   /** Generated worlds: number of classes (first k). */
   classes?: number;
+  /** shifted-objects: paste synthetic shapes (default) or Fashion-MNIST items (found as for fashion-mnist). */
+  objectSource?: 'shapes' | 'fashion-mnist';
   /** Fashion-MNIST: download when absent (default true unless TESSERA_OFFLINE=1). */
   download?: boolean;
 }
@@ -73,7 +75,12 @@ export async function loadDataset(name: string, opts: LoadOptions): Promise<Data
     case 'shifted-objects': {
       const { shiftedObjects } = await import('./synthetic/shifted');
       const objects = opts.classes ?? 10;
-      const gen = shiftedObjects({ seed, objects, canvas: opts.imageSize });
+      let source: 'shapes' | Dataset = 'shapes';
+      if (opts.objectSource === 'fashion-mnist') {
+        const { loadFashionMnist } = await import('./fashion-mnist');
+        source = await loadFashionMnist({ split: opts.split, data: opts.data, download: opts.download });
+      }
+      const gen = shiftedObjects({ seed, objects, canvas: opts.imageSize, source });
       return gen.sample(genSize(1000, objects), new Rng(seed).fork(`shifted-objects/${opts.split}`), { split: opts.split });
     }
     case 'imagefolder': {

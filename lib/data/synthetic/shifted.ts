@@ -4,7 +4,7 @@
  */
 import { Dataset, Split } from '../dataset';
 import { Rng } from '../../util/rng';
-import { Canvas, IDENTITY, Rgb, Shape, difference, ellipse, polygon, rect, rgb, solid, starPoints, stripes, union } from './raster';
+import { Canvas, IDENTITY, Rgb, Shape, difference, ellipse, polygon, rect, rgb, shade, solid, starPoints, stripes, union } from './raster';
 
 /** An object to paste: straight (not premultiplied) RGB colour and an alpha in [0,1], both h x w. */
 export interface Sprite {
@@ -93,7 +93,7 @@ export function shapeSprite(label: number, size: number, rng: Rng): Sprite {
   const name = SHAPE_NAMES[label % SHAPE_NAMES.length];
   const canvas = new Canvas(size, size);
   const c1 = rng.pick(SHAPE_COLOURS);
-  const paint = rng.next() < 0.5 ? solid(c1) : stripes(c1, rgb(250, 250, 250), Math.max(3, size / 6), rng.uniform(0, Math.PI), 0.3);
+  const paint = rng.next() < 0.5 ? solid(c1) : stripes(c1, shade(c1, 0.55), Math.max(3, size / 6), rng.uniform(0, Math.PI), 0.35);
   canvas.fill(shapeOf(name, size), IDENTITY, paint, 1);
   const alpha = new Float32Array(size * size);
   for (let i = 0; i < alpha.length; i++) alpha[i] = canvas.labels[i];
