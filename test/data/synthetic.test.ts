@@ -4,6 +4,7 @@ import { Canvas, capsule, ellipse, polygon, rect, solid, IDENTITY, placement } f
 import { shiftedObjects } from '../../lib/data/synthetic/shifted';
 import { Dataset } from '../../lib/data/dataset';
 import { loadDataset } from '../../lib/data';
+import { Rng } from '../../lib/util/rng';
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
@@ -33,6 +34,22 @@ describe('raster', () => {
     expect(d.fill(ellipse(2.5, 2.5, 1.2, 1.2), IDENTITY, solid(1), 1)).toBe(5);
     expect(new Canvas(4, 4).fill(polygon([[0, 0], [4, 0], [0, 4]]), IDENTITY, solid(1), 1)).toBe(6);
     expect(new Canvas(5, 1).fill(capsule(0.5, 0.5, 3.5, 0.5, 0.4), IDENTITY, solid(1), 1)).toBe(4);
+  });
+
+  test('the rectangle fast path paints the same pixels as the generic inside test', () => {
+    const rng = new Rng(11);
+    for (let k = 0; k < 200; k++) {
+      const u0 = rng.uniform(-3, 10);
+      const v0 = rng.uniform(-3, 10);
+      const r = rect(u0, v0, u0 + rng.uniform(0, 8), v0 + rng.uniform(0, 8));
+      const m = placement(rng.uniform(0.5, 2), 0, false, rng.uniform(-4, 4), rng.uniform(-4, 4));
+      const fast = new Canvas(12, 12);
+      const slow = new Canvas(12, 12);
+      const nf = fast.fill(r, m, solid(0xabcdef), 1);
+      const ns = slow.fill({ bbox: r.bbox, inside: r.inside }, m, (_u, _v) => 0xabcdef, 1);
+      expect(nf).toBe(ns);
+      expect(same(fast.labels, slow.labels) && same(fast.rgb, slow.rgb)).toBe(true);
+    }
   });
 
   test('a placement maps local shapes (scale, flip, translate)', () => {

@@ -18,6 +18,8 @@ export interface Shape {
   /** Local bounding box [u0, v0, u1, v1]. */
   bbox: [number, number, number, number];
   inside(u: number, v: number): boolean;
+  /** Set when the shape is exactly its bbox (an axis-aligned rectangle): lets `fill` skip the inside test. */
+  isRect?: boolean;
 }
 
 /** Affine map local -> pixel: x = a*u + b*v + tx, y = c*u + d*v + ty. */
@@ -166,6 +168,8 @@ export class Canvas {
     const x1 = Math.min(width - 1, Math.ceil(xmax));
     const y0 = Math.max(0, Math.floor(ymin));
     const y1 = Math.min(height - 1, Math.ceil(ymax));
+    const colour = (paint as { colour?: Rgb }).colour;
+    if (shape.isRect && m.b === 0 && m.c === 0 && m.a > 0 && m.d > 0) return this.fillRect(shape, m, paint, colour, label);
     let count = 0;
     for (let y = y0; y <= y1; y++) {
       const py = y + 0.5 - m.ty;
@@ -174,7 +178,7 @@ export class Canvas {
         const u = ia * px + ib * py;
         const v = ic * px + id * py;
         if (!shape.inside(u, v)) continue;
-        const c = paint(u, v, x, y);
+        const c = colour ?? paint(u, v, x, y);
         const p = (y * width + x) * 3;
         out[p] = (c >> 16) & 255;
         out[p + 1] = (c >> 8) & 255;
@@ -184,6 +188,31 @@ export class Canvas {
       }
     }
     return count;
+  }
+
+  /** `fill` for an axis-aligned rectangle under a positive scale + translation: same pixels, no inside test. */
+  private fillRect(shape: Shape, m: Affine, paint: Paint, colour: Rgb | undefined, label: number): number {
+    const { width, height, rgb: out, labels } = this;
+    const [u0, v0, u1, v1] = shape.bbox;
+    // Pixel x is inside when u0 <= (x + 0.5 - tx) / a < u1, i.e. x in [ceil(a*u0 + tx - 0.5), ceil(a*u1 + tx - 0.5)).
+    const x0 = Math.max(0, Math.ceil(m.a * u0 + m.tx - 0.5));
+    const x1 = Math.min(width, Math.ceil(m.a * u1 + m.tx - 0.5));
+    const y0 = Math.max(0, Math.ceil(m.d * v0 + m.ty - 0.5));
+    const y1 = Math.min(height, Math.ceil(m.d * v1 + m.ty - 0.5));
+    if (x1 <= x0 || y1 <= y0) return 0;
+    const ia = 1 / m.a;
+    const id = 1 / m.d;
+    for (let y = y0; y < y1; y++) {
+      const v = (y + 0.5 - m.ty) * id;
+      for (let x = x0, p = (y * width + x0) * 3; x < x1; x++, p += 3) {
+        const c = colour ?? paint((x + 0.5 - m.tx) * ia, v, x, y);
+        out[p] = (c >> 16) & 255;
+        out[p + 1] = (c >> 8) & 255;
+        out[p + 2] = c & 255;
+      }
+      if (label >= 0) labels.fill(label, y * width + x0, y * width + x1);
+    }
+    return (x1 - x0) * (y1 - y0);
   }
 }
 
@@ -214,6 +243,7 @@ export function rect(u0: number, v0: number, u1: number, v1: number): Shape {
   return {
     bbox: [u0, v0, u1, v1],
     inside: (u, v) => u >= u0 && u < u1 && v >= v0 && v < v1,
+    isRect: true,
   };
 }
 
@@ -286,10 +316,12 @@ export function difference(a: Shape, b: Shape): Shape {
 // ---------------------------------------------------------------------------------------------------------------
 // Paints (local frame, so patterns move with the object)
 
-export const solid =
-  (c: Rgb): Paint =>
-  () =>
-    c;
+/** One colour everywhere (carries `colour`, so fills skip the per-pixel call). */
+export function solid(c: Rgb): Paint {
+  const paint: Paint = () => c;
+  (paint as Paint & { colour?: Rgb }).colour = c;
+  return paint;
+}
 
 /** Stripes of period `period` (local units) across direction `angle`; the first `duty` of a period is `c2`. */
 export function stripes(c1: Rgb, c2: Rgb, period: number, angle = 0, duty = 0.5): Paint {
@@ -320,7 +352,15 @@ export function checker(c1: Rgb, c2: Rgb, s: number): Paint {
 
 /** Vertical gradient from `top` (v = v0) to `bottom` (v = v1). */
 export function vgradient(top: Rgb, bottom: Rgb, v0: number, v1: number): Paint {
-  return (_u, v) => mix(top, bottom, Math.max(0, Math.min(1, (v - v0) / (v1 - v0))));
+  let lastV = NaN;
+  let last = top;
+  return (_u, v) => {
+    if (v !== lastV) {
+      lastV = v;
+      last = mix(top, bottom, Math.max(0, Math.min(1, (v - v0) / (v1 - v0))));
+    }
+    return last;
+  };
 }
 
 /** `base` with per-pixel brightness jitter of +-amount (deterministic from `seed`). */
