@@ -6,6 +6,7 @@
  *            dense 10, input 28x28x1.
  * conv64:    four blocks (conv3x3 same relu, conv3x3 stride 2 same relu) of widths 32-64-128-128 > GAP > dense 10,
  *            input 64x64x3.
+ * bagnet:    lib/models' BagNet-17 (widths 32-64-128, strides 2-2-1, batch norm), input 64x64x3, 10 classes.
  * Batch 64, Adam, softmax cross-entropy; each figure is the best of `reps` timed runs after a warm-up.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -31,12 +32,18 @@ export interface BenchResult {
   seconds: number;
 }
 
-export const BENCH_NETS = ['reference', 'conv64'] as const;
+export const BENCH_NETS = ['reference', 'conv64', 'bagnet'] as const;
 export type BenchNet = (typeof BENCH_NETS)[number];
 const BATCH = 64;
 
-/** The benchmark nets as tfjs-layers models (softmax output). */
+/** The benchmark nets as tfjs-layers models (softmax output; BagNet outputs logits). */
 export function buildBenchNet(name: BenchNet): tf.LayersModel {
+  if (name === 'bagnet') {
+    // Loaded lazily: the engine does not otherwise depend on lib/models.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const models = require('../models') as typeof import('../models');
+    return models.buildModel({ family: 'bagnet', q: 17 }, { inputShape: [64, 64, 3], numClasses: 10 }, 0);
+  }
   const conv = (filters: number, strides = 1, inputShape?: number[]) =>
     tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', activation: 'relu', ...(inputShape ? { inputShape } : {}) });
   const m = tf.sequential();
@@ -61,6 +68,10 @@ function inputShape(name: BenchNet): number[] {
   return name === 'reference' ? [28, 28, 1] : [64, 64, 3];
 }
 
+function benchLoss(name: BenchNet): string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor) {
+  return name === 'bagnet' ? (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, yPred) : 'categoricalCrossentropy';
+}
+
 /** Best images/s of `reps` runs of `steps` calls of fn, after `warm` untimed calls. */
 async function bestIps(fn: () => Promise<void>, steps: number, reps: number, warm: number): Promise<number> {
   for (let i = 0; i < warm; i++) await fn();
@@ -81,7 +92,7 @@ function stepsFor(ipsGuess: number, seconds: number): number {
 
 async function benchNet(name: BenchNet, reps: number): Promise<NetSpeed> {
   const model = buildBenchNet(name);
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: benchLoss(name) });
   const x = tf.randomUniform([BATCH, ...inputShape(name)]);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
   const train = async () => { await model.trainOnBatch(x, y); };
@@ -109,11 +120,11 @@ async function benchNet(name: BenchNet, reps: number): Promise<NetSpeed> {
 const round = (v: number) => Math.round(v * 10) / 10;
 
 /** Runs the PyTorch side through /usr/bin/python3 (or $TESSERA_PYTHON); an error object when torch is missing. */
-export function runTorchBench(threads: number, reps: number): BenchResult['pytorch'] {
+export function runTorchBench(threads: number, reps: number, nets: readonly string[] = BENCH_NETS): BenchResult['pytorch'] {
   const python = process.env.TESSERA_PYTHON || '/usr/bin/python3';
   const script = path.join(__dirname, 'bench_torch.py');
   if (!fs.existsSync(python)) return { error: `${python} not found; install python3-torch for the PyTorch comparison` };
-  const r = spawnSync(python, [script, '--threads', String(threads), '--reps', String(reps), '--batch', String(BATCH)], {
+  const r = spawnSync(python, [script, '--threads', String(threads), '--reps', String(reps), '--batch', String(BATCH), '--nets', nets.join(',')], {
     encoding: 'utf8',
     timeout: 240_000,
     env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'passive' },
@@ -134,7 +145,7 @@ export async function runBench(opts: { reps?: number; backend?: string; nets?: B
   for (const name of opts.nets ?? BENCH_NETS) nets[name] = await benchNet(name, reps);
   const result: BenchResult = { backend: info.backend, threads: info.threads, engine: describeEngine(info), batch: BATCH, reps, nets, seconds: 0 };
   if (opts.torch !== false) {
-    const pt = runTorchBench(info.threads, reps);
+    const pt = runTorchBench(info.threads, reps, Object.keys(nets));
     result.pytorch = pt;
     if (pt && 'nets' in pt) {
       result.ratios = {};

@@ -15,7 +15,52 @@ def conv(cin, cout, stride=1):
     return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU()]
 
 
+class BagNetBlock(nn.Module):
+    """Bottleneck 1x1 > kxk valid (stride s) > 1x1 (x2), residual centre-cropped, as lib/models/bagnet.ts."""
+
+    def __init__(self, cin, width, k, stride):
+        super().__init__()
+        out = width * 2
+        self.main = nn.Sequential(
+            nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, width, k, stride=stride, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, out, 1, bias=False), nn.BatchNorm2d(out))
+        self.crop = (k - 1) // 2
+        self.down = None
+        if stride != 1 or cin != out:
+            self.down = nn.Sequential(nn.Conv2d(cin, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out))
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        r = x
+        if self.crop:
+            c = self.crop
+            r = r[:, :, c:-c, c:-c]
+        if self.down is not None:
+            r = self.down(r)
+        return self.relu(self.main(x) + r)
+
+
+class BagNet(nn.Module):
+    """BagNet-17 (q=17: 3x3 in all three stages), widths 32-64-128, strides 2-2-1, 64x64x3, 10 classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, bias=False), nn.BatchNorm2d(32), nn.ReLU())
+        blocks, cin = [], 32
+        for w, s in ((32, 2), (64, 2), (128, 1)):
+            blocks.append(BagNetBlock(cin, w, 3, s))
+            cin = w * 2
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Conv2d(cin, 10, 1)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x))).mean(dim=(2, 3))
+
+
 def build(name):
+    if name == "bagnet":
+        return BagNet(), (3, 64, 64)
     if name == "reference":
         layers = conv(1, 32) + [nn.MaxPool2d(2)] + conv(32, 64) + [nn.MaxPool2d(2)] + conv(64, 64)
         last, shape = 64, (1, 28, 28)
@@ -78,7 +123,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--nets", default="reference,conv64")
+    ap.add_argument("--nets", default="reference,conv64,bagnet")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     nets = {n: bench(n, a.reps, a.batch) for n in a.nets.split(",")}

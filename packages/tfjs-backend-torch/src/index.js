@@ -617,6 +617,13 @@ def('GatherV2', ({ inputs, backend, attrs }) => {
   const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
   return backend.out([r[0], shape], x.dtype);
 });
+def('Tile', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype === 'string' || x.shape.length === 0 || attrs.reps.length !== x.shape.length) return undefined;
+  const outSize = util.sizeFromShape(x.shape) * attrs.reps.reduce((p, r) => p * r, 1);
+  if (outSize < backend.minNative || outSize === 0) return undefined;
+  return backend.out(call('aten::repeat', [backend.arg(x), attrs.reps]), x.dtype);
+});
 def('AddN', ({ inputs, backend }) => {
   if (inputs.length < 2 || inputs[0].dtype !== 'float32' || small(backend, inputs[0])) return undefined;
   if (inputs.some((t) => t.dtype !== 'float32' || !util.arraysEqual(t.shape, inputs[0].shape))) return undefined;
