@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   notebook: { summary: 'execute notebooks headless to .ipynb and HTML', load: () => require('./notebook').command },
   bench: { summary: 'benchmark the training/inference engine (JSON)', load: () => require('./bench').command },
   data: { summary: 'describe a dataset or write a grid of samples with ground-truth overlays', load: () => require('./data').command },
+  train: { summary: 'train a model (bagnet, vgg, resnet, gap) with checkpoints; prints a JSON line', load: () => require('./train').command },
 };
 
 function help(): string {

@@ -34,6 +34,8 @@ export interface BagNetConfig {
   expansion?: number;
   /** Stem width (default widths[0]). */
   stemWidth?: number;
+  /** BatchNorm after every conv (default true, as in the reference). */
+  batchNorm?: boolean;
 }
 
 export const BAGNET_DEFAULTS = { widths: [32, 64, 128], strides: [2, 2, 1], expansion: 2 };
@@ -81,7 +83,7 @@ export function buildBagNet(config: BagNetConfig, input: ModelInput, rng: Rng): 
     throw new UserError(`BagNet: widths, strides and blocks need one entry per stage, found ${widths.length}, ${strides.length}, ${blocks.length}`);
   }
   const flags = bagnetKernelFlags(config.q, strides);
-  const kit = new LayerKit(rng);
+  const kit = new LayerKit(rng, config.batchNorm ?? true);
   const inp = tf.input({ shape: input.inputShape, name: 'input' });
   let x = kit.conv(inp, 'stem_conv', config.stemWidth ?? widths[0], 3, { padding: 'valid', bias: false });
   x = kit.bn(x, 'stem_bn');

@@ -36,6 +36,8 @@ export interface ResNetConfig {
   /** Basic blocks per stage. */
   blocks?: number;
   antialias?: Antialias;
+  /** BatchNorm after every conv (default true). */
+  batchNorm?: boolean;
 }
 
 /**
@@ -103,7 +105,7 @@ export function buildResNet(config: ResNetConfig, input: ModelInput, rng: Rng): 
   const blocks = config.blocks ?? preset.blocks;
   const aa = config.antialias ?? 'none';
   checkPool(Math.min(input.inputShape[0], input.inputShape[1]), widths.length - 1, 'resnet');
-  const kit = new LayerKit(rng);
+  const kit = new LayerKit(rng, config.batchNorm ?? true);
   const inp = tf.input({ shape: input.inputShape, name: 'input' });
   let x = kit.conv(inp, 'stem_conv', widths[0], 3, { bias: false });
   x = kit.relu(kit.bn(x, 'stem_bn'), 'stem_relu');

@@ -19,7 +19,11 @@ export const SIZES: readonly Size[] = ['small', 'medium', 'large'];
  * weight), and names are prefixed consistently (stage1_block2_conv1, ...).
  */
 export class LayerKit {
-  constructor(private readonly rng: Rng) {}
+  /** `batchNorm` false makes `bn` an identity and gives convs a bias instead. */
+  constructor(
+    private readonly rng: Rng,
+    readonly batchNorm = true,
+  ) {}
 
   conv(x: tf.SymbolicTensor, name: string, filters: number, kernel: number, opts: { stride?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {}): tf.SymbolicTensor {
     return tf.layers
@@ -29,7 +33,7 @@ export class LayerKit {
         kernelSize: kernel,
         strides: opts.stride ?? 1,
         padding: opts.padding ?? 'same',
-        useBias: opts.bias ?? true,
+        useBias: (opts.bias ?? true) || !this.batchNorm,
         activation: opts.activation ?? 'linear',
         kernelInitializer: tf.initializers.heNormal({ seed: this.rng.seed() }),
         biasInitializer: 'zeros',
@@ -50,6 +54,7 @@ export class LayerKit {
   }
 
   bn(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
+    if (!this.batchNorm) return x;
     return tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
   }
 

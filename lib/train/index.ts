@@ -5,3 +5,4 @@ export * from './checkpoint';
 export * from './trainer';
 export * from './augment';
 export * from './cache';
+export * from './toy';
