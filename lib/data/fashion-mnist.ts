@@ -40,6 +40,11 @@ export interface FashionOptions {
   data?: string;
   /** Download when absent (default: true unless TESSERA_OFFLINE=1). */
   download?: boolean;
+  /** Where downloads go (default data/fashion-mnist/ under the project root); when given, the only folder searched. */
+  downloadDir?: string;
+  /** Base URL and MD5 table of the download (default: the official ones; tests serve their own files). */
+  url?: string;
+  md5?: Record<string, string>;
 }
 
 /** The directories searched, in order. */
@@ -62,33 +67,36 @@ export function findFashionDir(split: Split, data?: string): string | undefined 
   return fashionSearchDirs(data).find((d) => findFile(d, f.images) && findFile(d, f.labels));
 }
 
-async function download(dir: string, split: Split): Promise<void> {
+/** Fetches the split's two files into `dir`, each verified against its MD5 before it is renamed into place. */
+async function download(dir: string, split: Split, url: string, sums: Record<string, string>): Promise<void> {
   for (const name of Object.values(FASHION_FILES[split])) {
     const target = path.join(dir, name);
     if (fs.existsSync(target)) continue;
-    const res = await fetch(FASHION_URL + name, { signal: AbortSignal.timeout(120_000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status} for ${FASHION_URL + name}`);
+    const res = await fetch(url + name, { signal: AbortSignal.timeout(120_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status} for ${url + name}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const md5 = crypto.createHash('md5').update(bytes).digest('hex');
-    if (md5 !== FASHION_MD5[name]) throw new Error(`${name}: MD5 ${md5} differs from the published ${FASHION_MD5[name]}`);
+    if (md5 !== sums[name]) throw new Error(`${url + name}: MD5 ${md5} differs from the published ${sums[name]} (corrupt or incomplete download)`);
     writeFileAtomic(target, bytes);
   }
 }
 
 /** Loads one split of Fashion-MNIST as a 28x28x1 Dataset. */
 export async function loadFashionMnist(opts: FashionOptions): Promise<Dataset> {
-  let dir = findFashionDir(opts.split, opts.data);
+  const target = opts.downloadDir ?? path.join(PROJECT_ROOT, 'data', 'fashion-mnist');
+  const searchIn = opts.data ?? opts.downloadDir;
+  let dir = findFashionDir(opts.split, searchIn);
   if (!dir) {
     const allowed = opts.download ?? process.env.TESSERA_OFFLINE !== '1';
-    const where = fashionSearchDirs(opts.data).join(' or ');
+    const where = fashionSearchDirs(searchIn).join(' or ');
     let why = 'downloading is off';
     if (allowed && !opts.data) {
-      const target = path.join(PROJECT_ROOT, 'data', 'fashion-mnist');
+      const url = opts.url ?? FASHION_URL;
       try {
-        await download(target, opts.split);
+        await download(target, opts.split, url, opts.md5 ?? FASHION_MD5);
         dir = target;
       } catch (err) {
-        why = `downloading from ${FASHION_URL} failed: ${(err as Error).message}`;
+        why = `downloading from ${url} failed: ${(err as Error).message}`;
       }
     } else if (opts.data) {
       why = 'a --data directory is searched alone';

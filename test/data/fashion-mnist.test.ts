@@ -101,3 +101,48 @@ describe('Fashion-MNIST loader', () => {
     await expect(loadFashionMnist({ split: 'train', data: dir, download: false })).rejects.toThrow(/apt-get install dataset-fashion-mnist/);
   });
 });
+
+describe('Fashion-MNIST download', () => {
+  // A local HTTP server stands in for the official location.
+  const http = require('http') as typeof import('http');
+  const crypto = require('crypto') as typeof import('crypto');
+  let server: import('http').Server;
+  let url = '';
+  const files: Record<string, Buffer> = {};
+
+  beforeAll(async () => {
+    const src = path.join(root, 'served');
+    writeSplit(src, 'test', 4);
+    for (const name of Object.values(FASHION_FILES.test)) files[name] = fs.readFileSync(path.join(src, name));
+    server = http.createServer((req, res) => {
+      const body = files[(req.url ?? '').slice(1)];
+      res.statusCode = body ? 200 : 404;
+      res.end(body ?? 'not found');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as import('net').AddressInfo).port}/`;
+  });
+  afterAll(() => server.close());
+
+  const md5 = (b: Buffer) => crypto.createHash('md5').update(b).digest('hex');
+
+  test('downloads, verifies the MD5s and then reads from the download folder', async () => {
+    const sums = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, md5(v)]));
+    const downloadDir = path.join(root, 'dl-ok');
+    const ds = await loadFashionMnist({ split: 'test', download: true, downloadDir, url, md5: sums });
+    expect(ds.size).toBe(4);
+    expect(fs.readdirSync(downloadDir).sort()).toEqual(Object.values(FASHION_FILES.test).sort());
+    // Found there next time without the server.
+    const again = await loadFashionMnist({ split: 'test', download: false, downloadDir });
+    expect(again.size).toBe(4);
+  });
+
+  test('a checksum mismatch leaves nothing behind and says what to do', async () => {
+    const sums = Object.fromEntries(Object.keys(files).map((k) => [k, '0'.repeat(32)]));
+    const downloadDir = path.join(root, 'dl-bad');
+    const p = loadFashionMnist({ split: 'test', download: true, downloadDir, url, md5: sums });
+    await expect(p).rejects.toThrow(/MD5 [0-9a-f]{32} differs from the published 0{32}.*apt-get install dataset-fashion-mnist/);
+    expect(fs.existsSync(downloadDir) ? fs.readdirSync(downloadDir) : []).toEqual([]);
+    await expect(loadFashionMnist({ split: 'train', download: true, downloadDir, url, md5: sums })).rejects.toThrow(/HTTP 404/);
+  });
+});
