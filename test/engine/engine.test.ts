@@ -30,3 +30,29 @@ describe('initEngine', () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 });
+
+describe('without libtorch', () => {
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const root = require('path').join(__dirname, '..', '..') as string;
+
+  it('the addon build succeeds and says the backend is unavailable', () => {
+    const r = spawnSync(process.execPath, ['packages/tfjs-backend-torch/scripts/build.js'], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, TFJS_TORCH_SEARCH: 'none' },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/libtorch not found; backend unavailable/);
+  });
+
+  it('the engine falls back to wasm and the torch package explains why', () => {
+    const code = `require('./bin/register.js');
+      const t = require('tfjs-backend-torch');
+      require('./lib/engine').initEngine({ quiet: true }).then((i) => console.log(JSON.stringify({ backend: i.backend, available: t.isAvailable(), reason: t.unavailableReason() })));`;
+    const r = spawnSync(process.execPath, ['-e', code], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, TFJS_TORCH_ADDON: '/nonexistent/torch_addon.node', TESSERA_BACKEND: '' },
+    });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+    expect(out.backend).toBe('wasm');
+    expect(out.available).toBe(false);
+    expect(out.reason).toMatch(/apt-get install libtorch-dev/);
+  });
+});

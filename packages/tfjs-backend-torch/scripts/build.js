@@ -10,6 +10,7 @@
  *   It exits 1 only when libtorch is there but compiling fails (a real error to fix).
  *
  * Usage: node packages/tfjs-backend-torch/scripts/build.js [--force] [--quiet]
+ * TFJS_TORCH_SEARCH=env,system,python (default: all) limits where libtorch is looked for (tests use "none").
  */
 'use strict';
 const fs = require('fs');
@@ -33,25 +34,28 @@ function multiarch() {
   return (r.status === 0 && r.stdout.trim()) || (process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu');
 }
 
-/** @returns {{kind:string, includes:string[], libDir:string, abi:number|null}|null} */
-function findLibtorch() {
-  const candidates = [];
-  if (process.env.LIBTORCH) {
+/** Candidate libtorch locations, in order; the python ones are only probed if the earlier ones fail. */
+function* libtorchCandidates() {
+  const search = (process.env.TFJS_TORCH_SEARCH || 'env,system,python').split(',');
+  if (process.env.LIBTORCH && search.includes('env')) {
     const d = process.env.LIBTORCH;
-    candidates.push({ kind: `$LIBTORCH (${d})`, root: path.join(d, 'include'), libDir: path.join(d, 'lib'), abi: null });
+    yield { kind: `$LIBTORCH (${d})`, root: path.join(d, 'include'), libDir: path.join(d, 'lib'), abi: null };
   }
-  const ma = multiarch();
-  candidates.push({ kind: 'system (libtorch-dev)', root: '/usr/include', libDir: `/usr/lib/${ma}`, abi: null });
-  for (const py of ['/usr/bin/python3', 'python3']) {
+  if (search.includes('system')) yield { kind: 'system (libtorch-dev)', root: '/usr/include', libDir: `/usr/lib/${multiarch()}`, abi: null };
+  for (const py of search.includes('python') ? ['/usr/bin/python3', 'python3'] : []) {
     const r = spawnSync(py, ['-c',
       'import torch,os;print(os.path.dirname(torch.__file__));print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
     { encoding: 'utf8', timeout: 60000 });
     if (r.status === 0) {
       const [dir, abi] = r.stdout.trim().split('\n');
-      candidates.push({ kind: `python torch (${dir})`, root: path.join(dir, 'include'), libDir: path.join(dir, 'lib'), abi: Number(abi) });
+      yield { kind: `python torch (${dir})`, root: path.join(dir, 'include'), libDir: path.join(dir, 'lib'), abi: Number(abi) };
     }
   }
-  for (const c of candidates) {
+}
+
+/** @returns {{kind:string, includes:string[], libDir:string, abi:number|null}|null} */
+function findLibtorch() {
+  for (const c of libtorchCandidates()) {
     const ok = exists(path.join(c.root, 'ATen', 'ATen.h')) &&
       exists(path.join(c.root, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h')) &&
       exists(path.join(c.libDir, 'libtorch_cpu.so')) && exists(path.join(c.libDir, 'libc10.so'));
@@ -70,7 +74,7 @@ function findNodeHeaders() {
 function main() {
   const torch = findLibtorch();
   if (!torch) {
-    log('libtorch not found; backend unavailable (install it with `apt-get install libtorch-dev libopenblas0-openmp`, ' +
+    console.log('[tfjs-backend-torch] ' + 'libtorch not found; backend unavailable (install it with `apt-get install libtorch-dev libopenblas0-openmp`, ' +
       'or set LIBTORCH to a folder with include/ and lib/, or pip install torch).');
     return 0;
   }

@@ -683,6 +683,9 @@ function register(priority = 3) {
     const threads = Number(process.env.TFJS_TORCH_THREADS) ||
       (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
     b.setThreads(threads);
+    // Opt-in and untried here (no GPU): run ATen ops on a CUDA device of a CUDA-enabled libtorch. Inputs are copied
+    // to the device and outputs back for every kernel, since tfjs keeps tensors in host memory.
+    if (process.env.TFJS_TORCH_DEVICE) addon.setDevice(process.env.TFJS_TORCH_DEVICE);
     return b;
   }, priority);
   return true;
