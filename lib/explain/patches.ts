@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs';
+import { BagNetConfig, patchLogitModel } from '../models/bagnet';
+import { withInputSize } from '../models/index';
+import { receptiveField } from '../models/rf';
+import type { Raster } from '../plot/images';
+
+/**
+ * BagNet class evidence (Brendel & Bethge, ICLR 2019):
+ * - `patchLogits`: the per-location logit map of the "patch_logits" layer, one q x q patch every `jump` pixels
+ *   (the paper's heatmap before averaging; image logits are its spatial mean);
+ * - `patchSweep`: the exact per-pixel heatmap of the reference code's `generate_heatmap_pytorch`: zero-pad the image
+ *   by (q-1)/2, run the BagNet on the q x q patch centred on every pixel; the value at (y, x) is the logit of the
+ *   patch centred there. `patchSweepLiteral` does exactly that, patch by patch; `patchSweep` gets the same numbers
+ *   from jump² shifted passes of the whole padded image (each pass yields every jump-th patch, since a patch-logit
+ *   unit depends only on its q x q field: valid convolutions, centred residual crops, BN in inference mode).
+ */
+
+/** A trained BagNet with the config it was built from (the sweep rebuilds it at other input sizes). */
+export interface BagNetModel {
+  model: tf.LayersModel;
+  config: BagNetConfig;
+}
+
+/** Patch size and patch stride of a BagNet's logit map, read from the model's receptive-field arithmetic. */
+export function bagnetGeometry(model: tf.LayersModel): { q: number; jump: number; start: number } {
+  const rf = receptiveField(model, 'patch_logits');
+  return { q: rf.y.size, jump: rf.y.jump, start: rf.y.start };
+}
+
+/** Per-location logits [N,h,w,K] of a BagNet for images [N,H,W,C] (inference mode, in batches). */
+export function patchLogits(model: tf.LayersModel, x: tf.Tensor4D, batchSize = 64): tf.Tensor4D {
+  const pm = patchLogitModel(model);
+  const parts: tf.Tensor4D[] = [];
+  for (let i = 0; i < x.shape[0]; i += batchSize) {
+    parts.push(tf.tidy(() => pm.predict(x.slice([i, 0, 0, 0], [Math.min(batchSize, x.shape[0] - i), -1, -1, -1])) as tf.Tensor4D));
+  }
+  const out = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+  if (parts.length > 1) tf.dispose(parts);
+  return out;
+}
+
+/** The q x q patches of `image` [H,W,C] (zero-padded by (q-1)/2), centred on pixels `centres` ([y, x]): [n,q,q,C]. */
+export function extractPatches(image: Float32Array, h: number, w: number, c: number, q: number, centres: readonly [number, number][]): Float32Array {
+  const r = (q - 1) / 2;
+  const out = new Float32Array(centres.length * q * q * c);
+  centres.forEach(([cy, cx], k) => {
+    for (let dy = 0; dy < q; dy++) {
+      const y = cy - r + dy;
+      if (y < 0 || y >= h) continue;
+      for (let dx = 0; dx < q; dx++) {
+        const x = cx - r + dx;
+        if (x < 0 || x >= w) continue;
+        const s = (y * w + x) * c;
+        const d = ((k * q + dy) * q + dx) * c;
+        for (let ch = 0; ch < c; ch++) out[d + ch] = image[s + ch];
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * The literal sweep, as in the reference code: every zero-padded q x q patch through the BagNet built for q x q
+ * inputs (its logit map is then 1 x 1). Slow; kept as the definition the fast sweep is tested against.
+ * [N,H,W,C] -> [N,H,W,K].
+ */
+export function patchSweepLiteral(bag: BagNetModel, x: tf.Tensor4D, batchSize = 1024): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const q = bag.config.q;
+  const K = bag.model.outputs[0].shape[1] as number;
+  const small = withInputSize(bag.model, bag.config, { inputShape: [q, q, c], numClasses: K });
+  const data = x.dataSync() as Float32Array;
+  const out = new Float32Array(n * h * w * K);
+  const centres: [number, number][] = [];
+  for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) centres.push([y, xx]);
+  for (let i = 0; i < n; i++) {
+    const img = data.subarray(i * h * w * c, (i + 1) * h * w * c);
+    for (let s = 0; s < centres.length; s += batchSize) {
+      const chunk = centres.slice(s, s + batchSize);
+      const logits = tf.tidy(() => small.predict(tf.tensor4d(extractPatches(img, h, w, c, q, chunk), [chunk.length, q, q, c])) as tf.Tensor2D);
+      out.set(logits.dataSync(), (i * h * w + s) * K);
+      logits.dispose();
+    }
+  }
+  small.dispose();
+  return tf.tensor4d(out, [n, h, w, K]);
+}
+
+/**
+ * The exact per-pixel sweep, fast: pad by (q-1)/2 (plus jump-1 zeros bottom/right), then for every shift (dy, dx) in
+ * [0, jump)² run the patch-logit map on the padded image cropped at (dy, dx); unit (i, j) of that pass is the patch
+ * centred on pixel (dy + jump*i, dx + jump*j). Same numbers as `patchSweepLiteral`. [N,H,W,C] -> [N,H,W,K].
+ */
+export function patchSweep(bag: BagNetModel, x: tf.Tensor4D, batchSize = 32): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const { q, jump, start } = bagnetGeometry(bag.model);
+  if (q !== bag.config.q || start !== 0) throw new Error(`patchSweep: the model's patch size is ${q} (start ${start}), its config says q=${bag.config.q}`);
+  const K = bag.model.outputs[0].shape[1] as number;
+  const r = (q - 1) / 2;
+  const sh = h + q - 1;
+  const sw = w + q - 1;
+  const big = withInputSize(bag.model, bag.config, { inputShape: [sh, sw, c], numClasses: K });
+  const pm = patchLogitModel(big);
+  const out = new Float32Array(n * h * w * K);
+  for (let i0 = 0; i0 < n; i0 += batchSize) {
+    const nb = Math.min(batchSize, n - i0);
+    const padded = tf.tidy(() => tf.pad(x.slice([i0, 0, 0, 0], [nb, -1, -1, -1]), [[0, 0], [r, r + jump - 1], [r, r + jump - 1], [0, 0]]));
+    for (let dy = 0; dy < jump; dy++) {
+      for (let dx = 0; dx < jump; dx++) {
+        const map = tf.tidy(() => pm.predict(padded.slice([0, dy, dx, 0], [nb, sh, sw, c])) as tf.Tensor4D);
+        const [, mh, mw] = map.shape;
+        const v = map.dataSync() as Float32Array;
+        map.dispose();
+        for (let b = 0; b < nb; b++) {
+          for (let iy = 0; iy < mh; iy++) {
+            const y = dy + jump * iy;
+            if (y >= h) break;
+            for (let ix = 0; ix < mw; ix++) {
+              const xx = dx + jump * ix;
+              if (xx >= w) break;
+              const s = ((b * mh + iy) * mw + ix) * K;
+              out.set(v.subarray(s, s + K), (((i0 + b) * h + y) * w + xx) * K);
+            }
+          }
+        }
+      }
+    }
+    padded.dispose();
+  }
+  big.dispose();
+  return tf.tensor4d(out, [n, h, w, K]);
+}
+
+/** One class's plane of a [N,H,W,K] map, per image: N arrays of H*W. */
+export function classPlanes(maps: Float32Array, n: number, hw: number, K: number, classes: ArrayLike<number>): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const plane = new Float32Array(hw);
+    const c = classes[i];
+    for (let p = 0; p < hw; p++) plane[p] = maps[(i * hw + p) * K + c];
+    out.push(plane);
+  }
+  return out;
+}
+
+/** A patch of one image found by its evidence. (y0, x0) is the top-left corner in image pixels (may be < 0 with padding). */
+export interface ScoredPatch {
+  image: number;
+  y0: number;
+  x0: number;
+  size: number;
+  score: number;
+}
+
+/**
+ * The `k` highest-scoring locations of per-location maps [N,h,w] given as a flat array with a score per unit,
+ * mapped to image patches through the map's geometry (unit (i, j) covers [start + jump*i, +q) on each axis).
+ * `images` restricts the search to some images.
+ */
+export function topPatches(scores: Float32Array, n: number, mh: number, mw: number, geometry: { q: number; jump: number; start: number }, k: number, images?: readonly number[]): ScoredPatch[] {
+  const list: ScoredPatch[] = [];
+  for (const i of images ?? Array.from({ length: n }, (_, j) => j)) {
+    for (let iy = 0; iy < mh; iy++) {
+      for (let ix = 0; ix < mw; ix++) {
+        const score = scores[(i * mh + iy) * mw + ix];
+        list.push({ image: i, y0: geometry.start + geometry.jump * iy, x0: geometry.start + geometry.jump * ix, size: geometry.q, score });
+      }
+    }
+  }
+  list.sort((a, b) => b.score - a.score || a.image - b.image || a.y0 - b.y0 || a.x0 - b.x0);
+  return list.slice(0, k);
+}
+
+/** Crops a patch from uint8 HWC image bytes as a Raster (outside the image: grey 128). */
+export function cropPatch(bytes: Uint8Array, h: number, w: number, c: number, p: { y0: number; x0: number; size: number }): Raster {
+  const data = new Uint8Array(p.size * p.size * c).fill(128);
+  for (let dy = 0; dy < p.size; dy++) {
+    const y = p.y0 + dy;
+    if (y < 0 || y >= h) continue;
+    for (let dx = 0; dx < p.size; dx++) {
+      const x = p.x0 + dx;
+      if (x < 0 || x >= w) continue;
+      for (let ch = 0; ch < c; ch++) data[(dy * p.size + dx) * c + ch] = bytes[(y * w + x) * c + ch];
+    }
+  }
+  return { width: p.size, height: p.size, channels: c, data };
+}

@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs';
+import { buildBagNet, BagNetConfig } from '../../lib/models/bagnet';
+import { bagnetGeometry, extractPatches, patchLogits, patchSweep, patchSweepLiteral, topPatches } from '../../lib/explain/patches';
+import { scrambleTilesBytes } from '../../lib/data/transforms';
+import { Rng } from '../../lib/util/rng';
+import { std } from '../../lib/analysis/stats';
+import { randomTensor } from '../models/helpers';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const tiny = (q: number): BagNetConfig => ({ family: 'bagnet', q, widths: [8, 8, 8], expansion: 2 });
+
+/** A tiny BagNet with its seeded glorot weights and identity BatchNorm statistics (about half the ReLUs active). */
+function tinyBagNet(q: number, size: number, channels = 2, classes = 3, seed = 1) {
+  const config = tiny(q);
+  const model = buildBagNet(config, { inputShape: [size, size, channels], numClasses: classes }, new Rng(seed));
+  return { model, config };
+}
+
+describe('BagNet patch evidence', () => {
+  it('image logits are exactly the mean of the patch logits', () => {
+    const bag = tinyBagNet(9, 20);
+    const x = randomTensor([3, 20, 20, 2], 5) as tf.Tensor4D;
+    const logits = bag.model.predict(x) as tf.Tensor2D;
+    const maps = patchLogits(bag.model, x);
+    const mean = tf.mean(maps, [1, 2]);
+    expect(maps.shape.slice(1, 3)).toEqual([3, 3]);
+    const a = logits.dataSync();
+    const b = mean.dataSync();
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 5);
+  });
+
+  it('geometry: q from the receptive field, jump 4 with strides [2,2,1]', () => {
+    expect(bagnetGeometry(tinyBagNet(9, 20).model)).toEqual({ q: 9, jump: 4, start: 0 });
+    expect(bagnetGeometry(tinyBagNet(5, 20).model)).toEqual({ q: 5, jump: 4, start: 0 });
+  });
+
+  it('extractPatches zero-pads around the centre pixel', () => {
+    // 3x3 single-channel image 1..9, q = 3 at the corner (0,0): top row and left column are padding.
+    const img = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Array.from(extractPatches(img, 3, 3, 1, 3, [[0, 0]]))).toEqual([0, 0, 0, 0, 1, 2, 0, 4, 5]);
+    expect(Array.from(extractPatches(img, 3, 3, 1, 3, [[1, 1]]))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it.each([5, 9])('the fast sweep equals the BagNet run on every zero-padded q x q patch (q=%i)', (q) => {
+    const bag = tinyBagNet(q, 11);
+    const x = randomTensor([2, 11, 11, 2], 7) as tf.Tensor4D;
+    const fast = patchSweep(bag, x).dataSync();
+    const slow = patchSweepLiteral(bag, x).dataSync();
+    expect(fast.length).toBe(2 * 11 * 11 * 3);
+    expect(std(fast)).toBeGreaterThan(0.05); // a live heatmap, not a constant
+    let maxErr = 0;
+    for (let i = 0; i < fast.length; i++) maxErr = Math.max(maxErr, Math.abs(fast[i] - slow[i]));
+    expect(maxErr).toBeLessThan(1e-4);
+  });
+
+  it('the sweep at a patch-grid pixel equals the patch-logit map there', () => {
+    const q = 5;
+    const bag = tinyBagNet(q, 13);
+    const x = randomTensor([1, 13, 13, 2], 9) as tf.Tensor4D;
+    const sweep = patchSweep(bag, x).dataSync();
+    const map = patchLogits(bag.model, x);
+    const [, mh, mw, K] = map.shape;
+    const m = map.dataSync();
+    const r = (q - 1) / 2;
+    for (let i = 0; i < mh; i++)
+      for (let j = 0; j < mw; j++)
+        for (let k = 0; k < K; k++) expect(sweep[((4 * i + r) * 13 + 4 * j + r) * K + k]).toBeCloseTo(m[((i * mw) + j) * K + k], 4);
+  });
+
+  it('scrambling tiles that are multiples of the patch stride keeps the multiset of in-tile patch logits', () => {
+    const q = 5;
+    const size = 16;
+    const t = 8;
+    const bag = tinyBagNet(q, size, 1, 2);
+    const img = randomTensor([1, size, size, 1], 3).dataSync() as Float32Array;
+    const perm = new Rng(4).permutation(4);
+    const scrambled = scrambleTilesBytes(img, size, size, 1, t, perm);
+    const inTile = (x: Float32Array) => {
+      const map = patchLogits(bag.model, tf.tensor4d(x, [1, size, size, 1]));
+      const [, mh, mw, K] = map.shape;
+      const v = map.dataSync();
+      const vals: number[] = [];
+      for (let i = 0; i < mh; i++)
+        for (let j = 0; j < mw; j++) {
+          const y0 = 4 * i;
+          const x0 = 4 * j;
+          if (Math.floor(y0 / t) === Math.floor((y0 + q - 1) / t) && Math.floor(x0 / t) === Math.floor((x0 + q - 1) / t)) vals.push(v[(i * mw + j) * K]);
+        }
+      return vals.sort((a, b) => a - b);
+    };
+    const a = inTile(img);
+    const b = inTile(scrambled);
+    expect(a.length).toBeGreaterThan(0);
+    expect(std(a)).toBeGreaterThan(1e-3);
+    expect(b.length).toBe(a.length);
+    a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 5));
+  });
+
+  it('topPatches maps map units to image corners and sorts by score', () => {
+    const scores = Float32Array.from([0, 5, 1, 2, /* image 1 */ 7, 0, 0, 3]);
+    const top = topPatches(scores, 2, 2, 2, { q: 9, jump: 4, start: 0 }, 3);
+    expect(top).toEqual([
+      { image: 1, y0: 0, x0: 0, size: 9, score: 7 },
+      { image: 0, y0: 0, x0: 4, size: 9, score: 5 },
+      { image: 1, y0: 4, x0: 4, size: 9, score: 3 },
+    ]);
+  });
+});
