@@ -632,37 +632,113 @@ def('AddN', ({ inputs, backend }) => {
   return backend.out(r, 'float32');
 });
 
-// ---- relu gradient in one pass ---------------------------------------------------------------------------------------
-// tfjs's Relu gradient is dy * step(x): two passes and a temporary over every activation. On this backend it runs as
-// one kernel (ATen's threshold_backward); other backends keep tfjs's gradient.
-const RELU_GRAD = 'TorchReluGrad';
-function reluGradKernel({ inputs, backend }) {
-  const { dy, x } = inputs;
-  if (dy.dtype === 'float32' && x.dtype === 'float32' && !small(backend, x) && util.arraysEqual(dy.shape, x.shape)) {
-    STATS.native++;
+// ---- gradients in fewer passes ----------------------------------------------------------------------------------------
+// Some of tfjs's gradients make many full-size passes (Relu: dy * step(x); Mean: dy * ones(x.shape) / n; Square:
+// dy * (x * 2); FusedBatchNorm: about ten). On this backend they run as single native kernels; other backends keep
+// tfjs's gradients, and so does this one for cases the kernels do not cover.
+const GRAD_KERNELS = {
+  TorchReluGrad({ inputs, backend }) {
+    const { dy, x } = inputs;
     return backend.out(call('aten::threshold_backward', [backend.arg(dy), backend.arg(x), 0]), 'float32');
-  }
-  const dv = backend.data.get(dy.dataId).values;
-  const xv = backend.data.get(x.dataId).values;
-  const out = new Float32Array(xv.length);
-  for (let i = 0; i < out.length; i++) out[i] = xv[i] > 0 ? dv[i] : (Number.isNaN(xv[i]) ? NaN : 0);
-  return backend.makeTensorInfo(x.shape, 'float32', out);
+  },
+  TorchSquareGrad({ inputs, backend }) {
+    const { dy, x } = inputs;
+    return backend.out(call('aten::addcmul', [[new Float32Array([0]), []], backend.arg(dy), backend.arg(x), 2]), 'float32');
+  },
+  TorchMeanGrad({ inputs, backend, attrs }) {
+    const { dy } = inputs;
+    const { shape, axes } = attrs;
+    const expanded = shape.slice();
+    for (const a of axes) expanded[a] = 1;
+    const n = axes.reduce((p, a) => p * shape[a], 1);
+    const d = backend.data.get(dy.dataId).values;
+    const scaled = new Float32Array(d.length);
+    for (let i = 0; i < d.length; i++) scaled[i] = d[i] / n;
+    return backend.out(call('aten::expand', [[scaled, expanded], shape]), 'float32');
+  },
+  /** dx of FusedBatchNorm with per-channel mean/variance taken as given: dy * scale / sqrt(variance + eps). */
+  TorchBatchNormGradX({ inputs, backend, attrs }) {
+    const { dy, x, mean, variance, scale } = inputs;
+    const rank = x.shape.length;
+    const C = x.shape[rank - 1];
+    const sc = scale ? backend.data.get(scale.dataId).values : new Float32Array(C).fill(1);
+    const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
+    const r = call('aten::native_batch_norm_backward', [asNchw(dy), asNchw(x), [sc, [C]], backend.arg(mean),
+      backend.arg(variance), null, null, false, attrs.varianceEpsilon, [true, false, false]], [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
+    return backend.out(r[0], 'float32');
+  },
+};
+
+/**
+ * Per-channel sums of a FusedBatchNorm gradient, in one native pass: gw = sum(dy * (x - mean)) / sqrt(var + eps),
+ * gb = sum(dy) (plain arrays, copied out of the native buffers).
+ */
+function batchNormSums(dy, x, mean, variance, eps) {
+  const backend = tfc.backend();
+  const rank = x.shape.length;
+  const C = x.shape[rank - 1];
+  const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
+  const r = call('aten::native_batch_norm_backward', [asNchw(dy), asNchw(x), [new Float32Array(C).fill(1), [C]],
+    backend.arg(mean), backend.arg(variance), null, null, false, eps, [false, true, true]]);
+  const gw = r[1][0].slice();
+  const gb = r[2][0].slice();
+  addon.free(r[1][0]);
+  addon.free(r[2][0]);
+  return { gw, gb };
 }
-function overrideReluGradient() {
-  const original = tfc.getGradient('Relu');
-  if (!original || original.torchOverride) return;
-  tfc.registerGradient({
-    kernelName: 'Relu',
-    inputsToSave: ['x'],
-    torchOverride: true,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      if (tfc.getBackend() === BACKEND_NAME && x.dtype === 'float32' && dy.dtype === 'float32') {
-        return { x: () => tfc.engine().runKernel(RELU_GRAD, { dy, x }) };
-      }
-      return original.gradFunc(dy, saved, attrs);
-    },
-  });
+
+const onTorch = () => tfc.getBackend() === BACKEND_NAME;
+const isF32 = (...ts) => ts.every((t) => t == null || t.dtype === 'float32');
+
+const GRAD_OVERRIDES = {
+  Relu: (dy, [x]) => (isF32(dy, x) ? { x: () => tfc.engine().runKernel('TorchReluGrad', { dy, x }) } : null),
+  Square: (dy, [x]) => (isF32(dy, x) ? { x: () => tfc.engine().runKernel('TorchSquareGrad', { dy, x }) } : null),
+  Mean: (dy, [x], attrs) => {
+    if (!isF32(dy, x)) return null;
+    const axes = util.parseAxisParam(attrs.axis, x.shape);
+    return { x: () => tfc.engine().runKernel('TorchMeanGrad', { dy }, { shape: x.shape, axes }) };
+  },
+  FusedBatchNorm: (dy, [x, mean, variance, scale], attrs) => {
+    const rank = x.shape.length;
+    const C = x.shape[rank - 1];
+    const per = (t) => t == null || (t.shape.length === 1 && t.shape[0] === C);
+    if ((rank !== 4 && rank !== 2) || !isF32(dy, x, mean, variance, scale) || ![mean, variance, scale].every(per)) return null;
+    const eps = attrs.varianceEpsilon;
+    // Each thunk runs in its own tidy, so only plain arrays are shared between them.
+    let sums;
+    const getSums = () => (sums = sums || batchNormSums(dy, x, mean, variance, eps));
+    const perChannel = (f) => () => {
+      const { gw, gb } = getSums();
+      const v = variance.dataSync();
+      const sc = scale ? scale.dataSync() : null;
+      const out = new Float32Array(C);
+      for (let c = 0; c < C; c++) out[c] = f(gw[c], gb[c], 1 / Math.sqrt(v[c] + eps), sc ? sc[c] : 1);
+      return tfc.tensor1d(out);
+    };
+    return {
+      x: () => tfc.engine().runKernel('TorchBatchNormGradX', { dy, x, mean, variance, ...(scale ? { scale } : {}) }, { varianceEpsilon: eps }),
+      mean: perChannel((gw, gb, inv, sc) => -gb * sc * inv),
+      variance: perChannel((gw, gb, inv, sc) => -0.5 * sc * inv * inv * gw),
+      scale: perChannel((gw) => gw),
+      offset: perChannel((gw, gb) => gb),
+    };
+  },
+};
+
+/** Installs the torch-only gradients (idempotent; again after tfjs's gradients are registered anew). */
+function overrideGradients() {
+  for (const [kernelName, fn] of Object.entries(GRAD_OVERRIDES)) {
+    const original = tfc.getGradient(kernelName);
+    if (!original || original.torchOverride) continue;
+    tfc.registerGradient({
+      kernelName,
+      inputsToSave: original.inputsToSave,
+      outputsToSave: original.outputsToSave,
+      saveAllInputs: original.saveAllInputs,
+      torchOverride: true,
+      gradFunc: (dy, saved, attrs) => (onTorch() && fn(dy, saved, attrs)) || original.gradFunc(dy, saved, attrs),
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -676,8 +752,10 @@ function register(priority = 3) {
     tfc.registerKernel({ ...k, backendName: BACKEND_NAME });
   }
   for (const [name, fn] of native) tfc.registerKernel({ kernelName: name, backendName: BACKEND_NAME, kernelFunc: wrap(name, fn) });
-  tfc.registerKernel({ kernelName: RELU_GRAD, backendName: BACKEND_NAME, kernelFunc: reluGradKernel });
-  overrideReluGradient();
+  for (const [kernelName, fn] of Object.entries(GRAD_KERNELS)) {
+    tfc.registerKernel({ kernelName, backendName: BACKEND_NAME, kernelFunc: (args) => { STATS.native++; return fn(args); } });
+  }
+  overrideGradients();
   tfc.registerBackend(BACKEND_NAME, () => {
     const b = new TorchBackend();
     const threads = Number(process.env.TFJS_TORCH_THREADS) ||
@@ -702,8 +780,8 @@ module.exports = {
   BACKEND_NAME, TorchBackend, isAvailable, unavailableReason, info, register,
   nativeKernelNames: () => [...native.keys()],
   stats: () => STATS,
-  /** Re-applies the one-pass Relu gradient (needed when tfjs's gradients are registered again, as the op specs do). */
-  overrideReluGradient,
+  /** Re-applies the torch-only gradients (needed when tfjs's gradients are registered again, as the op specs do). */
+  overrideGradients,
   /** Low-level access for tests: call an ATen op by schema name. */
   _call: call,
 };

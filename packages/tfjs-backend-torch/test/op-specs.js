@@ -88,7 +88,7 @@ async function main() {
   jasmine.DEFAULT_TIMEOUT_INTERVAL = 30000;
   require(path.join(distDir, 'register_all_gradients.js'));
   require(path.join(distDir, 'public', 'chained_ops', 'register_all_chained_ops.js'));
-  torch.overrideReluGradient();
+  torch.overrideGradients();
   const jasmineUtil = require(path.join(distDir, 'jasmine_util.js'));
   jasmineUtil.setTestEnvs([{ name: 'torch', backendName: 'torch', flags: {}, isDataSync: true }]);
   env.configure({
