@@ -55,16 +55,18 @@ interface SplitInfo {
 async function describe(name: string, args: ReturnType<typeof parseArgs>): Promise<number> {
   const splits: Partial<Record<Split, SplitInfo>> = {};
   let first: Dataset | undefined;
-  for (const split of ['train', 'test'] as Split[]) {
+  let splitNames: Split[] = ['train', 'test'];
+  const dataDir = stringFlag(args, 'data');
+  if (name === 'imagefolder' && dataDir) {
+    // A folder without train/ and test/ is a single set: report it once (as "train").
+    const fs = await import('fs');
+    const path = await import('path');
+    const has = (s: string) => fs.existsSync(path.join(dataDir, s));
+    splitNames = has('train') || has('test') ? splitNames.filter(has) : ['train'];
+  }
+  for (const split of splitNames) {
     const t0 = process.hrtime.bigint();
-    let ds: Dataset;
-    try {
-      ds = await loadDataset(name, loadOptions(args, split));
-    } catch (err) {
-      // An ImageFolder without a test/ folder is one split; report it once.
-      if (split === 'test' && name === 'imagefolder' && first) break;
-      throw err;
-    }
+    const ds = await loadDataset(name, loadOptions(args, split));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     first = first ?? ds;
     const counts = ds.classCounts();

@@ -10,7 +10,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Dataset, Split } from './dataset';
-import { Fit, decodeImage, mapLimit, mapPoint } from './decode';
+import { Fit, capPerClass, decodeImage, mapLimit, mapPoint } from './decode';
+import { Rng } from '../util/rng';
 import { UserError } from '../util/errors';
 
 export interface CubOptions {
@@ -21,8 +22,9 @@ export interface CubOptions {
   fit?: Fit;
   /** Crop every image to its bird's bounding box first (ProtoPNet's setting; default false). */
   cropToBox?: boolean;
-  /** At most this many images (after the split), in file order; for quick runs. */
-  limit?: number;
+  /** At most this many images per class, chosen by `seed` before decoding (file order kept); for quick runs. */
+  perClass?: number;
+  seed?: number;
 }
 
 export function cubRoot(dir: string): string {
@@ -113,7 +115,13 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
     if (v !== '0' && v !== '1') throw new UserError(`${f('train_test_split.txt')}:${line}: is_train must be 0 or 1, found "${v}"`);
     return (v === '1') === wantTrain;
   });
-  if (opts.limit !== undefined) chosen = chosen.slice(0, opts.limit);
+  if (opts.perClass !== undefined) {
+    const classOf = chosen.map((id) => {
+      const [line, r] = labels.get(id)!;
+      return num(f('image_class_labels.txt'), line, r[1], 'class id');
+    });
+    chosen = capPerClass(classOf, opts.perClass, new Rng(opts.seed ?? 0).fork(`cub/${opts.split}`)).map((i) => chosen[i]);
+  }
   if (chosen.length === 0) throw new UserError(`cub: no ${opts.split} images in ${f('train_test_split.txt')}`);
 
   const size = opts.imageSize ?? 64;

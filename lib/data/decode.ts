@@ -1,6 +1,7 @@
 /** Decoding PNG/JPEG files to fixed-size uint8 images with sharp, with the coordinate map of the resize policy. */
 import * as fs from 'fs';
 import { UserError } from '../util/errors';
+import { Rng } from '../util/rng';
 
 /**
  * How an image is brought to size x size: 'cover' scales to cover the square and crops the centre (default),
@@ -102,4 +103,19 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   });
   await Promise.all(workers);
   return out;
+}
+
+/**
+ * Indices of at most `perClass` items of each class (labels[i]), chosen by `rng`, returned in their original order:
+ * the per-class cap applied before decoding, so that quick runs never read the whole folder.
+ */
+export function capPerClass(labels: readonly number[], perClass: number, rng: Rng): number[] {
+  const byClass = new Map<number, number[]>();
+  labels.forEach((l, i) => {
+    if (!byClass.has(l)) byClass.set(l, []);
+    byClass.get(l)!.push(i);
+  });
+  const keep: number[] = [];
+  for (const [l, idx] of [...byClass].sort((a, b) => a[0] - b[0])) keep.push(...rng.fork(`class${l}`).shuffle(idx).slice(0, perClass));
+  return keep.sort((a, b) => a - b);
 }

@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Dataset, Split } from './dataset';
-import { DecodeOptions, Fit, decodeImage, mapLimit } from './decode';
+import { DecodeOptions, Fit, capPerClass, decodeImage, mapLimit } from './decode';
+import { Rng } from '../util/rng';
 import { UserError } from '../util/errors';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
@@ -17,6 +18,9 @@ export interface ImageFolderOptions {
   imageSize?: number;
   fit?: Fit;
   channels?: 1 | 3;
+  /** At most this many images per class, chosen by `seed` before decoding (file order kept). */
+  perClass?: number;
+  seed?: number;
 }
 
 function isDir(p: string): boolean {
@@ -44,7 +48,7 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
     .filter((n) => !n.startsWith('.') && isDir(path.join(root, n)))
     .sort();
   if (classes.length === 0) throw new UserError(`imagefolder: ${root} holds no class folders; expected one sub-folder of images per class`);
-  const files: { file: string; label: number }[] = [];
+  let files: { file: string; label: number }[] = [];
   classes.forEach((name, label) => {
     const folder = path.join(root, name);
     const images = fs
@@ -56,6 +60,10 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
     }
     for (const f of images) files.push({ file: path.join(folder, f), label });
   });
+  if (opts.perClass !== undefined) {
+    const keep = capPerClass(files.map((f) => f.label), opts.perClass, new Rng(opts.seed ?? 0).fork(`imagefolder/${opts.split}`));
+    files = keep.map((i) => files[i]);
+  }
   const size = opts.imageSize ?? 64;
   const channels = opts.channels ?? 3;
   const decodeOpts: DecodeOptions = { size, fit: opts.fit ?? 'cover', channels };

@@ -86,14 +86,13 @@ export async function loadDataset(name: string, opts: LoadOptions): Promise<Data
     case 'imagefolder': {
       if (!opts.data) throw new UserError('imagefolder needs --data DIR: a folder with one sub-folder of images per class');
       const { loadImageFolder } = await import('./imagefolder');
-      ds = await loadImageFolder(opts.data, { split: opts.split, imageSize: opts.imageSize, fit: opts.fit });
-      break;
+      // The per-class cap is applied before decoding.
+      return loadImageFolder(opts.data, { split: opts.split, imageSize: opts.imageSize, fit: opts.fit, perClass: opts.limit, seed });
     }
     case 'cub': {
       if (!opts.data) throw new UserError('cub needs --data DIR: the CUB_200_2011 folder (with images.txt)');
       const { loadCub } = await import('./cub');
-      ds = await loadCub(opts.data, { split: opts.split, imageSize: opts.imageSize, fit: opts.fit, cropToBox: opts.cropToBox });
-      break;
+      return loadCub(opts.data, { split: opts.split, imageSize: opts.imageSize, fit: opts.fit, cropToBox: opts.cropToBox, perClass: opts.limit, seed });
     }
     default:
       throw new UserError(`unknown dataset "${name}"; known: ${DATASET_NAMES.join(', ')}`);

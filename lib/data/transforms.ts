@@ -101,14 +101,19 @@ export interface Patch {
 /**
  * What replaces an occluded patch: 'mean' the image's own mean colour (per channel, over the whole image), 'blur'
  * the same pixels of a Gaussian-blurred copy (sigma `sigma`, default patch side / 4), 'zero' black, 'noise' uniform
- * noise in [0,1) from `rng`.
+ * noise in [0,1) from `rng`, 'constant' the colour `value` (one number, or one per channel; e.g. a dataset mean).
  */
-export type OcclusionFill = 'mean' | 'blur' | 'zero' | 'noise';
+export type OcclusionFill = 'mean' | 'blur' | 'zero' | 'noise' | 'constant';
 
 /**
  * Occludes patches: `patches` is one list applied to every image, or one list per image. [N,H,W,C] -> same.
  */
-export function occlude(x: tf.Tensor4D, patches: readonly Patch[] | readonly (readonly Patch[])[], fill: OcclusionFill, opts: { rng?: Rng; sigma?: number } = {}): tf.Tensor4D {
+export function occlude(
+  x: tf.Tensor4D,
+  patches: readonly Patch[] | readonly (readonly Patch[])[],
+  fill: OcclusionFill,
+  opts: { rng?: Rng; sigma?: number; value?: number | readonly number[] } = {},
+): tf.Tensor4D {
   const [n, h, w, c] = dims(x);
   const perImage = patches.length > 0 && Array.isArray(patches[0]);
   if (perImage && patches.length !== n) throw new Error(`occlude: ${n} images need ${n} patch lists, found ${patches.length}`);
@@ -123,6 +128,8 @@ export function occlude(x: tf.Tensor4D, patches: readonly Patch[] | readonly (re
     b.dispose();
   }
   if (fill === 'noise' && !opts.rng) throw new Error("occlude: fill 'noise' needs an rng");
+  if (fill === 'constant' && opts.value === undefined) throw new Error("occlude: fill 'constant' needs a value");
+  const constant = Array.from({ length: c }, (_, k) => (typeof opts.value === 'number' ? opts.value : (opts.value?.[k] ?? 0)));
   const per = h * w * c;
   for (let i = 0; i < n; i++) {
     const base = i * per;
@@ -140,7 +147,7 @@ export function occlude(x: tf.Tensor4D, patches: readonly Patch[] | readonly (re
         for (let xx = x0; xx < x1; xx++)
           for (let k = 0; k < c; k++) {
             const j = base + (yy * w + xx) * c + k;
-            out[j] = fill === 'mean' ? mean[k] : fill === 'zero' ? 0 : fill === 'blur' ? blurred![j] : opts.rng!.next();
+            out[j] = fill === 'mean' ? mean[k] : fill === 'zero' ? 0 : fill === 'blur' ? blurred![j] : fill === 'constant' ? constant[k] : opts.rng!.next();
           }
     }
   }

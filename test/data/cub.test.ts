@@ -70,6 +70,13 @@ describe('CUB-200-2011 layout', () => {
     expect(test.imageBytes(1)[2]).toBe(200);
   });
 
+  test('per-class cap before decoding', async () => {
+    const ds = await loadCub(path.join(base, 'good'), { split: 'test', imageSize: 4, perClass: 1 });
+    expect(Array.from(ds.labels)).toEqual([0, 1]);
+    const one = await loadCub(path.join(base, 'good'), { split: 'test', imageSize: 4, perClass: 0 }).catch((e: Error) => e.message);
+    expect(String(one)).toMatch(/no test images/);
+  });
+
   test('crop to the bounding box', async () => {
     const dir = path.join(base, 'good');
     const ds = await loadCub(dir, { split: 'train', imageSize: 8, cropToBox: true });

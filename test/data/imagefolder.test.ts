@@ -44,6 +44,16 @@ describe('ImageFolder', () => {
     expect(test.imageBytes(1)[0]).toBe(30);
   });
 
+  test('a per-class cap is applied before decoding, seeded, file order kept', async () => {
+    const a = await loadDataset('imagefolder', { data: path.join(root, 'flat'), split: 'train', imageSize: 4, limit: 1, seed: 3 });
+    expect(Array.from(a.labels)).toEqual([0, 1, 2]);
+    const b = await loadDataset('imagefolder', { data: path.join(root, 'flat'), split: 'train', imageSize: 4, limit: 1, seed: 3 });
+    expect(Array.from(b.images)).toEqual(Array.from(a.images));
+    const seen = new Set<number>();
+    for (let s = 0; s < 12; s++) seen.add((await loadImageFolder(path.join(root, 'flat'), { split: 'train', imageSize: 4, perClass: 1, seed: s })).imageBytes(0)[0]);
+    expect([...seen].sort()).toEqual([250, 255]);
+  });
+
   test('an empty class folder is an error naming it', async () => {
     fs.mkdirSync(path.join(root, 'empty', 'a'), { recursive: true });
     await solidPng(path.join(root, 'empty', 'b', 'x.png'), 4, 4, [1, 2, 3]);

@@ -72,6 +72,7 @@ describe('blur and occlusion', () => {
     const patch = [{ x: 1, y: 1, width: 2, height: 5 }];
     expect(flat(occlude(x, patch, 'zero')).map((v) => v * 8)).toEqual([0, 1, 2, 3, 0, 0, 6, 0, 0]);
     expect(flat(occlude(x, patch, 'mean')).map((v) => Math.round(v * 8 * 1000) / 1000)).toEqual([0, 1, 2, 3, 4, 4, 6, 4, 4]);
+    expect(flat(occlude(x, patch, 'constant', { value: 0.5 })).map((v) => v * 8)).toEqual([0, 1, 2, 3, 4, 4, 6, 4, 4]);
     const n1 = flat(occlude(x, patch, 'noise', { rng: new Rng(3) }));
     const n2 = flat(occlude(x, patch, 'noise', { rng: new Rng(3) }));
     expect(n1).toEqual(n2);
