@@ -370,6 +370,10 @@ export function speckle(base: Paint, amount: number, seed: number): Paint {
 
 /** Brick courses: rows of height `h`, bricks of width `w`, mortar of width `m`, each brick's shade jittered. */
 export function bricks(brick: Rgb, mortar: Rgb, w: number, h: number, m: number, seed: number): Paint {
+  // Neighbouring pixels mostly fall in the same brick: remember the last brick's colour.
+  let lastCol = NaN;
+  let lastRow = NaN;
+  let last = brick;
   return (u, v) => {
     const row = Math.floor(v / h);
     const uu = u + (row & 1 ? w / 2 : 0);
@@ -377,6 +381,11 @@ export function bricks(brick: Rgb, mortar: Rgb, w: number, h: number, m: number,
     const fu = uu - col * w;
     const fv = v - row * h;
     if (fu < m || fv < m) return mortar;
-    return shade(brick, 0.85 + 0.3 * hash2(col, row, seed));
+    if (col !== lastCol || row !== lastRow) {
+      lastCol = col;
+      lastRow = row;
+      last = shade(brick, 0.85 + 0.3 * hash2(col, row, seed));
+    }
+    return last;
   };
 }
