@@ -26,7 +26,7 @@ async function train(backend: string, weights: Float32Array[] | null, x: Float32
   const m = buildModel();
   if (weights) m.setWeights(weights.map((w, i) => tf.tensor(w, m.getWeights()[i].shape)));
   m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  const xt = tf.tensor4d(x, [16, 12, 12, 2]);
+  const xt = tf.tensor4d(x, [8, 12, 12, 2]);
   const yt = tf.oneHot(tf.tensor1d(y, 'int32'), 5);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) losses.push((await m.trainOnBatch(xt, yt)) as number);
@@ -44,14 +44,14 @@ describeTorch('torch backend training', () => {
 
   it('trains a layers CNN with the same losses and weights as the cpu backend, step by step', async () => {
     const rng = new Rng(1);
-    const x = rng.normal(16 * 12 * 12 * 2);
-    const y = Array.from({ length: 16 }, (_, i) => i % 5);
+    const x = rng.normal(8 * 12 * 12 * 2);
+    const y = Array.from({ length: 8 }, (_, i) => i % 5);
     await tf.setBackend('cpu');
     const init = buildModel();
     const weights = init.getWeights().map((w) => w.dataSync().slice() as Float32Array);
     init.dispose();
-    const cpu = await train('cpu', weights, x, y, 6);
-    const tor = await train('torch', weights, x, y, 6);
+    const cpu = await train('cpu', weights, x, y, 4);
+    const tor = await train('torch', weights, x, y, 4);
     for (let i = 0; i < cpu.losses.length; i++) {
       expect(Math.abs(tor.losses[i] - cpu.losses[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpu.losses[i])));
     }
