@@ -1,7 +1,7 @@
 import type { Command } from './command';
 import { intFlag, parseArgs, stringFlag } from '../util/args';
 import { UserError } from '../util/errors';
-import { DATASET_NAMES, LoadOptions, loadDataset } from '../data';
+import { DATASET_NAMES, LoadOptions, loadDataset } from '../data/index';
 import { Dataset, Split } from '../data/dataset';
 import { drawBox, fromBytes, grid, overlayLabels, upscale, writePng } from '../plot/images';
 import { Rng } from '../util/rng';

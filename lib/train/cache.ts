@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset';
 import { Rng } from '../util/rng';
 import { UserError } from '../util/errors';
-import { buildModel, loadModel, ModelConfig, modelName, saveModelFiles } from '../models';
+import { buildModel, loadModel, ModelConfig, modelName, saveModelFiles } from '../models/index';
 import { writeDirAtomic } from '../util/atomic';
 import { train, TrainOptions, TrainResult } from './trainer';
 
