@@ -114,6 +114,28 @@ export class Dataset {
     for (let i = 0; i < order.length; i += batchSize) yield order.slice(i, i + batchSize);
   }
 
+  /**
+   * Per-channel mean and standard deviation of the pixel values scaled to [0,1] (over every pixel of every image),
+   * e.g. for input normalisation or a 'constant' occlusion fill.
+   */
+  channelStats(): { mean: number[]; std: number[] } {
+    const c = this.channels;
+    const sum = new Float64Array(c);
+    const sq = new Float64Array(c);
+    const imgs = this.images;
+    for (let i = 0; i < imgs.length; i += c) {
+      for (let k = 0; k < c; k++) {
+        const v = imgs[i + k];
+        sum[k] += v;
+        sq[k] += v * v;
+      }
+    }
+    const n = imgs.length / c || 1;
+    const mean = Array.from(sum, (s) => s / n / 255);
+    const std = Array.from(sq, (s, k) => Math.sqrt(Math.max(0, s / n / (255 * 255) - mean[k] * mean[k])));
+    return { mean, std };
+  }
+
   /** Image counts per class. */
   classCounts(): number[] {
     const counts = new Array(this.numClasses).fill(0);
