@@ -51,7 +51,8 @@ export interface EpochRecord {
   valLoss: number | null;
   valAccuracy: number | null;
   valTopK: number | null;
-  valPerClass: number[] | null;
+  /** Top-1 per class; null for a class without validation images (JSON-safe, so resumed histories compare equal). */
+  valPerClass: (number | null)[] | null;
   /** Seconds of training (without validation) and images per second. */
   seconds: number;
   imagesPerSecond: number;
@@ -63,7 +64,7 @@ export interface TrainResult {
   valAccuracy: number | null;
   valTopK: number | null;
   k: number;
-  valPerClass: number[] | null;
+  valPerClass: (number | null)[] | null;
   /** Epoch the run resumed after (0 when it started fresh). */
   resumedFrom: number;
 }
@@ -171,7 +172,7 @@ export async function train(model: tf.LayersModel, data: { train: Dataset; val?:
         valLoss: val ? val.loss : null,
         valAccuracy: val ? val.accuracy : null,
         valTopK: val ? val.topK : null,
-        valPerClass: val ? val.perClass : null,
+        valPerClass: val ? val.perClass.map((v) => (Number.isFinite(v) ? v : null)) : null,
         seconds,
         imagesPerSecond: seen / Math.max(seconds, 1e-6),
       };
