@@ -32,6 +32,8 @@ describe.each(executors)('runNotebook with %s', (executor) => {
           'const x: number = 1 + 2;\nconsole.log(`x=${x}`);',
           "import * as tslab from 'tslab';\ntslab.display.html('<b>bold-' + String(x) + '</b>');",
           "import { Rng } from './lib/util/rng';\nconsole.log('rng', new Rng(1).int(1000));",
+          // a folder import (lib/studies/index.ts), which tslab alone cannot load
+          "import { studyNames } from './lib/studies';\nconsole.log('studies', studyNames().join(','));",
         ),
       ),
     );
@@ -39,7 +41,8 @@ describe.each(executors)('runNotebook with %s', (executor) => {
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
     const nb = JSON.parse(fs.readFileSync(result.executedPath, 'utf8')) as Notebook;
-    expect(nb.cells.map((c) => c.execution_count)).toEqual([1, 2, 3]);
+    expect(nb.cells.map((c) => c.execution_count)).toEqual([1, 2, 3, 4]);
+    expect(JSON.stringify(nb.cells[3].outputs)).toContain('studies smoke');
     expect(JSON.stringify(nb.cells[0].outputs)).toContain('x=3');
     expect(JSON.stringify(nb.cells[1].outputs)).toContain('<b>bold-3</b>');
     expect(JSON.stringify(nb.cells[2].outputs)).toMatch(/rng \d+/);
