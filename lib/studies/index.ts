@@ -7,6 +7,7 @@ import { UserError } from '../util/errors';
  */
 const STUDIES: Record<string, () => Study> = {
   smoke: () => require('./smoke').study,
+  bagnet: () => require('./bagnet').study,
 };
 
 export function studyNames(): string[] {
