@@ -89,7 +89,8 @@ export const BAGNET_CONFIGS: Record<Scale, BagNetStudyConfig> = {
     datasets: [
       {
         ...FMNIST_BASE,
-        trainPerClass: 400,
+        bagnet: { ...FMNIST_BASE.bagnet, widths: [16, 32, 64] },
+        trainPerClass: 300,
         testPerClass: 50,
         epochs: 3,
         batchSize: 64,
@@ -107,7 +108,8 @@ export const BAGNET_CONFIGS: Record<Scale, BagNetStudyConfig> = {
       },
       {
         ...BIRDS_BASE,
-        trainSize: 1500,
+        bagnet: { ...BIRDS_BASE.bagnet, widths: [16, 32, 64] },
+        trainSize: 1200,
         testSize: 300,
         epochs: 4,
         batchSize: 64,
