@@ -172,6 +172,18 @@ describe('shifted objects', () => {
     ]);
   });
 
+  test('float batches of every position of one object', () => {
+    const gen = shiftedObjects({ canvas: 10, objectSize: 6, objects: 2, stride: 2 });
+    const chunks = [...gen.batches(1, 4)];
+    expect(chunks.map((c) => c.x.shape[0])).toEqual([4, 4, 1]);
+    expect(chunks[1].grid[0]).toEqual([1, 1]);
+    expect(chunks[1].offsets[0]).toEqual([2, 2]);
+    const x = chunks[2].x.dataSync();
+    const bytes = gen.render(1, 4, 4);
+    expect(x[123]).toBeCloseTo(bytes[123] / 255, 6);
+    chunks.forEach((c) => c.x.dispose());
+  });
+
   test('alpha blending is exact, and a shift moves the object by exactly that', () => {
     const gen = shiftedObjects({ canvas: 8, objectSize: 4, objects: 3, background: 'grey' });
     const sp = gen.sprites[1];

@@ -2,6 +2,7 @@
  * Shifted objects (shift-invariance study): an object pasted, alpha-blended, onto a larger canvas at every position
  * of a grid, generated lazily one image at a time (the full set is never materialised).
  */
+import * as tf from '@tensorflow/tfjs';
 import { Dataset, Split } from '../dataset';
 import { Rng } from '../../util/rng';
 import { Canvas, IDENTITY, Rgb, Shape, difference, ellipse, polygon, rect, rgb, shade, solid, starPoints, stripes, union } from './raster';
@@ -267,6 +268,33 @@ export class ShiftedObjects implements Iterable<ShiftedSample> {
         const y = j * this.stride;
         yield { image: this.render(object, x, y), x, y, object, label: this.sprites[object].label, index: object * per + j * this.positions + i };
       }
+    }
+  }
+
+  /** Object `object` at each paste offset [x, y], as a float32 [n, H, W, 3] tensor in [0, 1] (caller disposes). */
+  tensor(object: number, offsets: readonly (readonly [number, number])[]): tf.Tensor4D {
+    const side = this.canvas;
+    const per = side * side * 3;
+    const bytes = new Uint8Array(per);
+    const data = new Float32Array(offsets.length * per);
+    offsets.forEach(([x, y], b) => {
+      this.render(object, x, y, bytes);
+      for (let j = 0; j < per; j++) data[b * per + j] = bytes[j] / 255;
+    });
+    return tf.tensor4d(data, [offsets.length, side, side, 3]);
+  }
+
+  /**
+   * Every position of one object in row-major chunks of `batchSize`: `x` [n, H, W, 3] float in [0, 1] (the caller
+   * disposes it), the paste offsets, and the grid indices [i, j] (column, row) of each image.
+   */
+  *batches(object: number, batchSize: number): Generator<{ x: tf.Tensor4D; offsets: [number, number][]; grid: [number, number][] }> {
+    const grid: [number, number][] = [];
+    for (let j = 0; j < this.positions; j++) for (let i = 0; i < this.positions; i++) grid.push([i, j]);
+    for (let start = 0; start < grid.length; start += batchSize) {
+      const chunk = grid.slice(start, start + batchSize);
+      const offsets = chunk.map(([i, j]) => [i * this.stride, j * this.stride] as [number, number]);
+      yield { x: this.tensor(object, offsets), offsets, grid: chunk };
     }
   }
 
