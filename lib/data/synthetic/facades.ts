@@ -75,7 +75,7 @@ export const FLAT_CUE_COLOURS: Rgb[] = [rgb(0, 0, 0), rgb(255, 0, 0), rgb(0, 255
 
 export interface FacadeRecord {
   label: number;
-  /** Cues of each building, in order left to right. */
+  /** Cues of each drawn building, in order left to right. */
   buildings: Record<FacadeCue, string>[];
 }
 
@@ -264,10 +264,10 @@ export function renderFacade(canvas: Canvas, opts: FacadesOptions, index: number
   const vegetation: [string, number][] = [];
   for (let i = 0; i < count; i++) {
     const cues = sampleCues(rng, label);
-    buildings.push(cues);
     const x0 = Math.round(cuts[i] * w + (i === 0 ? rng.uniform(-4, 6) : rng.uniform(1, 4)) * k);
     const x1 = Math.round(cuts[i + 1] * w - (i === count - 1 ? rng.uniform(-4, 6) : rng.uniform(1, 4)) * k);
     if (x1 - x0 < 20 * k) continue;
+    buildings.push(cues);
     const tall = cues.wall === 'glass' ? rng.uniform(0.75, 0.92) : rng.uniform(0.4, 0.7);
     const top = Math.round(ground - tall * h);
     drawBuilding(canvas, { x0, x1, top }, ground, cues, rng, k, flat);
