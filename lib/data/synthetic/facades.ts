@@ -110,12 +110,16 @@ function wallPaint(kind: string, rng: Rng, k: number): Paint {
       return bricks(rgb(185, 175, 155), rgb(140, 130, 115), 10 * k, 6 * k, 1, seed);
     case 'concrete':
       return speckle(solid(rgb(165, 165, 160)), 0.08, seed);
-    case 'glass':
+    case 'glass': {
+      const mullion = rgb(200, 205, 210);
+      const light = mix(rgb(60, 110, 150), rgb(150, 190, 215), 0.3);
+      const dark = mix(rgb(60, 110, 150), rgb(150, 190, 215), 0.1);
       return (u, v) => {
         const gu = ((u % (6 * k)) + 6 * k) % (6 * k);
         const gv = ((v % (8 * k)) + 8 * k) % (8 * k);
-        return gu < 1 || gv < 1 ? rgb(200, 205, 210) : mix(rgb(60, 110, 150), rgb(150, 190, 215), (u * 0.7 + v * 0.3) % 1 > 0.5 ? 0.3 : 0.1);
+        return gu < 1 || gv < 1 ? mullion : (u * 0.7 + v * 0.3) % 1 > 0.5 ? light : dark;
       };
+    }
     default:
       throw new Error(`unknown wall ${kind}`);
   }

@@ -304,7 +304,10 @@ export function union(...shapes: Shape[]): Shape {
       Math.max(...shapes.map((s) => s.bbox[2])),
       Math.max(...shapes.map((s) => s.bbox[3])),
     ],
-    inside: (u, v) => shapes.some((s) => s.inside(u, v)),
+    inside(u, v) {
+      for (let i = 0; i < shapes.length; i++) if (shapes[i].inside(u, v)) return true;
+      return false;
+    },
   };
 }
 
