@@ -58,11 +58,11 @@ async function describe(name: string, args: ReturnType<typeof parseArgs>): Promi
   let splitNames: Split[] = ['train', 'test'];
   const dataDir = stringFlag(args, 'data');
   if (name === 'imagefolder' && dataDir) {
-    // A folder without train/ and test/ is a single set: report it once (as "train").
+    // A folder with only one of train/ and test/ has one split (a folder with neither is split by name hashes).
     const fs = await import('fs');
     const path = await import('path');
     const has = (s: string) => fs.existsSync(path.join(dataDir, s));
-    splitNames = has('train') || has('test') ? splitNames.filter(has) : ['train'];
+    if (has('train') || has('test')) splitNames = splitNames.filter(has);
   }
   for (const split of splitNames) {
     const t0 = process.hrtime.bigint();

@@ -1,13 +1,15 @@
 /**
  * ImageFolder: one sub-folder per class, PNG/JPEG files inside. When the folder has `train/` and/or `test/`
- * sub-folders, the split's one is used (each with class folders); otherwise the folder itself is the split.
- * Class names are the folder names, sorted.
+ * sub-folders, the split's one is used (each with class folders). Otherwise the folder holds both splits: an image
+ * is in the test split when a hash of its class and file name falls in the first `holdout` (default 0.2) of the
+ * range, so the split is fixed by the names (not by a seed: train and test never swap images between runs), and a
+ * class's first image in name order always stays in train. Class names are the folder names, sorted.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Dataset, Split } from './dataset';
 import { DecodeOptions, Fit, capPerClass, decodeImage, mapLimit } from './decode';
-import { Rng } from '../util/rng';
+import { Rng, hashString } from '../util/rng';
 import { UserError } from '../util/errors';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
@@ -21,6 +23,13 @@ export interface ImageFolderOptions {
   /** At most this many images per class, chosen by `seed` before decoding (file order kept). */
   perClass?: number;
   seed?: number;
+  /** Fraction of a folder without train/ and test/ that forms the test split (default 0.2). */
+  holdout?: number;
+}
+
+/** Whether an image of a split-less folder belongs to the test split (hash of "class/file" below `holdout`). */
+export function isHeldOut(className: string, fileName: string, holdout: number): boolean {
+  return hashString(`${className}/${fileName}`) / 4294967296 < holdout;
 }
 
 function isDir(p: string): boolean {
@@ -57,6 +66,11 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
       .sort();
     if (images.length === 0) {
       throw new UserError(`imagefolder: class folder ${folder} holds no images (${IMAGE_EXTENSIONS.join(', ')}); add images or remove the folder`);
+    }
+    if (root === dir || path.resolve(root) === path.resolve(dir)) {
+      const holdout = opts.holdout ?? 0.2;
+      const kept = images.filter((f, k) => (k > 0 && isHeldOut(name, f, holdout)) === (opts.split === 'test'));
+      images.splice(0, images.length, ...kept);
     }
     for (const f of images) files.push({ file: path.join(folder, f), label });
   });

@@ -54,6 +54,21 @@ describe('ImageFolder', () => {
     expect([...seen].sort()).toEqual([250, 255]);
   });
 
+  test('a folder without train/ and test/ is split by name hashes: disjoint, complete, stable', async () => {
+    const dir = path.join(root, 'many');
+    for (let i = 0; i < 30; i++) await solidPng(path.join(dir, i < 15 ? 'a' : 'b', `img${String(i).padStart(2, '0')}.png`), 4, 4, [i * 8, 0, 0]);
+    const train = await loadImageFolder(dir, { split: 'train', imageSize: 2 });
+    const test = await loadImageFolder(dir, { split: 'test', imageSize: 2 });
+    const reds = (ds: typeof train) => Array.from({ length: ds.size }, (_, i) => ds.imageBytes(i)[0]);
+    const all = [...reds(train), ...reds(test)].sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 30 }, (_, i) => i * 8));
+    expect(test.size).toBeGreaterThan(0);
+    expect(test.size).toBeLessThan(15);
+    expect(reds(train)).toContain(0); // a class's first image stays in train
+    const again = await loadImageFolder(dir, { split: 'test', imageSize: 2, holdout: 0.2 });
+    expect(reds(again)).toEqual(reds(test));
+  });
+
   test('an empty class folder is an error naming it', async () => {
     fs.mkdirSync(path.join(root, 'empty', 'a'), { recursive: true });
     await solidPng(path.join(root, 'empty', 'b', 'x.png'), 4, 4, [1, 2, 3]);
