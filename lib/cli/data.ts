@@ -7,8 +7,8 @@ import { drawBox, fromBytes, grid, overlayLabels, upscale, writePng } from '../p
 import { Rng } from '../util/rng';
 
 const USAGE = `usage:
-  tessera data describe <dataset> [--data DIR] [--json] [--seed N] [--size N] [--limit N] [--image-size N]
-  tessera data sample <dataset> --out FILE.png [--n N] [--split train|test] [--data DIR] [--seed N] [--image-size N]
+  tessera data describe <dataset> [--data DIR] [--json] [--seed N] [--size N] [--limit N] [--image-size N] [...]
+  tessera data sample <dataset> --out FILE.png [--n N] [--split train|test] [--data DIR] [--seed N] [...]
 
 datasets: ${DATASET_NAMES.join(', ')} (imagefolder and cub need --data DIR)
 
@@ -16,7 +16,9 @@ describe  image shape, split sizes, counts per class, the kinds of ground truth,
 sample    a PNG grid of N samples (default 16); with part maps each image is followed by its mask overlay, and
           boxes are drawn in red
 options   --size: images per split for generated worlds; --limit: at most N per class; --image-size: output side for
-          imagefolder/cub (and the side of generated worlds); --objects shapes|fashion-mnist: what shifted-objects pastes`;
+          imagefolder/cub (and the side of generated worlds); --objects shapes|fashion-mnist: what shifted-objects pastes;
+          --classes N: the first N classes of a generated world; --fit cover|contain|fill: resize policy of
+          imagefolder/cub; --crop-to-box: crop CUB images to their bird's box (as ProtoPNet)`;
 
 const GENERATED = new Set(['parts-birds', 'facades', 'shifted-objects']);
 
@@ -28,6 +30,13 @@ function loadOptions(args: ReturnType<typeof parseArgs>, split: Split): LoadOpti
   if (objects !== undefined) {
     if (objects !== 'shapes' && objects !== 'fashion-mnist') throw new UserError(`--objects must be shapes or fashion-mnist, found "${objects}"`);
     opts.objectSource = objects;
+  }
+  if (args.flags.classes !== undefined) opts.classes = intFlag(args, 'classes', 10, { min: 2 });
+  if (args.flags['crop-to-box']) opts.cropToBox = true;
+  const fit = stringFlag(args, 'fit');
+  if (fit !== undefined) {
+    if (fit !== 'cover' && fit !== 'contain' && fit !== 'fill') throw new UserError(`--fit must be cover, contain or fill, found "${fit}"`);
+    opts.fit = fit;
   }
   if (args.flags['image-size'] !== undefined) opts.imageSize = intFlag(args, 'image-size', 64, { min: 8, max: 1024 });
   return opts;
@@ -167,7 +176,7 @@ export const command: Command = {
   summary: 'describe a dataset or write a grid of samples with ground-truth overlays',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    const args = parseArgs(argv, { command: 'data', values: ['data', 'out', 'n', 'split', 'seed', 'size', 'limit', 'image-size', 'objects'], booleans: ['json'] });
+    const args = parseArgs(argv, { command: 'data', values: ['data', 'out', 'n', 'split', 'seed', 'size', 'limit', 'image-size', 'objects', 'classes', 'fit'], booleans: ['json', 'crop-to-box'] });
     const [verb, name] = args.positional;
     if (!verb || !['describe', 'sample'].includes(verb)) throw new UserError(`data: expected "describe" or "sample", found ${verb ? `"${verb}"` : 'nothing'}\n\n${USAGE}`);
     if (!name) throw new UserError(`data ${verb}: name a dataset: ${DATASET_NAMES.join(', ')}`);
