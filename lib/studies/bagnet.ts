@@ -94,7 +94,7 @@ export const BAGNET_CONFIGS: Record<Scale, BagNetStudyConfig> = {
         testPerClass: 50,
         epochs: 3,
         batchSize: 64,
-        lr: 2e-3,
+        lr: 3e-3,
         cnns: [
           { label: 'VGG-like', config: { family: 'vgg', size: 'small' } },
           { label: 'ResNet-like', config: { family: 'resnet', size: 'small' } },
@@ -109,22 +109,22 @@ export const BAGNET_CONFIGS: Record<Scale, BagNetStudyConfig> = {
       {
         ...BIRDS_BASE,
         bagnet: { ...BIRDS_BASE.bagnet, widths: [16, 32, 64] },
-        trainSize: 1200,
-        testSize: 300,
+        trainSize: 1000,
+        testSize: 200,
         epochs: 4,
         batchSize: 64,
-        lr: 2e-3,
+        lr: 3e-3,
         cnns: [
           { label: 'VGG-like', config: { family: 'vgg', size: 'small' } },
           { label: 'ResNet-like', config: { family: 'resnet', size: 'small' } },
         ],
-        evalImages: 300,
-        occlusion: { images: 12, patch: 6, distances: [0, 4, 8, 16, 24, 32], perDistance: 6 },
+        evalImages: 200,
+        occlusion: { images: 8, patch: 6, distances: [0, 4, 8, 16, 24, 32], perDistance: 5 },
         removal: { images: 32, cell: 8, ks: [0, 1, 2, 3, 4, 6, 8, 10, 12], attribution: 'integrated-gradients', steps: 8 },
         heatmapImages: 4,
         galleryPerClass: 5,
         wrongImages: 4,
-        pointing: { images: 100, tolerance: 2 },
+        pointing: { images: 48, tolerance: 2 },
       },
     ],
   },
@@ -434,14 +434,22 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
   lap('patch-mean');
 
   // ---- Figure 2: heatmaps, galleries, wrong predictions.
+  // The exact per-pixel sweeps of every BagNet, once, for the first images (heatmaps, removal, pointing game).
   const nHeat = Math.min(plan.heatmapImages, nCheck);
-  const xHeat = xEval.slice([0, 0, 0, 0], [nHeat, -1, -1, -1]);
+  const nRem = Math.min(plan.removal.images, nEval);
+  const nP = plan.pointing ? Math.min(plan.pointing.images, nEval) : 0;
+  const nSweep = Math.max(nHeat, nRem, nP);
   const sweeps: Record<string, Float32Array> = {};
-  for (const b of bagnets) {
-    const s = patchSweep(asBag(b), xHeat);
-    sweeps[b.key] = s.dataSync() as Float32Array;
-    s.dispose();
+  {
+    const xSweep = xEval.slice([0, 0, 0, 0], [nSweep, -1, -1, -1]);
+    for (const b of bagnets) {
+      const s = patchSweep(asBag(b), xSweep);
+      sweeps[b.key] = s.dataSync() as Float32Array;
+      s.dispose();
+    }
+    xSweep.dispose();
   }
+  lap('sweeps');
   const imageRaster = (i: number): Raster => fromBytes(test.imageBytes(i), W, H, C);
   const heatRows: PanelCell[][] = [];
   for (let i = 0; i < nHeat; i++) {
@@ -451,7 +459,7 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
       const [, mh, mw] = maps.shape;
       const plane = classPlanes(maps.dataSync() as Float32Array, nCheck, mh * mw, K, labels)[i];
       row.push({ heat: plane, width: mw, height: mh });
-      row.push({ heat: classPlanes(sweeps[b.key], nHeat, H * W, K, labels)[i], width: W, height: H });
+      row.push({ heat: classPlanes(sweeps[b.key], nHeat, H * W, K, labels)[i], width: W, height: H }); // the first nHeat images of the sweep
     }
     heatRows.push(row);
   }
@@ -514,7 +522,6 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
       );
     }
   }
-  xHeat.dispose();
   lap('heatmaps');
 
   // ---- Figure 3: scrambling.
@@ -595,13 +602,10 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
 
   // ---- Figure 5: patch removal.
   const rem = plan.removal;
-  const nRem = Math.min(rem.images, nEval);
   const xRem = xEval.slice([0, 0, 0, 0], [nRem, -1, -1, -1]);
   const remLabels = labels.slice(0, nRem);
   const cells = patchGrid(H, W, rem.cell);
-  const remSweep = patchSweep(asBag(largest), xRem);
-  const sweepPlanes = classPlanes(remSweep.dataSync() as Float32Array, nRem, H * W, K, remLabels);
-  remSweep.dispose();
+  const sweepPlanes = classPlanes(sweeps[largest.key], nRem, H * W, K, remLabels);
   const bagOrders = sweepPlanes.map((p) => rankCells(cellScores(p, H, W, 1, cells)));
   const randOrders = randomOrders(nRem, cells.length, rng.fork('removal-random'));
   const ks = rem.ks.filter((k) => k <= cells.length);
@@ -650,8 +654,6 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
   let pointing: DatasetResult['pointing'];
   const truth = test.truth;
   if (plan.pointing && truth.partMaps && truth.partNames && truth.discriminativeParts) {
-    const nP = Math.min(plan.pointing.images, nEval);
-    const xP = xEval.slice([0, 0, 0, 0], [nP, -1, -1, -1]);
     const masks: Uint8Array[] = [];
     for (let i = 0; i < nP; i++) {
       const allowed = new Set(truth.discriminativeParts[labels[i]].map((p) => truth.partNames!.indexOf(p) + 1));
@@ -662,13 +664,10 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
     pointing = {};
     const bars: { name: string; x: number[]; y: number[] }[] = [];
     for (const b of bagnets) {
-      const s = patchSweep(asBag(b), xP);
-      const planes = classPlanes(s.dataSync() as Float32Array, nP, H * W, K, labels.slice(0, nP));
-      s.dispose();
+      const planes = classPlanes(sweeps[b.key], nP, H * W, K, labels.slice(0, nP));
       const r = pointingGame(planes, masks, H, W, plan.pointing.tolerance);
       pointing[b.key] = { hitRate: r.hitRate, chance: r.chance, massOnTarget: r.massOnTarget, areaFraction: r.areaFraction, images: r.images };
     }
-    xP.dispose();
     bars.push({ name: 'pointing-game hit rate', x: bagnets.map((b) => b.q!), y: bagnets.map((b) => pointing![b.key].hitRate) });
     bars.push({ name: 'chance (random point)', x: bagnets.map((b) => b.q!), y: bagnets.map((b) => pointing![b.key].chance) });
     bars.push({ name: 'positive evidence on the parts', x: bagnets.map((b) => b.q!), y: bagnets.map((b) => pointing![b.key].massOnTarget) });

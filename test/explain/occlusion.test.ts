@@ -74,10 +74,10 @@ describe('pair occlusion', () => {
     const q = 5;
     const size = 16;
     // Default (glorot) weights with identity BatchNorm statistics keep about half of the ReLUs active.
-    const model = buildBagNet({ family: 'bagnet', q, widths: [8, 8, 8], expansion: 2 }, { inputShape: [size, size, 1], numClasses: 2 }, new Rng(2));
+    const model = buildBagNet({ family: 'bagnet', q, widths: [4, 4, 4], expansion: 2 }, { inputShape: [size, size, 1], numClasses: 2 }, new Rng(2));
     const x = randomTensor([2, size, size, 1], 4, -3, 3) as tf.Tensor4D;
     const rng = new Rng(6);
-    const plans = [0, 1].map(() => planPairs(size, size, 3, [0, q - 1, q + 2], 8, rng));
+    const plans = [0, 1].map(() => planPairs(size, size, 3, [0, q - 1, q + 2], 4, rng));
     const effects = pairOcclusion(model, x, [0, 1], plans);
     const far = effects.filter((e) => e.distance >= q - 1);
     expect(far.length).toBeGreaterThan(0);
