@@ -67,7 +67,9 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<De
       const x1 = Math.max(x0 + 1, Math.min(width, Math.round(opts.region[0] + opts.region[2])));
       const y1 = Math.max(y0 + 1, Math.min(height, Math.round(opts.region[1] + opts.region[3])));
       region = [x0, y0, x1 - x0, y1 - y0];
-      pipeline = sharp(await pipeline.toBuffer()).extract({ left: x0, top: y0, width: x1 - x0, height: y1 - y0 });
+      // Decode (auto-rotated) to raw pixels first, so that the crop is exact and nothing is re-encoded.
+      const { data: px, info: pi } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+      pipeline = sharp(px, { raw: { width: pi.width, height: pi.height, channels: pi.channels } }).extract({ left: x0, top: y0, width: x1 - x0, height: y1 - y0 });
     }
     pipeline = pipeline.resize(opts.size, opts.size, { fit, position: 'centre', background: { r: 0, g: 0, b: 0 } }).removeAlpha();
     pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');

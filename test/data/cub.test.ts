@@ -79,6 +79,14 @@ describe('CUB-200-2011 layout', () => {
 
   test('crop to the bounding box', async () => {
     const dir = path.join(base, 'good');
+    // Image 1: left half red, right half green; its box is the right half.
+    const sharp = (await import('sharp')).default;
+    const px = Buffer.alloc(40 * 20 * 3);
+    for (let i = 0; i < 40 * 20; i++) px[i * 3 + ((i % 40) < 20 ? 0 : 1)] = 255;
+    await sharp(px, { raw: { width: 40, height: 20, channels: 3 } }).png().toFile(path.join(dir, 'CUB_200_2011', 'images', '001.Red', 'a.png'));
+    const cropped = await loadCub(dir, { split: 'train', imageSize: 8, cropToBox: true });
+    const img = cropped.imageBytes(0);
+    for (let p = 0; p < 64; p++) expect([img[p * 3], img[p * 3 + 1]]).toEqual([0, 255]);
     const ds = await loadCub(dir, { split: 'train', imageSize: 8, cropToBox: true });
     expect(Array.from(ds.truth.boxes!.subarray(0, 4))).toEqual([0, 0, 8, 8]);
     // Beak at (30, 10) in the 20x20 box from x=20 -> (10/20*8, 10/20*8).
