@@ -182,3 +182,62 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
     truth: { boxes: outBoxes, ...(partNames ? { partNames, partMaps, keypointNames: partNames, keypoints } : {}) },
   });
 }
+
+/**
+ * Writes a Dataset in the CUB-200-2011 layout under `dir` (images/<class>/<i>.png, images.txt,
+ * image_class_labels.txt, train_test_split.txt, bounding_boxes.txt, classes.txt, and with part maps
+ * parts/parts.txt + parts/part_locs.txt holding each part's centroid, visible when the part has pixels). Used to
+ * show and test the CUB loader on generated birds; `train` and `test` are written with their own split flags.
+ */
+export async function writeCubLayout(dir: string, sets: { train: Dataset; test?: Dataset }): Promise<void> {
+  const { encodePng } = await import('../plot/images');
+  const all = [sets.train, ...(sets.test ? [sets.test] : [])];
+  const ref = sets.train;
+  const classDir = (c: number) => `${String(c + 1).padStart(3, '0')}.${ref.classNames[c].replace(/[^A-Za-z0-9_-]+/g, '_')}`;
+  const lines = { images: [] as string[], labels: [] as string[], split: [] as string[], boxes: [] as string[], locs: [] as string[] };
+  let id = 0;
+  const partNames = ref.truth.partNames;
+  for (const ds of all) {
+    const hw = ds.height * ds.width;
+    for (let i = 0; i < ds.size; i++) {
+      id++;
+      const rel = `${classDir(ds.labels[i])}/${ds.split}_${String(i).padStart(5, '0')}.png`;
+      const file = path.join(dir, 'images', rel);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, await encodePng({ width: ds.width, height: ds.height, channels: ds.channels, data: ds.imageBytes(i) }));
+      lines.images.push(`${id} ${rel}`);
+      lines.labels.push(`${id} ${ds.labels[i] + 1}`);
+      lines.split.push(`${id} ${ds.split === 'train' ? 1 : 0}`);
+      const b = ds.truth.boxes ? Array.from(ds.truth.boxes.subarray(i * 4, i * 4 + 4)) : [0, 0, ds.width, ds.height];
+      lines.boxes.push(`${id} ${b[0].toFixed(1)} ${b[1].toFixed(1)} ${(b[2] - b[0]).toFixed(1)} ${(b[3] - b[1]).toFixed(1)}`);
+      if (partNames && ds.truth.partMaps) {
+        const sx = new Float64Array(partNames.length + 1);
+        const sy = new Float64Array(partNames.length + 1);
+        const n = new Float64Array(partNames.length + 1);
+        for (let p = 0; p < hw; p++) {
+          const l = ds.truth.partMaps[i * hw + p];
+          sx[l] += (p % ds.width) + 0.5;
+          sy[l] += Math.floor(p / ds.width) + 0.5;
+          n[l]++;
+        }
+        for (let k = 1; k <= partNames.length; k++) {
+          const vis = n[k] > 0;
+          lines.locs.push(`${id} ${k} ${vis ? (sx[k] / n[k]).toFixed(1) : '0.0'} ${vis ? (sy[k] / n[k]).toFixed(1) : '0.0'} ${vis ? 1 : 0}`);
+        }
+      }
+    }
+  }
+  const write = (name: string, rows: string[]) => {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), rows.join('\n') + '\n');
+  };
+  write('images.txt', lines.images);
+  write('image_class_labels.txt', lines.labels);
+  write('train_test_split.txt', lines.split);
+  write('bounding_boxes.txt', lines.boxes);
+  write('classes.txt', ref.classNames.map((_, c) => `${c + 1} ${classDir(c)}`));
+  if (partNames && ref.truth.partMaps) {
+    write('parts/parts.txt', partNames.map((p, k) => `${k + 1} ${p}`));
+    write('parts/part_locs.txt', lines.locs);
+  }
+}

@@ -97,3 +97,14 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
     classNames: classes,
   });
 }
+
+/** Writes a Dataset as an ImageFolder: `dir`/<split>/<class>/<index>.png (class names made file-safe). */
+export async function writeImageFolder(dir: string, ds: Dataset): Promise<void> {
+  const { encodePng } = await import('../plot/images');
+  const safe = (name: string) => name.replace(/[^A-Za-z0-9_-]+/g, '_');
+  for (let i = 0; i < ds.size; i++) {
+    const file = path.join(dir, ds.split, safe(ds.classNames[ds.labels[i]]), `${String(i).padStart(5, '0')}.png`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, await encodePng({ width: ds.width, height: ds.height, channels: ds.channels, data: ds.imageBytes(i) }));
+  }
+}

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadCub } from '../../lib/data/cub';
+import { loadCub, writeCubLayout } from '../../lib/data/cub';
+import { partsBirds } from '../../lib/data/synthetic/birds';
 import { UserError } from '../../lib/util/errors';
 import { solidPng, tmpDir } from './helpers';
 
@@ -116,5 +117,31 @@ describe('CUB-200-2011 layout', () => {
     const ds = await loadCub(dir, { split: 'test', imageSize: 4 });
     expect(ds.truth.partMaps).toBeUndefined();
     expect(ds.truth.boxes!.length).toBe(8);
+  });
+
+  test('generated birds written in the CUB layout load back with their boxes and part centroids', async () => {
+    const dir = path.join(base, 'birds', 'CUB_200_2011');
+    const train = partsBirds({ split: 'train', size: 6, classes: 3 });
+    const test = partsBirds({ split: 'test', size: 3, classes: 3 });
+    await writeCubLayout(dir, { train, test });
+    const back = await loadCub(dir, { split: 'train', imageSize: 64 });
+    expect(back.size).toBe(6);
+    expect(back.classNames[0]).toBe('001.red-head_barred-wing');
+    expect(Array.from(back.labels)).toEqual(Array.from(train.labels));
+    expect(Array.from(back.images)).toEqual(Array.from(train.images));
+    expect(Array.from(back.truth.boxes!)).toEqual(Array.from(train.truth.boxes!));
+    expect(back.truth.keypointNames).toEqual(train.truth.partNames);
+    // Each visible keypoint (a part centroid) sits in a disc labelled with its part (or a later part's disc drawn
+    // over it: discs are drawn in part order), and the keypoint lies near the part's pixels.
+    const k = back.truth.keypointNames!.length;
+    for (let p = 0; p < k; p++) {
+      const [x, y, vis] = back.truth.keypoints!.subarray(p * 3, p * 3 + 3);
+      if (!vis) continue;
+      expect(back.truth.partMaps![Math.floor(y) * 64 + Math.floor(x)]).toBeGreaterThanOrEqual(p + 1);
+      let near = Infinity;
+      for (let q = 0; q < 64 * 64; q++) if (train.truth.partMaps![q] === p + 1) near = Math.min(near, Math.hypot((q % 64) + 0.5 - x, Math.floor(q / 64) + 0.5 - y));
+      expect(near).toBeLessThan(6);
+    }
+    expect((await loadCub(dir, { split: 'test', imageSize: 64 })).size).toBe(3);
   });
 });

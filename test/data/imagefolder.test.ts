@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadImageFolder } from '../../lib/data/imagefolder';
+import { loadImageFolder, writeImageFolder } from '../../lib/data/imagefolder';
+import { partsBirds } from '../../lib/data/synthetic/birds';
 import { loadDataset } from '../../lib/data';
 import { UserError } from '../../lib/util/errors';
 import { solidPng, tmpDir } from './helpers';
@@ -89,5 +90,16 @@ describe('ImageFolder', () => {
     fs.mkdirSync(path.join(root, 'noclasses'), { recursive: true });
     await expect(loadImageFolder(path.join(root, 'noclasses'), { split: 'train' })).rejects.toThrow(/holds no class folders/);
     await expect(loadDataset('imagefolder', { split: 'train' })).rejects.toThrow(/needs --data/);
+  });
+
+  test('a dataset written as an ImageFolder loads back byte for byte', async () => {
+    const dir = path.join(root, 'export');
+    const birds = partsBirds({ split: 'test', size: 6, classes: 3 });
+    await writeImageFolder(dir, birds);
+    const back = await loadImageFolder(dir, { split: 'test', imageSize: 64 });
+    expect(back.classNames).toEqual(['blue-head_striped-body', 'red-head_barred-wing', 'red-head_forked-tail']);
+    // Sorted class folders put class 2 (blue-head) first: its first image is bird 2.
+    expect(Array.from(back.imageBytes(0))).toEqual(Array.from(birds.imageBytes(2)));
+    expect(Array.from(back.labels)).toEqual([0, 0, 1, 1, 2, 2]);
   });
 });
