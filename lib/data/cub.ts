@@ -13,6 +13,7 @@ import { Dataset, Split } from './dataset';
 import { Fit, capPerClass, decodeImage, mapLimit, mapPoint } from './decode';
 import { Rng } from '../util/rng';
 import { UserError } from '../util/errors';
+import { Progress } from '../util/progress';
 
 export interface CubOptions {
   split: Split;
@@ -134,7 +135,9 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
   const k = partNames?.length ?? 0;
   const keypoints = new Float32Array(n * k * 3);
   const partMaps = partNames ? new Uint8Array(n * size * size) : undefined;
+  const bar = n >= 500 ? new Progress(`cub ${opts.split}`, n) : undefined;
   await mapLimit(chosen, 4, async (id, i) => {
+    bar?.tick();
     const [lline, lr] = labels.get(id)!;
     const cls = num(f('image_class_labels.txt'), lline, lr[1], 'class id');
     if (!Number.isInteger(cls) || cls < 1 || cls > classNames.length) {
@@ -170,6 +173,7 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
       }
     }
   });
+  bar?.finish();
   return new Dataset({
     name: 'cub',
     split: opts.split,

@@ -11,6 +11,7 @@ import { Dataset, Split } from './dataset';
 import { DecodeOptions, Fit, capPerClass, decodeImage, mapLimit } from './decode';
 import { Rng, hashString } from '../util/rng';
 import { UserError } from '../util/errors';
+import { Progress } from '../util/progress';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
@@ -83,9 +84,13 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
   const decodeOpts: DecodeOptions = { size, fit: opts.fit ?? 'cover', channels };
   const per = size * size * channels;
   const images = new Uint8Array(files.length * per);
+  // A progress bar for big folders (small ones, as in tests, stay quiet).
+  const bar = files.length >= 500 ? new Progress(`imagefolder ${opts.split}`, files.length) : undefined;
   await mapLimit(files, 4, async ({ file }, i) => {
     images.set((await decodeImage(file, decodeOpts)).data, i * per);
+    bar?.tick();
   });
+  bar?.finish();
   return new Dataset({
     name: 'imagefolder',
     split: opts.split,
