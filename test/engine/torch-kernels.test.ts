@@ -202,8 +202,13 @@ describeTorch('torch backend kernels', () => {
     const y = tf.randomNormal([4, 2]);
     await m.trainOnBatch(x, y);
     const before = tf.memory().numTensors;
+    const nativeBefore = torch.memory();
+    await m.trainOnBatch(x, y);
     await m.trainOnBatch(x, y);
     expect(tf.memory().numTensors).toBe(before);
+    const nativeAfter = torch.memory();
+    expect(nativeAfter.buffers).toBe(nativeBefore.buffers); // every native output freed with its tensor
+    expect(nativeAfter.largeBytes).toBe(nativeBefore.largeBytes);
     tf.dispose([x, y]);
     m.dispose();
   });

@@ -23,6 +23,8 @@
 #include <c10/core/impl/alloc_cpu.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include <malloc.h>
+#include <sys/mman.h>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -46,17 +48,18 @@ struct JsError : std::exception {
 
 // A caching CPU allocator for large blocks. tfjs runs the same shapes every training step; glibc serves blocks
 // over 32 MB (and often smaller ones) with fresh mmaps, so every big activation costs page faults. Freed blocks of
-// >= 256 KB are kept by exact (page-rounded) size, up to a cap (TFJS_TORCH_CACHE_MB, default 2048; 0 disables).
+// >= 256 KB are kept by exact (page-rounded) size, up to a cap (TFJS_TORCH_CACHE_MB, default 1024; 0 disables).
+// When a size misses while the cache is over 3/4 full, the cached blocks are released (the shapes changed).
 class CachingCPUAllocator final : public at::Allocator {
  public:
   static constexpr size_t kMin = 256 * 1024;
   size_t cap;
   CachingCPUAllocator() {
     const char* env = std::getenv("TFJS_TORCH_CACHE_MB");
-    cap = static_cast<size_t>(env ? std::atoll(env) : 2048) * 1024 * 1024;
+    cap = static_cast<size_t>(env ? std::atoll(env) : 1024) * 1024 * 1024;
   }
   at::DataPtr allocate(size_t n) const override {
-    if (n < kMin || cap == 0) {
+    if (n < kMin) {
       void* p = c10::alloc_cpu(n);
       return {p, p, &freeAny, at::Device(at::DeviceType::CPU)};
     }
@@ -71,7 +74,20 @@ class CachingCPUAllocator final : public at::Allocator {
         cached_ -= rounded;
       }
     }
-    if (p == nullptr) p = c10::alloc_cpu(rounded);
+    if (p == nullptr) {
+      // A size the cache does not hold while the cache is mostly full: the shapes changed, drop the stale blocks.
+      std::vector<std::pair<void*, size_t>> drop;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (cached_ > cap / 4 * 3) {
+          for (auto& kv : free_) for (void* q : kv.second) drop.emplace_back(q, kv.first);
+          free_.clear();
+          cached_ = 0;
+        }
+      }
+      for (auto& q : drop) munmap(q.first, q.second);
+      p = map(rounded);
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       sizes_[p] = rounded;
@@ -96,16 +112,24 @@ class CachingCPUAllocator final : public at::Allocator {
       cached_ += size;
       return;
     }
-    // Over the cap: drop the cache (shapes changed) and free this block.
-    std::vector<void*> drop;
-    for (auto& kv : free_) for (void* q : kv.second) drop.push_back(q);
-    free_.clear();
-    cached_ = 0;
-    lock.unlock();
-    for (void* q : drop) c10::free_cpu(q);
-    c10::free_cpu(p);
+    lock.unlock();  // over the cap: free this block
+    munmap(p, size);
   }
   size_t cached() const { return cached_; }
+  // Large blocks come straight from mmap: glibc's heap fragments badly under tfjs's allocation pattern (its free
+  // lists grew by ~150 MB a training step while the bytes in use stayed flat).
+  static void* map(size_t size) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return p;
+  }
+  /** Bytes and count of large blocks in use (handed out, not yet freed). */
+  std::pair<size_t, size_t> live() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t bytes = 0;
+    for (auto& kv : sizes_) bytes += kv.second;
+    return {bytes, sizes_.size()};
+  }
 
  private:
   mutable std::mutex mu_;
@@ -519,6 +543,8 @@ napi_value Call(napi_env env, napi_callback_info info) {
   });
 }
 
+void setProp(napi_env env, napi_value obj, const char* key, napi_value v);
+
 // free(typedArray): releases the ATen tensor behind an output buffer now and detaches the buffer. Returns whether
 // the array was a live native buffer.
 napi_value Free(napi_env env, napi_callback_info info) {
@@ -557,6 +583,31 @@ napi_value LiveCount(napi_env env, napi_callback_info) {
     napi_value out;
     NAPI_OK(napi_create_uint32(env, static_cast<uint32_t>(g_live.size()), &out));
     return out;
+  });
+}
+
+// memory(): {buffers: live output buffers, largeBytes/largeBlocks: large blocks in use, cachedBytes: kept for reuse}
+napi_value Memory(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value obj, v;
+    NAPI_OK(napi_create_object(env, &obj));
+    auto lv = g_allocator->live();
+    NAPI_OK(napi_create_double(env, static_cast<double>(g_live.size()), &v));
+    setProp(env, obj, "buffers", v);
+    NAPI_OK(napi_create_double(env, static_cast<double>(lv.first), &v));
+    setProp(env, obj, "largeBytes", v);
+    NAPI_OK(napi_create_double(env, static_cast<double>(lv.second), &v));
+    setProp(env, obj, "largeBlocks", v);
+    NAPI_OK(napi_create_double(env, static_cast<double>(g_allocator->cached()), &v));
+    setProp(env, obj, "cachedBytes", v);
+    struct mallinfo2 mi = mallinfo2();
+    NAPI_OK(napi_create_double(env, static_cast<double>(mi.uordblks + mi.hblkhd), &v));
+    setProp(env, obj, "mallocInUse", v);
+    NAPI_OK(napi_create_double(env, static_cast<double>(mi.fordblks), &v));
+    setProp(env, obj, "mallocFree", v);
+    NAPI_OK(napi_create_double(env, static_cast<double>(mi.arena), &v));
+    setProp(env, obj, "mallocArena", v);
+    return obj;
   });
 }
 
@@ -636,6 +687,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setDevice", nullptr, SetDevice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"free", nullptr, Free, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"liveCount", nullptr, LiveCount, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"memory", nullptr, Memory, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -447,8 +447,7 @@ function convBackpropFilter(depthwise) {
     const r = call('aten::convolution_backward', [backend.nhwc(dy), convInput(backend, x, pads), wEmpty, null,
       [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], false, [0, 0], groups,
       [false, true, false]], [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null]);
-    const [values] = r[1];
-    return backend.makeTensorInfo(fShape, 'float32', values);
+    return backend.out([r[1][0], fShape], 'float32');
   };
 }
 def('Conv2DBackpropFilter', convBackpropFilter(false));
@@ -727,6 +726,7 @@ const GRAD_OVERRIDES = {
 
 /** Installs the torch-only gradients (idempotent; again after tfjs's gradients are registered anew). */
 function overrideGradients() {
+  if (process.env.TFJS_TORCH_GRAD_OVERRIDES === '0') return;
   for (const [kernelName, fn] of Object.entries(GRAD_OVERRIDES)) {
     const original = tfc.getGradient(kernelName);
     if (!original || original.torchOverride) continue;
@@ -780,6 +780,8 @@ module.exports = {
   BACKEND_NAME, TorchBackend, isAvailable, unavailableReason, info, register,
   nativeKernelNames: () => [...native.keys()],
   stats: () => STATS,
+  /** Native memory: live output buffers, large blocks in use, bytes cached for reuse, malloc totals. */
+  memory: () => (addon ? addon.memory() : null),
   /** Re-applies the torch-only gradients (needed when tfjs's gradients are registered again, as the op specs do). */
   overrideGradients,
   /** Low-level access for tests: call an ATen op by schema name. */
