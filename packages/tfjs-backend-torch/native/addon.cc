@@ -208,8 +208,14 @@ c10::ScalarType dtypeFromName(const std::string& s) {
   throw JsError("unknown dtype '" + s + "'; expected float32, int32, bool, int64 or float64");
 }
 
+struct InputRec {
+  const c10::StorageImpl* storage;
+  const void* ptr;
+  size_t nbytes;
+  napi_value data;
+};
 struct CallCtx {
-  std::vector<const c10::StorageImpl*> inputStorages;
+  std::vector<InputRec> inputs;
 };
 
 at::Tensor toTensor(napi_env env, napi_value v, CallCtx& ctx) {
@@ -250,7 +256,7 @@ at::Tensor toTensor(napi_env env, napi_value v, CallCtx& ctx) {
     static float dummy = 0;
     if (ptr == nullptr) ptr = &dummy;  // empty typed arrays
     t = at::from_blob(ptr, shape, at::TensorOptions().dtype(st));
-    ctx.inputStorages.push_back(t.storage().unsafeGetStorageImpl());
+    ctx.inputs.push_back({t.storage().unsafeGetStorageImpl(), t.data_ptr(), t.nbytes(), data});
     if (n > 3 && !isNullish(env, element(env, v, 3))) {
       c10::ScalarType want = dtypeFromName(getString(env, element(env, v, 3)));
       if (want != st) t = t.to(want);
@@ -371,10 +377,30 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
     default:
       t = t.to(at::kFloat); tt = napi_float32_array; break;
   }
-  t = t.contiguous();
+  napi_value reuse = nullptr;
   const c10::StorageImpl* si = t.storage().unsafeGetStorageImpl();
-  for (auto* in : ctx.inputStorages)
-    if (in == si) { t = t.clone(at::MemoryFormat::Contiguous); break; }
+  for (auto& in : ctx.inputs) {
+    if (in.storage != si) continue;
+    // The result aliases an input buffer. An in-place op's result (same memory, same layout in the output order)
+    // is returned as that very typed array; any other alias is copied, so outputs never share memory by accident.
+    if (t.is_contiguous() && t.data_ptr() == in.ptr && t.nbytes() == in.nbytes) reuse = in.data;
+    else t = t.clone(at::MemoryFormat::Contiguous);
+    break;
+  }
+  if (reuse != nullptr) {
+    napi_value shape, pair;
+    NAPI_OK(napi_create_array_with_length(env, t.dim(), &shape));
+    for (int64_t i = 0; i < t.dim(); i++) {
+      napi_value sv;
+      NAPI_OK(napi_create_int64(env, t.size(i), &sv));
+      NAPI_OK(napi_set_element(env, shape, i, sv));
+    }
+    NAPI_OK(napi_create_array_with_length(env, 2, &pair));
+    NAPI_OK(napi_set_element(env, pair, 0, reuse));
+    NAPI_OK(napi_set_element(env, pair, 1, shape));
+    return pair;
+  }
+  t = t.contiguous();
   size_t numel = static_cast<size_t>(t.numel());
   size_t nbytes = t.nbytes();
   napi_value ab;

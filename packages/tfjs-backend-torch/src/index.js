@@ -249,16 +249,20 @@ def('Prelu', ({ inputs, backend }) => {
 });
 
 // ---- activations used by fused kernels -----------------------------------------------------------------------------
+/**
+ * Applies a fused activation to r, a fresh native output of the running kernel: in place (r's buffer is returned),
+ * except prelu.
+ */
 function activate(backend, r, activation, prelu, leakyAlpha) {
-  if (activation && activation !== 'linear') T(r);
   switch (activation) {
     case undefined: case null: case 'linear': return r;
-    case 'relu': return call('aten::relu', [r]);
-    case 'relu6': return call('aten::hardtanh', [r, 0, 6]);
-    case 'elu': return call('aten::elu', [r, 1, 1, 1]);
-    case 'sigmoid': return call('aten::sigmoid', [r]);
-    case 'leakyrelu': return call('aten::leaky_relu', [r, leakyAlpha ?? 0.2]);
+    case 'relu': return call('aten::relu_', [r]);
+    case 'relu6': return call('aten::hardtanh_', [r, 0, 6]);
+    case 'elu': return call('aten::elu_', [r, 1, 1, 1]);
+    case 'sigmoid': return call('aten::sigmoid_', [r]);
+    case 'leakyrelu': return call('aten::leaky_relu_', [r, leakyAlpha ?? 0.2]);
     case 'prelu': {
+      T(r);
       const pos = T(call('aten::relu', [r]));
       const neg = T(call('aten::relu', [T(call('aten::neg', [r]))]));
       return call('aten::sub.Tensor', [pos, T(call('aten::mul.Tensor', [backend.arg(prelu), neg]))]);
@@ -336,7 +340,7 @@ def('BatchMatMul', ({ inputs, backend, attrs }) => {
 def('_FusedMatMul', ({ inputs, backend, attrs }) => {
   let r = mm(backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB);
   if (!r) return undefined;
-  if (inputs.bias) r = call('aten::add.Tensor', [T(r), backend.arg(inputs.bias)]);
+  if (inputs.bias) r = call('aten::add_.Tensor', [r, backend.arg(inputs.bias)]);
   return backend.out(activate(backend, r, attrs.activation, inputs.preluActivationWeights, attrs.leakyreluAlpha), 'float32');
 });
 
