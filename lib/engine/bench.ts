@@ -142,19 +142,29 @@ export async function runBench(opts: { reps?: number; backend?: string; nets?: B
   const reps = opts.reps ?? 3;
   const info = await initEngine({ backend: opts.backend, quiet: true });
   const nets: Record<string, NetSpeed> = {};
-  for (const name of opts.nets ?? BENCH_NETS) nets[name] = await benchNet(name, reps);
+  const torchNets: Record<string, NetSpeed> = {};
+  let torchInfo: { version: string; threads: number } | null = null;
+  let torchError: string | null = null;
+  // Each net runs on the engine and then in PyTorch, so that both see the same machine load.
+  for (const name of opts.nets ?? BENCH_NETS) {
+    nets[name] = await benchNet(name, reps);
+    if (opts.torch === false || torchError) continue;
+    const pt = runTorchBench(info.threads, reps, [name]);
+    if (pt && 'nets' in pt) {
+      torchInfo = { version: pt.version, threads: pt.threads };
+      torchNets[name] = pt.nets[name];
+    } else torchError = pt ? pt.error : 'no result';
+  }
   const result: BenchResult = { backend: info.backend, threads: info.threads, engine: describeEngine(info), batch: BATCH, reps, nets, seconds: 0 };
   if (opts.torch !== false) {
-    const pt = runTorchBench(info.threads, reps, Object.keys(nets));
-    result.pytorch = pt;
-    if (pt && 'nets' in pt) {
+    if (torchInfo) {
+      result.pytorch = { ...torchInfo, nets: torchNets };
       result.ratios = {};
-      for (const name of Object.keys(nets)) {
-        const p = pt.nets[name];
-        if (!p) continue;
+      for (const name of Object.keys(torchNets)) {
+        const p = torchNets[name];
         result.ratios[name] = { train: round2(nets[name].train_ips / p.train_ips), infer: round2(nets[name].infer_ips / p.infer_ips) };
       }
-    }
+    } else result.pytorch = { error: torchError ?? 'PyTorch comparison skipped' };
   }
   result.seconds = Math.round((Date.now() - t0) / 1000);
   return result;
