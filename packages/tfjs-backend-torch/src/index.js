@@ -690,6 +690,73 @@ function batchNormSums(dy, x, mean, variance, eps) {
   return { gw, gb };
 }
 
+/**
+ * Training-mode batch norm over all axes but the last (not a tfjs kernel; used through lib/engine's
+ * batchNormTraining): outputs [y, batch mean, biased batch variance] from one ATen native_batch_norm.
+ */
+GRAD_KERNELS.TorchBatchNormTrain = ({ inputs, backend, attrs }) => {
+  const { x, scale, offset } = inputs;
+  const rank = x.shape.length;
+  const C = x.shape[rank - 1];
+  const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
+  const v1 = (t) => (t ? [backend.data.get(t.dataId).values, [C]] : null);
+  const r = call('aten::native_batch_norm', [asNchw(x), v1(scale), v1(offset), null, null, true, 0, attrs.varianceEpsilon],
+    [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
+  const invstd = r[2][0];
+  const variance = new Float32Array(C);
+  for (let c = 0; c < C; c++) variance[c] = 1 / (invstd[c] * invstd[c]) - attrs.varianceEpsilon;
+  addon.free(invstd);
+  return [backend.out(r[0], 'float32'), backend.out(r[1], 'float32'), backend.makeTensorInfo([C], 'float32', variance)];
+};
+/** dx of training-mode batch norm (batch statistics depend on x). */
+GRAD_KERNELS.TorchBatchNormTrainGradX = ({ inputs, backend, attrs }) => {
+  const { dy, x, scale, mean, variance } = inputs;
+  const rank = x.shape.length;
+  const C = x.shape[rank - 1];
+  const eps = attrs.varianceEpsilon;
+  const v = backend.data.get(variance.dataId).values;
+  const invstd = new Float32Array(C);
+  for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(v[c] + eps);
+  const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
+  const sc = scale ? backend.data.get(scale.dataId).values : new Float32Array(C).fill(1);
+  const r = call('aten::native_batch_norm_backward', [asNchw(dy), asNchw(x), [sc, [C]], null, null, backend.arg(mean),
+    [invstd, [C]], true, eps, [true, false, false]], [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
+  return backend.out(r[0], 'float32');
+};
+
+function registerBatchNormTrainGradient() {
+  tfc.registerGradient({
+    kernelName: 'TorchBatchNormTrain',
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [dy, dmean, dvar] = dys;
+      const [x, scale, mean, variance] = saved;
+      const eps = attrs.varianceEpsilon;
+      const C = x.shape[x.shape.length - 1];
+      let sums;
+      const getSums = () => (sums = sums || batchNormSums(dy, x, mean, variance, eps));
+      const stat = (pick) => () => tfc.tensor1d(pick(getSums()));
+      return {
+        x: () => {
+          let dx = tfc.engine().runKernel('TorchBatchNormTrainGradX', { dy, x, mean, variance, ...(scale ? { scale } : {}) }, { varianceEpsilon: eps });
+          // Gradients flowing into the batch statistics themselves (rare: the moving averages are updated outside
+          // the gradient): d mean/dx = 1/M, d var/dx = 2 (x - mean) / M.
+          const dm = dmean.dataSync();
+          const dv = dvar.dataSync();
+          if (dm.some((q) => q !== 0) || dv.some((q) => q !== 0)) {
+            const M = util.sizeFromShape(x.shape) / C;
+            dx = tfc.add(dx, tfc.add(tfc.div(dmean, M), tfc.mul(tfc.sub(x, mean), tfc.mul(dvar, 2 / M))));
+          }
+          return dx;
+        },
+        scale: stat((q) => q.gw),
+        offset: stat((q) => q.gb),
+      };
+    },
+  });
+}
+
 const onTorch = () => tfc.getBackend() === BACKEND_NAME;
 const isF32 = (...ts) => ts.every((t) => t == null || t.dtype === 'float32');
 
@@ -760,6 +827,7 @@ function register(priority = 3) {
     tfc.registerKernel({ kernelName, backendName: BACKEND_NAME, kernelFunc: (args) => { STATS.native++; return fn(args); } });
   }
   overrideGradients();
+  registerBatchNormTrainGradient();
   tfc.registerBackend(BACKEND_NAME, () => {
     const b = new TorchBackend();
     const threads = Number(process.env.TFJS_TORCH_THREADS) ||
