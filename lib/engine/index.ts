@@ -3,6 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import { UserError } from '../util/errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { fuseLayersBatchNorm } from './batchnorm';
+
+export { batchNormTraining, fuseLayersBatchNorm } from './batchnorm';
 
 /** Which TensorFlow.js backend runs, with how many threads, and a short description. */
 export interface EngineInfo {
@@ -70,7 +73,9 @@ const CANDIDATES: Candidate[] = [
       } catch (err) {
         return `tfjs-backend-torch failed to load: ${(err as Error).message.split('\n')[0]}`;
       }
-      return torch.isAvailable() ? null : torch.unavailableReason();
+      if (!torch.isAvailable()) return torch.unavailableReason();
+      fuseLayersBatchNorm(); // tfjs-layers' batch norm trains through one fused ATen kernel on this backend
+      return null;
     },
     threads: () => (tf.backend() as unknown as { getThreads(): number }).getThreads(),
     detail: () => {

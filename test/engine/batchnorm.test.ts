@@ -44,3 +44,49 @@ describeTorch('batchNormTraining', () => {
     });
   }
 });
+
+describeTorch('tfjs-layers batch norm on torch (fuseLayersBatchNorm)', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('trains with the same losses, weights and moving statistics as the cpu backend', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { fuseLayersBatchNorm } = require('../../lib/engine/batchnorm');
+    fuseLayersBatchNorm();
+    const rng = new Rng(8);
+    const x = rng.normal(8 * 6 * 6 * 2);
+    const y = Array.from({ length: 8 }, (_, i) => i % 3);
+    const build = () => tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 4, kernelSize: 3, padding: 'same', useBias: false }),
+        tf.layers.batchNormalization({ momentum: 0.9 }),
+        tf.layers.reLU(),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    let init: Float32Array[] | null = null;
+    const out: Record<string, { losses: number[]; weights: Float32Array[] }> = {};
+    for (const backend of ['cpu', 'torch']) {
+      await tf.setBackend(backend);
+      const m = build();
+      if (init) m.setWeights(init.map((w, i) => tf.tensor(w, m.getWeights()[i].shape)));
+      else init = m.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+      m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+      const xt = tf.tensor4d(x, [8, 6, 6, 2]);
+      const yt = tf.oneHot(tf.tensor1d(y, 'int32'), 3);
+      const losses: number[] = [];
+      for (let i = 0; i < 3; i++) losses.push((await m.trainOnBatch(xt, yt)) as number);
+      out[backend] = { losses, weights: m.getWeights().map((w) => w.dataSync().slice() as Float32Array) };
+      tf.dispose([xt, yt]);
+      m.dispose();
+    }
+    for (let i = 0; i < 3; i++) expect(Math.abs(out.torch.losses[i] - out.cpu.losses[i])).toBeLessThan(1e-4);
+    out.cpu.weights.forEach((w, k) => {
+      let m = 0;
+      for (let i = 0; i < w.length; i++) m = Math.max(m, Math.abs(w[i] - out.torch.weights[k][i]));
+      expect(m).toBeLessThan(1e-3); // includes the moving mean and variance
+    });
+  });
+});
