@@ -4,8 +4,10 @@ import * as fs from 'fs';
 import { UserError } from '../util/errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { fuseLayersBatchNorm } from './batchnorm';
+import { fuseLayersConv } from './conv-fusion';
 
 export { batchNormTraining, fuseLayersBatchNorm } from './batchnorm';
+export { convBiasActivation, fuseLayersConv } from './conv-fusion';
 
 /** Which TensorFlow.js backend runs, with how many threads, and a short description. */
 export interface EngineInfo {
@@ -74,7 +76,9 @@ const CANDIDATES: Candidate[] = [
         return `tfjs-backend-torch failed to load: ${(err as Error).message.split('\n')[0]}`;
       }
       if (!torch.isAvailable()) return torch.unavailableReason();
-      fuseLayersBatchNorm(); // tfjs-layers' batch norm trains through one fused ATen kernel on this backend
+      // tfjs-layers' batch norm and conv+bias+relu train through fused ATen kernels on this backend.
+      fuseLayersBatchNorm();
+      fuseLayersConv();
       return null;
     },
     threads: () => (tf.backend() as unknown as { getThreads(): number }).getThreads(),

@@ -1,0 +1,84 @@
+/**
+ * Training-mode conv2d + bias + relu as one native kernel on the torch backend.
+ *
+ * In training, tfjs-core does not fuse (`fused.conv2d` falls back to conv2d, add and relu whenever gradients are
+ * recorded), so every conv layer writes its activations three times. `convBiasActivation` runs the FusedConv2D kernel
+ * (bias in the convolution, relu in place) under a tf.customGrad whose gradient is the relu mask on the output
+ * (y > 0 exactly where the pre-activation is > 0), then the two convolution gradients and a sum for the bias.
+ * `fuseLayersConv` routes tfjs-layers' Conv2D layers (channels-last, dilation 1, linear or relu) through it while
+ * the torch backend records gradients; everything else runs the layer's own code.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Pad = 'same' | 'valid';
+
+/** relu(conv2d(x, w) + b) or conv2d(x, w) + b with a one-kernel forward; x NHWC, w [kh, kw, in, out]. */
+export function convBiasActivation(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, strides: [number, number], pad: Pad, relu: boolean): tf.Tensor4D {
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation: relu ? 'relu' : 'linear' };
+  const grads = (dy: tf.Tensor, xs: tf.Tensor, ws: tf.Tensor, y: tf.Tensor): tf.Tensor[] => {
+    const e = tf.engine();
+    const dyr = relu ? (e.runKernel('TorchReluGrad', { dy, x: y }) as tf.Tensor) : dy;
+    const dx = e.runKernel('Conv2DBackpropInput', { dy: dyr, filter: ws }, { strides, pad, dataFormat: 'NHWC', inputShape: xs.shape } as never) as tf.Tensor;
+    const dw = e.runKernel('Conv2DBackpropFilter', { x: xs, dy: dyr }, { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor;
+    return [dx, dw, dyr];
+  };
+  if (b) {
+    const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+      const y = tf.engine().runKernel('FusedConv2D', { x: xi, filter: wi, bias: bi }, attrs as never) as tf.Tensor;
+      save([xi, wi, y]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [dx, dw, dyr] = grads(dy, saved[0], saved[1], saved[2]);
+          return [dx, dw, tf.sum(dyr, [0, 1, 2])];
+        },
+      };
+    }) as never) as (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor;
+    return f(x, w, b) as tf.Tensor4D;
+  }
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.engine().runKernel('FusedConv2D', { x: xi, filter: wi }, attrs as never) as tf.Tensor;
+    save([xi, wi, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [dx, dw] = grads(dy, saved[0], saved[1], saved[2]);
+        return [dx, dw];
+      },
+    };
+  }) as never) as (a: tf.Tensor, c: tf.Tensor) => tf.Tensor;
+  return f(x, w) as tf.Tensor4D;
+}
+
+interface ConvLayerLike {
+  rank: number;
+  dataFormat: string;
+  dilationRate: number[];
+  strides: number[];
+  padding: string;
+  activation: { getClassName(): string };
+  kernel: { read(): tf.Tensor };
+  bias?: { read(): tf.Tensor } | null;
+}
+
+let patched = false;
+
+/** Routes tfjs-layers' Conv2D training calls through convBiasActivation on the torch backend. Idempotent. */
+export function fuseLayersConv(): void {
+  if (patched) return;
+  patched = true;
+  const conv2dProto = Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 }));
+  const proto = Object.getPrototypeOf(conv2dProto) as { call: unknown }; // tfjs-layers' Conv base class
+  const original = proto.call as (this: unknown, inputs: unknown, kwargs: unknown) => tf.Tensor;
+  proto.call = function fusedConvCall(this: ConvLayerLike, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) {
+    const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
+    const act = this.activation ? this.activation.getClassName() : 'linear';
+    const ok = input && input.rank === 4 && input.dtype === 'float32' && this.rank === 2 && this.dataFormat === 'channelsLast' &&
+      this.dilationRate.every((d) => d === 1) && (this.padding === 'same' || this.padding === 'valid') &&
+      (act === 'relu' || act === 'linear') && tf.getBackend() === 'torch' &&
+      (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+    if (!ok) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => convBiasActivation(input as tf.Tensor4D, this.kernel.read() as tf.Tensor4D,
+      this.bias ? (this.bias.read() as tf.Tensor1D) : null, this.strides as [number, number], this.padding as Pad, act === 'relu'));
+  };
+}
