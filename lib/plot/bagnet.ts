@@ -59,7 +59,7 @@ export function rasterFigure(opts: {
   rowLabels?: { y: number; text: string }[];
 }): PlotSpec {
   // The plot area gets exactly the raster's size (no scaling), plus margins for the labels.
-  const left = opts.rowLabels?.length ? 150 : 10;
+  const left = opts.rowLabels?.length ? 200 : 10;
   const top = 60 + (opts.colLabels?.length ? 24 : 0);
   const annotations = [
     ...(opts.colLabels ?? []).map((c) => ({ x: c.x, y: 1, xref: 'x', yref: 'paper', text: c.text, showarrow: false, yanchor: 'bottom', font: { size: 12 } })),

@@ -475,7 +475,7 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
       `Class-evidence heatmaps — ${plan.label}`,
       heatRows,
       heatCols,
-      heatRows.map((_, i) => test.classNames[labels[i]].slice(0, 16)),
+      heatRows.map((_, i) => test.classNames[labels[i]].slice(0, 26)),
       Math.max(1, Math.round(128 / W)),
     ),
   );
@@ -496,10 +496,10 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
       await panelFigure(
         `fig2-gallery-${tag}`,
         `Fig. 2b: the ${plan.galleryPerClass} most predictive ${geo.q}x${geo.q} patches of every class (highest class logit of ${largest.label} over ${nCheck} test images) on ${plan.label}.`,
-        `Most predictive patches per class (${largest.label}) — ${plan.label}`,
+        `Top patches per class, ${largest.label}`,
         rows,
         rows[0].map((_, j) => `#${j + 1}`),
-        test.classNames.map((n) => n.slice(0, 16)),
+        test.classNames.map((n) => n.slice(0, 26)),
         4,
       ),
     );
@@ -517,7 +517,7 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
         await panelFigure(
           `fig2-wrong-${tag}`,
           `Fig. 2c: ${largest.label} mistakes on ${plan.label}: the image, the map of (predicted - true) class logits per patch, and the three patches that favour the wrong class most.`,
-          `Patches behind wrong predictions (${largest.label}) — ${plan.label}`,
+          `Behind wrong predictions, ${largest.label}`,
           wrongRows,
           ['image', 'pred - true', 'patch 1', 'patch 2', 'patch 3'],
           wrong.map((i) => `${test.classNames[labels[i]].slice(0, 12)} → ${test.classNames[preds[largest.key][i]].slice(0, 12)}`),
@@ -536,16 +536,18 @@ export async function runDataset(plan: DatasetPlan, ctx: StudyContext, rng: Rng)
     for (const m of models) scrambleAcc[m.key].push(accuracyOf(argmaxRows(predictAll(m.model, xs), K), labels));
     xs.dispose();
   }
+  const scrambleSpec = lineChart({
+    title: `Tile scrambling — ${plan.label}`,
+    xTitle: 'tile size t (pixels)',
+    yTitle: 'test accuracy (top-1)',
+    logX: true,
+    series: models.map((m) => ({ name: m.label, x: plan.tiles, y: scrambleAcc[m.key] })),
+  });
+  (scrambleSpec.layout.xaxis as Record<string, unknown>).tickvals = plan.tiles;
   figures.push({
     name: `fig3-scrambling-${tag}`,
     caption: `Fig. 3: accuracy on images whose t x t tiles are shuffled, against t, for every model on ${plan.label} (t = ${H}: unscrambled).`,
-    spec: lineChart({
-      title: `Tile scrambling — ${plan.label}`,
-      xTitle: 'tile size t (pixels)',
-      yTitle: 'test accuracy (top-1)',
-      logX: true,
-      series: models.map((m) => ({ name: m.label, x: plan.tiles, y: scrambleAcc[m.key] })),
-    }),
+    spec: scrambleSpec,
   });
   lap('scrambling');
 
