@@ -1,7 +1,7 @@
 /** fuseLayersConv: tfjs-layers conv layers trained through the one-kernel conv+bias+relu on torch, against cpu. */
 import * as tf from '@tensorflow/tfjs';
 import { fuseLayersConv, convBiasActivation } from '../../lib/engine/conv-fusion';
-import { Rng } from './helpers';
+import { maxAbsDiff, Rng, trainOnCpuAndTorch } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const torch = require('tfjs-backend-torch');
@@ -54,27 +54,10 @@ describeTorch('conv + bias + relu fusion on torch', () => {
         tf.layers.dense({ units: 3, activation: 'softmax' }),
       ],
     });
-    let init: Float32Array[] | null = null;
-    const out: Record<string, { losses: number[]; weights: Float32Array[] }> = {};
-    for (const backend of ['cpu', 'torch']) {
-      await tf.setBackend(backend);
-      const m = build();
-      if (init) m.setWeights(init.map((w, i) => tf.tensor(w, m.getWeights()[i].shape)));
-      else init = m.getWeights().map((w) => w.dataSync().slice() as Float32Array);
-      m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-      const xt = tf.tensor4d(x, [8, 10, 10, 2]);
-      const yt = tf.oneHot(tf.tensor1d(y, 'int32'), 3);
-      const losses: number[] = [];
-      for (let i = 0; i < 3; i++) losses.push((await m.trainOnBatch(xt, yt)) as number);
-      out[backend] = { losses, weights: m.getWeights().map((w) => w.dataSync().slice() as Float32Array) };
-      tf.dispose([xt, yt]);
-      m.dispose();
-    }
+    const out = await trainOnCpuAndTorch(build, x, [8, 10, 10, 2], y, 3, 3);
     for (let i = 0; i < 3; i++) expect(Math.abs(out.torch.losses[i] - out.cpu.losses[i])).toBeLessThan(1e-4);
     out.cpu.weights.forEach((w, k) => {
-      let m = 0;
-      for (let i = 0; i < w.length; i++) m = Math.max(m, Math.abs(w[i] - out.torch.weights[k][i]));
-      expect(m).toBeLessThan(1e-3);
+      expect(maxAbsDiff(w, out.torch.weights[k])).toBeLessThan(1e-3);
     });
   });
 });
