@@ -79,6 +79,10 @@ describeTorch('torch backend kernels', () => {
     { name: 'same s1', xs: [2, 7, 6, 3], ws: [3, 3, 3, 4], s: 1, pad: 'same' as const },
     { name: 'same s2 (asymmetric pad)', xs: [2, 8, 8, 3], ws: [3, 3, 3, 5], s: 2, pad: 'same' as const },
     { name: 'valid s2', xs: [1, 9, 7, 2], ws: [3, 2, 2, 3], s: 2, pad: 'valid' as const },
+    // Strided 1x1 projections: the filter gradient takes its own path (libtorch 1.13 corrupts the heap on the
+    // 60 px, stride 2, 8-channel case, where the last row and column are skipped).
+    { name: '1x1 valid s2, skipped last row', xs: [2, 60, 60, 8], ws: [1, 1, 8, 16], s: 2, pad: 'valid' as const },
+    { name: '1x1 same s3, odd input', xs: [1, 7, 8, 3], ws: [1, 1, 3, 2], s: 3, pad: 'same' as const },
   ];
   for (const k of cases) {
     it(`conv2d ${k.name}: forward and both gradients match the literal definition`, () => {

@@ -444,6 +444,7 @@ function convBackpropFilter(depthwise) {
     const fShape = attrs.filterShape;
     const info = conv2dInfo(x.shape, fShape, attrs, depthwise);
     if (!convMatches(info) || util.sizeFromShape(fShape) === 0) return undefined;
+    if (!depthwise && isStrided1x1(info)) return backend.out(strided1x1FilterGrad(backend, x, dy, info), 'float32');
     const pads = torchPads(info);
     const groups = depthwise ? x.shape[3] : 1;
     // An uninitialised OIHW weight (only its shape matters); contiguous, as the non-oneDNN path requires.
@@ -453,6 +454,25 @@ function convBackpropFilter(depthwise) {
       [false, true, false]], [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null]);
     return backend.out([r[1][0], fShape], 'float32');
   };
+}
+/** A 1x1 conv with stride > 1 (a ResNet/BagNet downsampling projection); such convs never pad. */
+function isStrided1x1(info) {
+  return info.filterHeight === 1 && info.filterWidth === 1 && (info.strideHeight > 1 || info.strideWidth > 1) &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0;
+}
+/**
+ * Filter gradient of a strided 1x1 conv as one matmul over the sampled pixels: dW[c, o] = sum x[n, i*s, j*s, c] *
+ * dy[n, i, j, o]. libtorch 1.13's convolution_backward corrupts the heap for these convs on channels_last inputs
+ * when the input has rows or columns the stride skips at its end (e.g. 60 px, stride 2, <= 8 input channels: PyTorch
+ * itself crashes too); this path never goes there and is faster besides.
+ */
+function strided1x1FilterGrad(backend, x, dy, info) {
+  const [n, h, w, c] = x.shape;
+  const m = n * info.outHeight * info.outWidth;
+  const [xs] = T(call('aten::as_strided', [backend.arg(x), [n, info.outHeight, info.outWidth, c],
+    [h * w * c, info.strideHeight * w * c, info.strideWidth * c, 1]]));
+  const [values] = call('aten::mm', [[xs, [m, c], [1, 0]], [backend.arg(dy)[0], [m, info.outChannels]]]);
+  return [values, [1, 1, c, info.outChannels]];
 }
 def('Conv2DBackpropFilter', convBackpropFilter(false));
 def('DepthwiseConv2dNativeBackpropFilter', convBackpropFilter(true));
