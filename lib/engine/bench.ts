@@ -7,6 +7,8 @@
  * conv64:    four blocks (conv3x3 same relu, conv3x3 stride 2 same relu) of widths 32-64-128-128 > GAP > dense 10,
  *            input 64x64x3.
  * bagnet:    lib/models' BagNet-17 (widths 32-64-128, strides 2-2-1, batch norm), input 64x64x3, 10 classes.
+ * antialiased: conv64 with each stride-2 conv made anti-aliased as in Zhang (2019): conv3x3 stride 1 relu > BlurPool
+ *            (tri-3, reflect pad, stride 2), the building block of the shift-invariance study.
  * Batch 64, Adam, softmax cross-entropy; each figure is the best of `reps` timed runs after a warm-up.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -32,7 +34,7 @@ export interface BenchResult {
   seconds: number;
 }
 
-export const BENCH_NETS = ['reference', 'conv64', 'bagnet'] as const;
+export const BENCH_NETS = ['reference', 'conv64', 'bagnet', 'antialiased'] as const;
 export type BenchNet = (typeof BENCH_NETS)[number];
 const BATCH = 64;
 
@@ -54,9 +56,14 @@ export function buildBenchNet(name: BenchNet): tf.LayersModel {
     m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     m.add(conv(64));
   } else {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const blurPool = name === 'antialiased' ? (require('../models/blurpool') as typeof import('../models/blurpool')).BlurPool : null;
     [32, 64, 128, 128].forEach((w, i) => {
       m.add(conv(w, 1, i === 0 ? [64, 64, 3] : undefined));
-      m.add(conv(w, 2));
+      if (blurPool) {
+        m.add(conv(w, 1));
+        m.add(new blurPool({ filter: 'tri-3', stride: 2 }));
+      } else m.add(conv(w, 2));
     });
   }
   m.add(tf.layers.globalAveragePooling2d({}));

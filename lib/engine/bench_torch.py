@@ -1,4 +1,4 @@
-"""PyTorch side of `tessera bench`: the same two nets as lib/engine/bench.ts, batch 64, Adam, best of --reps.
+"""PyTorch side of `tessera bench`: the same nets as lib/engine/bench.ts, batch 64, Adam, best of --reps.
 
 Prints one JSON line: {"version", "threads", "nets": {"reference": {"train_ips", "infer_ips"}, "conv64": {...}}}.
 PyTorch's default memory format (contiguous NCHW) is used, as a PyTorch user would run it.
@@ -58,6 +58,20 @@ class BagNet(nn.Module):
         return self.head(self.blocks(self.stem(x))).mean(dim=(2, 3))
 
 
+class BlurPool(nn.Module):
+    """Tri-3 binomial blur, reflect padding 1, depthwise at stride 2 (lib/models/blurpool.ts)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        row = torch.tensor([1.0, 2.0, 1.0])
+        k = (row[:, None] * row[None, :]) / 16
+        self.register_buffer("kernel", k[None, None].repeat(channels, 1, 1, 1))
+        self.pad = nn.ReflectionPad2d(1)
+
+    def forward(self, x):
+        return nn.functional.conv2d(self.pad(x), self.kernel, stride=2, groups=x.shape[1])
+
+
 def build(name):
     if name == "bagnet":
         return BagNet(), (3, 64, 64)
@@ -67,7 +81,10 @@ def build(name):
     else:
         layers, cin = [], 3
         for w in (32, 64, 128, 128):
-            layers += conv(cin, w) + conv(w, w, 2)
+            if name == "antialiased":
+                layers += conv(cin, w) + conv(w, w) + [BlurPool(w)]
+            else:
+                layers += conv(cin, w) + conv(w, w, 2)
             cin = w
         last, shape = 128, (3, 64, 64)
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(last, 10)]
@@ -123,7 +140,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--nets", default="reference,conv64,bagnet")
+    ap.add_argument("--nets", default="reference,conv64,bagnet,antialiased")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     nets = {n: bench(n, a.reps, a.batch) for n in a.nets.split(",")}

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { reflectPad } from '../engine/reflect-pad';
 
 /**
  * Anti-aliased downsampling after Zhang, "Making Convolutional Networks Shift-Invariant Again" (ICML 2019,
@@ -35,41 +36,8 @@ export function blurPads(k: number): [number, number] {
   return [Math.floor((k - 1) / 2), Math.ceil((k - 1) / 2)];
 }
 
-/**
- * Reflect padding of the H and W axes of an NHWC tensor, written with slice/reverse/concat so that its gradient is
- * exact (tfjs-core's MirrorPad gradient only slices, dropping the reflected contributions) and so that every
- * backend that has these basic kernels runs it. Falls back to zero padding on an axis shorter than pad + 1.
- */
-export function reflectPad(x: tf.Tensor4D, pads: [[number, number], [number, number]]): tf.Tensor4D {
-  return tf.tidy(() => {
-    let y = x;
-    for (const axis of [1, 2] as const) {
-      const [before, after] = pads[axis - 1];
-      if (before === 0 && after === 0) continue;
-      const n = y.shape[axis];
-      if (Math.max(before, after) >= n) {
-        const p: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
-        p[axis] = [before, after];
-        y = tf.pad(y, p);
-        continue;
-      }
-      const parts: tf.Tensor4D[] = [];
-      if (before > 0) parts.push(tf.reverse(sliceAxis(y, axis, 1, before), axis));
-      parts.push(y);
-      if (after > 0) parts.push(tf.reverse(sliceAxis(y, axis, n - 1 - after, after), axis));
-      y = tf.concat(parts, axis);
-    }
-    return y;
-  });
-}
-
-function sliceAxis(x: tf.Tensor4D, axis: number, begin: number, size: number): tf.Tensor4D {
-  const b = [0, 0, 0, 0];
-  const s = [-1, -1, -1, -1];
-  b[axis] = begin;
-  s[axis] = size;
-  return tf.slice(x, b, s);
-}
+/** Reflect padding with an exact gradient (native on the torch backend); see lib/engine/reflect-pad. */
+export { reflectPad } from '../engine/reflect-pad';
 
 export interface BlurPoolArgs {
   filter?: BlurFilter;

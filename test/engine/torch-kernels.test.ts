@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './helpers';
+import { reflectPad } from '../../lib/models/blurpool';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const torch = require('tfjs-backend-torch');
@@ -189,6 +190,75 @@ describeTorch('torch backend kernels', () => {
     } finally {
       backend.minNative = saved;
     }
+  });
+
+  it('reflect padding and its gradient match the literal definition, natively and on the composite path', async () => {
+    const rng = new Rng(5);
+    const [n, h, w, c] = [2, 9, 10, 4];
+    const pads: [[number, number], [number, number]] = [[1, 2], [2, 1]];
+    const [ph, pw] = [h + 3, w + 3];
+    const x = rng.normal(n * h * w * c);
+    const g = rng.normal(n * ph * pw * c);
+    // padded[b,i,j,k] = x[b, refl(i - top), refl(j - left), k] with refl(a) = |a| mirrored at n - 1, no edge repeat.
+    const refl = (a: number, len: number) => (a < 0 ? -a : a >= len ? 2 * (len - 1) - a : a);
+    const want = new Float32Array(g.length);
+    const wantDx = new Float32Array(x.length);
+    for (let b = 0; b < n; b++)
+      for (let i = 0; i < ph; i++)
+        for (let j = 0; j < pw; j++)
+          for (let k = 0; k < c; k++) {
+            const src = ((b * h + refl(i - 1, h)) * w + refl(j - 2, w)) * c + k;
+            const dst = ((b * ph + i) * pw + j) * c + k;
+            want[dst] = x[src];
+            wantDx[src] += g[dst];
+          }
+    const run = () => tf.tidy(() => {
+      const xt = tf.tensor4d(x, [n, h, w, c]);
+      const f = (t: tf.Tensor) => reflectPad(t as tf.Tensor4D, pads).mul(tf.tensor4d(g, [n, ph, pw, c])).sum();
+      return [reflectPad(xt, pads), tf.grad(f)(xt)].map((t) => Array.from(t.dataSync()));
+    });
+    const before = torch.stats().native;
+    const [y, dx] = run();
+    expect(torch.stats().native - before).toBeGreaterThanOrEqual(2); // TorchReflectPad and its gradient
+    expect(maxAbsDiff(y, want)).toBe(0);
+    expect(maxAbsDiff(dx, wantDx)).toBeLessThan(1e-5);
+    await tf.setBackend('cpu');
+    const [yc, dxc] = run();
+    await tf.setBackend('torch');
+    expect(maxAbsDiff(yc, want)).toBe(0);
+    expect(maxAbsDiff(dxc, wantDx)).toBeLessThan(1e-5);
+  });
+
+  it('split, reverse and concat (and their gradients) run natively and match the cpu backend', async () => {
+    const rng = new Rng(6);
+    const x = rng.normal(2 * 9 * 10 * 4);
+    const g = rng.normal(2 * 9 * 13 * 4);
+    const run = () => tf.tidy(() => {
+      const xt = tf.tensor4d(x, [2, 9, 10, 4]);
+      const f = (t: tf.Tensor) => {
+        const [a, b] = tf.split(t, [3, 7], 2);
+        return tf.concat([tf.reverse(a, [1, 2]), t.slice([0, 0, 0, 0], [-1, -1, 3, -1]), b], 2).mul(tf.tensor4d(g, [2, 9, 13, 4])).sum();
+      };
+      const { value, grad } = tf.valueAndGrad(f)(xt);
+      return [value, grad].map((t) => Array.from(t.dataSync()));
+    });
+    const backend = tf.backend() as unknown as { minNative: number };
+    const saved = backend.minNative;
+    backend.minNative = 0; // the native kernels even on these small tensors
+    const before = { ...torch.stats().byKernel };
+    let got: number[][];
+    try {
+      got = run();
+    } finally {
+      backend.minNative = saved;
+    }
+    const fellBack = ['SplitV', 'Reverse', 'Concat', 'Slice'].filter((k) => (torch.stats().byKernel[k] ?? 0) !== (before[k] ?? 0));
+    expect(fellBack).toEqual([]);
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('torch');
+    expect(maxAbsDiff(got[0], want[0])).toBeLessThan(1e-3);
+    expect(maxAbsDiff(got[1], want[1])).toBe(0);
   });
 
   it('values read from a tensor stay valid after it is disposed (native buffers are copied on read)', () => {

@@ -628,6 +628,22 @@ def('Concat', ({ inputs, backend, attrs }) => {
   const axis = util.parseAxisParam(attrs.axis, ts[0].shape)[0];
   return backend.out(call('aten::cat', [ts.map((t) => backend.arg(t)), axis]), ts[0].dtype);
 });
+// Concat's gradient (anti-aliased nets' reflect padding concatenates reversed slices).
+def('SplitV', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype === 'bool' || small(backend, x) || x.shape.length === 0) return undefined;
+  const axis = util.parseAxisParam(attrs.axis, x.shape)[0];
+  const sizes = backend_util.prepareSplitSize(x, attrs.numOrSizeSplits, axis);
+  const parts = call('aten::split_with_sizes', [backend.arg(x), sizes, axis]);
+  return parts.map((r) => backend.out(r, x.dtype));
+});
+def('Reverse', ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  if (x.dtype === 'bool' || small(backend, x) || x.shape.length === 0) return undefined;
+  const dims = util.parseAxisParam(attrs.dims, x.shape);
+  if (dims.length === 0) return undefined;
+  return backend.out(call('aten::flip', [backend.arg(x), dims]), x.dtype);
+});
 def('GatherV2', ({ inputs, backend, attrs }) => {
   const { x, indices } = inputs;
   if ((attrs.batchDims ?? 0) !== 0 || x.dtype === 'bool' || small(backend, x) || indices.dtype !== 'int32') return undefined;
@@ -691,6 +707,29 @@ const GRAD_KERNELS = {
     return backend.out(r[0], 'float32');
   },
 };
+
+/**
+ * Reflect padding of the H and W axes of an NHWC tensor (not a tfjs kernel; used through lib/engine's reflectPad):
+ * attrs.paddings [[top, bottom], [left, right]], each smaller than its axis. tfjs's MirrorPad gradient only slices
+ * (it drops the reflected contributions), so this kernel has its own exact gradient, TorchReflectPadGrad.
+ */
+const torchPadList = (p) => [p[1][0], p[1][1], p[0][0], p[0][1]];
+GRAD_KERNELS.TorchReflectPad = ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  return backend.out(call('aten::reflection_pad2d', [backend.nhwc(x), torchPadList(attrs.paddings)], NCHW_TO_NHWC), 'float32');
+};
+GRAD_KERNELS.TorchReflectPadGrad = ({ inputs, backend, attrs }) => {
+  const { dy, x } = inputs;
+  return backend.out(call('aten::reflection_pad2d_backward', [backend.nhwc(dy), backend.nhwc(x), torchPadList(attrs.paddings)],
+    NCHW_TO_NHWC), 'float32');
+};
+function registerReflectPadGradient() {
+  tfc.registerGradient({
+    kernelName: 'TorchReflectPad',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], attrs) => ({ x: () => tfc.engine().runKernel('TorchReflectPadGrad', { dy, x }, { paddings: attrs.paddings }) }),
+  });
+}
 
 /**
  * Per-channel sums of a FusedBatchNorm gradient, in one native pass: gw = sum(dy * (x - mean)) / sqrt(var + eps),
@@ -848,6 +887,7 @@ function register(priority = 3) {
   }
   overrideGradients();
   registerBatchNormTrainGradient();
+  registerReflectPadGradient();
   tfc.registerBackend(BACKEND_NAME, () => {
     const b = new TorchBackend();
     const threads = Number(process.env.TFJS_TORCH_THREADS) ||
