@@ -767,7 +767,10 @@ GRAD_KERNELS.TorchBatchNormTrain = ({ inputs, backend, attrs }) => {
   addon.free(invstd);
   return [backend.out(r[0], 'float32'), backend.out(r[1], 'float32'), backend.makeTensorInfo([C], 'float32', variance)];
 };
-/** dx of training-mode batch norm (batch statistics depend on x). */
+/**
+ * dx of training-mode batch norm (batch statistics depend on x); with attrs.withSums also the scale and offset
+ * gradients [C] from the same native pass (outputs [dx, dscale, doffset]), as PyTorch computes them.
+ */
 GRAD_KERNELS.TorchBatchNormTrainGradX = ({ inputs, backend, attrs }) => {
   const { dy, x, scale, mean, variance } = inputs;
   const rank = x.shape.length;
@@ -779,8 +782,9 @@ GRAD_KERNELS.TorchBatchNormTrainGradX = ({ inputs, backend, attrs }) => {
   const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
   const sc = scale ? backend.data.get(scale.dataId).values : new Float32Array(C).fill(1);
   const r = call('aten::native_batch_norm_backward', [asNchw(dy), asNchw(x), [sc, [C]], null, null, backend.arg(mean),
-    [invstd, [C]], true, eps, [true, false, false]], [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
-  return backend.out(r[0], 'float32');
+    [invstd, [C]], true, eps, [true, !!attrs.withSums, !!attrs.withSums]], [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
+  if (!attrs.withSums) return backend.out(r[0], 'float32');
+  return [backend.out(r[0], 'float32'), backend.out(r[1], 'float32'), backend.out(r[2], 'float32')];
 };
 
 function registerBatchNormTrainGradient() {
@@ -798,7 +802,12 @@ function registerBatchNormTrainGradient() {
       const stat = (pick) => () => tfc.tensor1d(pick(getSums()));
       return {
         x: () => {
-          let dx = tfc.engine().runKernel('TorchBatchNormTrainGradX', { dy, x, mean, variance, ...(scale ? { scale } : {}) }, { varianceEpsilon: eps });
+          // tfjs asks for x's gradient first: the scale and offset sums come from the same pass.
+          const [dxAll, gw, gb] = tfc.engine().runKernel('TorchBatchNormTrainGradX', { dy, x, mean, variance,
+            ...(scale ? { scale } : {}) }, { varianceEpsilon: eps, withSums: true });
+          sums = sums || { gw: gw.dataSync(), gb: gb.dataSync() };
+          tfc.dispose([gw, gb]);
+          let dx = dxAll;
           // Gradients flowing into the batch statistics themselves (rare: the moving averages are updated outside
           // the gradient): d mean/dx = 1/M, d var/dx = 2 (x - mean) / M.
           const dm = dmean.dataSync();
