@@ -269,6 +269,18 @@ describeTorch('torch backend kernels', () => {
     expect(Array.from(v)).toEqual(copy);
   });
 
+  it('native outputs stay out of V8\'s external memory count, which would otherwise start a full GC every 64 MB', () => {
+    const x = tf.fill([2048, 4096], -1); // 32 MB allocated by JS (counted by V8)
+    const before = torch.memory().v8External;
+    const y = tf.relu(x); // 32 MB allocated by libtorch
+    const alive = torch.memory().v8External;
+    y.dispose(); // detached and freed: V8's count must not drop below where it started either
+    const after = torch.memory().v8External;
+    x.dispose();
+    expect(Math.abs(alive - before)).toBeLessThan(1 << 20);
+    expect(Math.abs(after - before)).toBeLessThan(1 << 20);
+  });
+
   it('does not leak tensors over a training step', async () => {
     const m = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu' }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
     m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });

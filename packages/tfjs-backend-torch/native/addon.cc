@@ -362,15 +362,30 @@ c10::IValue toIValue(napi_env env, napi_value v, const c10::TypePtr& type, CallC
 // Output buffers: each holds its at::Tensor in a Holder. free() releases the tensor at once (tfjs disposes
 // deterministically, so memory goes back to the allocator while still hot) and detaches the ArrayBuffer so JS can no
 // longer reach the freed memory; the GC finaliser only deletes the Holder (or releases it if free() never ran).
+//
+// V8 counts every external ArrayBuffer as external memory and starts a full mark-compact each time that count grows
+// by 64 MB. A training step keeps hundreds of MB of activations alive, so every step paid for one or more full GCs;
+// with a large JS heap (a notebook kernel holds the TypeScript compiler, ~280 MB) their concurrent marking took a
+// core and made training 2.5x slower. These buffers are freed deterministically (tfjs disposes), so the addon takes
+// them out of V8's count (napi_adjust_external_memory -n on creation, +n once the buffer is detached or collected).
 struct Holder {
   at::Tensor t;
+  int64_t uncounted = 0;  // bytes taken out of V8's external memory count, to give back when the buffer goes
 };
 std::unordered_map<void*, Holder*> g_live;
 
-void finalizeTensor(napi_env /*env*/, void* data, void* hint) {
+void giveBackToV8(napi_env env, Holder* h) {
+  if (h->uncounted == 0) return;
+  int64_t total;
+  napi_adjust_external_memory(env, h->uncounted, &total);
+  h->uncounted = 0;
+}
+
+void finalizeTensor(napi_env env, void* data, void* hint) {
   auto* h = static_cast<Holder*>(hint);
   auto it = g_live.find(data);
   if (it != g_live.end() && it->second == h) g_live.erase(it);
+  giveBackToV8(env, h);
   delete h;
 }
 
@@ -437,6 +452,9 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
       std::memcpy(d, t.data_ptr(), nbytes);
     } else {
       g_live[t.data_ptr()] = keep;
+      int64_t total;
+      if (napi_adjust_external_memory(env, -static_cast<int64_t>(nbytes), &total) == napi_ok)
+        keep->uncounted = static_cast<int64_t>(nbytes);
     }
   }
   napi_value ta, shape, pair;
@@ -611,7 +629,8 @@ napi_value Free(napi_env env, napi_callback_info info) {
       NAPI_OK(napi_get_arraybuffer_info(env, ab, &base, &bl));
       auto it = g_live.find(base);
       if (it != g_live.end()) {
-        NAPI_OK(napi_detach_arraybuffer(env, ab));
+        NAPI_OK(napi_detach_arraybuffer(env, ab));  // V8 subtracts the buffer from its count here
+        giveBackToV8(env, it->second);
         it->second->t = at::Tensor();
         g_live.erase(it);
         freed = true;
@@ -631,7 +650,8 @@ napi_value LiveCount(napi_env env, napi_callback_info) {
   });
 }
 
-// memory(): {buffers: live output buffers, largeBytes/largeBlocks: large blocks in use, cachedBytes: kept for reuse}
+// memory(): {buffers: live output buffers, largeBytes/largeBlocks: large blocks in use, cachedBytes: kept for reuse,
+//   malloc*: glibc's figures, v8External: V8's external memory count (native outputs are kept out of it)}
 napi_value Memory(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
     napi_value obj, v;
@@ -652,6 +672,10 @@ napi_value Memory(napi_env env, napi_callback_info) {
     setProp(env, obj, "mallocFree", v);
     NAPI_OK(napi_create_double(env, static_cast<double>(mi.arena), &v));
     setProp(env, obj, "mallocArena", v);
+    int64_t v8External;
+    NAPI_OK(napi_adjust_external_memory(env, 0, &v8External));
+    NAPI_OK(napi_create_double(env, static_cast<double>(v8External), &v));
+    setProp(env, obj, "v8External", v);  // the count that decides V8's external-memory-pressure GCs
     return obj;
   });
 }
