@@ -8,5 +8,6 @@ const root = path.resolve(__dirname, '..');
 process.chdir(root);
 process.env.TESSERA_NOTEBOOK = '1';
 require('./tslab-folder-imports').patchTslabFolderImports(root);
+require('./tslab-headless').freezeTslabSources(root);
 const { startKernel } = require(path.join(root, 'node_modules', 'tslab', 'dist', 'main.js'));
 startKernel({ configPath: process.argv[2] || '', enableFindLocal: false });

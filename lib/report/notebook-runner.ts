@@ -69,7 +69,8 @@ export async function runNotebook(input: string, opts: RunNotebookOptions): Prom
     throw new UserError('jupyter nbconvert is not installed; run `npm run bootstrap` as root (apt-get install jupyter-nbconvert) or use --executor tslab');
   }
   const timeout = opts.cellTimeout ?? 1800;
-  const env = { ...process.env, ...(opts.env ?? {}), TESSERA_NOTEBOOK: '1' };
+  // Headless runs use the sources as they were at the start (see environment/tslab-headless.js).
+  const env = { ...process.env, ...(opts.env ?? {}), TESSERA_NOTEBOOK: '1', TESSERA_FREEZE_SOURCES: '1' };
   const started = Date.now();
   fs.rmSync(executedPath, { force: true });
   const runError = useNbconvert

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const [input, output] = process.argv.slice(2);
   const nb = JSON.parse(fs.readFileSync(input, 'utf8')) as Notebook;
   require('../../environment/tslab-folder-imports').patchTslabFolderImports(process.cwd());
+  require('../../environment/tslab-headless').freezeTslabSources(process.cwd());
   const { createConverter } = require('tslab/dist/converter');
   const { createExecutor } = require('tslab/dist/executor');
   const jupyter = require('tslab/dist/jupyter');
