@@ -93,7 +93,7 @@ export const BAGNET_CONFIGS: Record<Scale, BagNetStudyConfig> = {
       {
         ...FMNIST_BASE,
         bagnet: { ...FMNIST_BASE.bagnet, widths: [16, 32, 64] },
-        trainPerClass: 200,
+        trainPerClass: 300,
         testPerClass: 50,
         epochs: 3,
         batchSize: 64,
@@ -112,9 +112,9 @@ export const BAGNET_CONFIGS: Record<Scale, BagNetStudyConfig> = {
       {
         ...BIRDS_BASE,
         bagnet: { ...BIRDS_BASE.bagnet, widths: [16, 32, 64] },
-        trainSize: 800,
+        trainSize: 1000,
         testSize: 200,
-        epochs: 3,
+        epochs: 4,
         batchSize: 64,
         lr: 3e-3,
         cnns: [
