@@ -471,7 +471,8 @@ function strided1x1FilterGrad(backend, x, dy, info) {
   const m = n * info.outHeight * info.outWidth;
   const [xs] = T(call('aten::as_strided', [backend.arg(x), [n, info.outHeight, info.outWidth, c],
     [h * w * c, info.strideHeight * w * c, info.strideWidth * c, 1]]));
-  const [values] = call('aten::mm', [[xs, [m, c], [1, 0]], [backend.arg(dy)[0], [m, info.outChannels]]]);
+  const [dv, , , dcast] = backend.arg(dy);
+  const [values] = call('aten::mm', [[xs, [m, c], [1, 0]], [dv, [m, info.outChannels], null, dcast ?? null]]);
   return [values, [1, 1, c, info.outChannels]];
 }
 def('Conv2DBackpropFilter', convBackpropFilter(false));
