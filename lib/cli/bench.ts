@@ -12,7 +12,7 @@ export const command: Command = {
     const { runBench, BENCH_NETS } = require('../engine/bench') as typeof import('../engine/bench');
     const nets = stringFlag(args, 'nets', BENCH_NETS.join(',')).split(',').map((n) => n.trim());
     const unknown = nets.filter((n) => !(BENCH_NETS as readonly string[]).includes(n));
-    if (unknown.length) throw new UserError(`bench: unknown net ${unknown.join(', ')}; expected a comma-separated list of ${BENCH_NETS.join(', ')}`);
+    if (unknown.length) throw new UserError(`bench: unknown net ${unknown.join(', ')}; expected a comma-separated list of ${BENCH_NETS.join(', ')}, e.g. --nets conv64,bagnet`);
     const result = await runBench({ reps: intFlag(args, 'reps', 3, { min: 1 }), nets: nets as typeof BENCH_NETS[number][] });
     console.log(JSON.stringify(result));
     return 0;

@@ -41,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UserError) {
-      console.error(`tessera ${name}: ${err.message}`);
+      // Messages from parseArgs and the commands already start with the command's name.
+      console.error(`tessera ${name}: ${err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message}`);
       return 2;
     }
     console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

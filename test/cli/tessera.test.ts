@@ -38,6 +38,9 @@ describe('tessera CLI', () => {
     expect(u.code).toBe(2);
     expect(u.err).toMatch(/output folder ".*" is not writable/);
     expect(tessera('reproduce', '--sede', '1').err).toContain('unknown option --sede');
+    const b = tessera('bench', '--nets', 'conv64,bogus');
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('tessera bench: unknown net bogus; expected a comma-separated list of reference, conv64, bagnet, antialiased');
   });
 
   it('prints usage with --help', () => {
