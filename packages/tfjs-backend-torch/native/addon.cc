@@ -389,6 +389,21 @@ void finalizeTensor(napi_env env, void* data, void* hint) {
   delete h;
 }
 
+// The JS form of a result: [values (a typed array), shape (t's sizes)].
+napi_value valuesAndShape(napi_env env, napi_value values, const at::Tensor& t) {
+  napi_value shape, pair;
+  NAPI_OK(napi_create_array_with_length(env, t.dim(), &shape));
+  for (int64_t i = 0; i < t.dim(); i++) {
+    napi_value size;
+    NAPI_OK(napi_create_int64(env, t.size(i), &size));
+    NAPI_OK(napi_set_element(env, shape, i, size));
+  }
+  NAPI_OK(napi_create_array_with_length(env, 2, &pair));
+  NAPI_OK(napi_set_element(env, pair, 0, values));
+  NAPI_OK(napi_set_element(env, pair, 1, shape));
+  return pair;
+}
+
 napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx) {
   if (!t.defined()) {
     napi_value nul;
@@ -421,19 +436,7 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
     else t = t.clone(at::MemoryFormat::Contiguous);
     break;
   }
-  if (reuse != nullptr) {
-    napi_value shape, pair;
-    NAPI_OK(napi_create_array_with_length(env, t.dim(), &shape));
-    for (int64_t i = 0; i < t.dim(); i++) {
-      napi_value sv;
-      NAPI_OK(napi_create_int64(env, t.size(i), &sv));
-      NAPI_OK(napi_set_element(env, shape, i, sv));
-    }
-    NAPI_OK(napi_create_array_with_length(env, 2, &pair));
-    NAPI_OK(napi_set_element(env, pair, 0, reuse));
-    NAPI_OK(napi_set_element(env, pair, 1, shape));
-    return pair;
-  }
+  if (reuse != nullptr) return valuesAndShape(env, reuse, t);
   t = t.contiguous();
   size_t numel = static_cast<size_t>(t.numel());
   size_t nbytes = t.nbytes();
@@ -457,18 +460,9 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
         keep->uncounted = static_cast<int64_t>(nbytes);
     }
   }
-  napi_value ta, shape, pair;
+  napi_value ta;
   NAPI_OK(napi_create_typedarray(env, tt, numel, ab, 0, &ta));
-  NAPI_OK(napi_create_array_with_length(env, t.dim(), &shape));
-  for (int64_t i = 0; i < t.dim(); i++) {
-    napi_value s;
-    NAPI_OK(napi_create_int64(env, t.size(i), &s));
-    NAPI_OK(napi_set_element(env, shape, i, s));
-  }
-  NAPI_OK(napi_create_array_with_length(env, 2, &pair));
-  NAPI_OK(napi_set_element(env, pair, 0, ta));
-  NAPI_OK(napi_set_element(env, pair, 1, shape));
-  return pair;
+  return valuesAndShape(env, ta, t);
 }
 
 napi_value permFor(napi_env env, napi_value outPerm, size_t i) {
