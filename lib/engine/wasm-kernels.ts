@@ -142,7 +142,7 @@ function depthwiseBackpropFilter({ inputs, attrs, backend }: { inputs: Record<st
   const conv = runWasm('DepthwiseConv2dNative', { x: X, filter: F }, {
     strides: [1, 1], pad: explicitPad(top, bottom, left, right), dilations: [sh, sw], dataFormat: 'NHWC',
   }, b);
-  const [, oh, ow] = conv.shape;
+  const ow = conv.shape[2];
   const out = b.makeOutput([kh, kw, C, M], 'float32');
   const src = heap(b, conv);
   const dst = heap(b, out);
@@ -155,7 +155,6 @@ function depthwiseBackpropFilter({ inputs, attrs, backend }: { inputs: Record<st
           for (let n = 0; n < N; n++) s += src[base + (c * N + n) * M + m];
           dst[((a * kw + e) * C + c) * M + m] = s;
         }
-  void oh;
   free(b, X, F, conv);
   return out;
 }

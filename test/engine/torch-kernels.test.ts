@@ -67,6 +67,28 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** Runs fn with the torch backend's native kernels on even the smallest tensors (they normally stay in JS). */
+function nativeEvenWhenTiny<T>(fn: () => T): T {
+  const backend = tf.backend() as unknown as { minNative: number };
+  const saved = backend.minNative;
+  backend.minNative = 0;
+  try {
+    return fn();
+  } finally {
+    backend.minNative = saved;
+  }
+}
+
+/** Runs fn on the cpu backend and comes back to torch. */
+async function onCpu<T>(fn: () => T): Promise<T> {
+  await tf.setBackend('cpu');
+  try {
+    return fn();
+  } finally {
+    await tf.setBackend('torch');
+  }
+}
+
 describeTorch('torch backend kernels', () => {
   beforeAll(async () => {
     expect(await tf.setBackend('torch')).toBe(true);
@@ -122,9 +144,7 @@ describeTorch('torch backend kernels', () => {
       return [y, dx, df].map((t) => Array.from(t.dataSync()));
     });
     const got = run();
-    await tf.setBackend('cpu');
-    const want = run();
-    await tf.setBackend('torch');
+    const want = await onCpu(run);
     for (let i = 0; i < 3; i++) expect(maxAbsDiff(got[i], want[i])).toBeLessThan(1e-3);
   });
 
@@ -171,10 +191,7 @@ describeTorch('torch backend kernels', () => {
       for (let k = 0; k < 40; k++) s += Math.exp(x[r * 40 + k] - mx);
       for (let k = 0; k < 40; k++) sm[r * 40 + k] = Math.exp(x[r * 40 + k] - mx) / s;
     }
-    const backend = tf.backend() as unknown as { minNative: number };
-    const saved = backend.minNative;
-    backend.minNative = 0; // the native kernels even on these small tensors
-    try {
+    nativeEvenWhenTiny(() =>
       tf.tidy(() => {
         expect(maxAbsDiff(tf.matMul(tf.tensor2d(a, [6, 5]), tf.tensor2d(b, [5, 4])).dataSync(), mm)).toBeLessThan(1e-5);
         expect(maxAbsDiff(tf.softmax(tf.tensor2d(x, [64, 40])).dataSync(), sm)).toBeLessThan(1e-6);
@@ -186,10 +203,8 @@ describeTorch('torch backend kernels', () => {
         const want = new Float32Array(40);
         for (let r = 0; r < 64; r++) for (let k = 0; k < 40; k++) want[k] += x[r * 40 + k] / 64;
         expect(maxAbsDiff(mean, want)).toBeLessThan(1e-5);
-      });
-    } finally {
-      backend.minNative = saved;
-    }
+      }),
+    );
   });
 
   it('reflect padding and its gradient match the literal definition, natively and on the composite path', async () => {
@@ -222,9 +237,7 @@ describeTorch('torch backend kernels', () => {
     expect(torch.stats().native - before).toBeGreaterThanOrEqual(2); // TorchReflectPad and its gradient
     expect(maxAbsDiff(y, want)).toBe(0);
     expect(maxAbsDiff(dx, wantDx)).toBeLessThan(1e-5);
-    await tf.setBackend('cpu');
-    const [yc, dxc] = run();
-    await tf.setBackend('torch');
+    const [yc, dxc] = await onCpu(run);
     expect(maxAbsDiff(yc, want)).toBe(0);
     expect(maxAbsDiff(dxc, wantDx)).toBeLessThan(1e-5);
   });
@@ -242,21 +255,11 @@ describeTorch('torch backend kernels', () => {
       const { value, grad } = tf.valueAndGrad(f)(xt);
       return [value, grad].map((t) => Array.from(t.dataSync()));
     });
-    const backend = tf.backend() as unknown as { minNative: number };
-    const saved = backend.minNative;
-    backend.minNative = 0; // the native kernels even on these small tensors
     const before = { ...torch.stats().byKernel };
-    let got: number[][];
-    try {
-      got = run();
-    } finally {
-      backend.minNative = saved;
-    }
+    const got = nativeEvenWhenTiny(run);
     const fellBack = ['SplitV', 'Reverse', 'Concat', 'Slice'].filter((k) => (torch.stats().byKernel[k] ?? 0) !== (before[k] ?? 0));
     expect(fellBack).toEqual([]);
-    await tf.setBackend('cpu');
-    const want = run();
-    await tf.setBackend('torch');
+    const want = await onCpu(run);
     expect(maxAbsDiff(got[0], want[0])).toBeLessThan(1e-3);
     expect(maxAbsDiff(got[1], want[1])).toBe(0);
   });
