@@ -3,6 +3,10 @@ import { BagNetConfig, patchLogitModel } from '../models/bagnet';
 import { withInputSize } from '../models/index';
 import { receptiveField } from '../models/rf';
 import type { Raster } from '../plot/images';
+import { UserError } from '../util/errors';
+import { mapBatches } from '../util/batches';
+import { ClassHeatmaps, Heatmaps, selectClasses } from './heatmaps';
+import { AttributeOptions, checkInputs, ExplanationMethod, MethodInfo, numClasses } from './method';
 
 /**
  * BagNet class evidence (Brendel & Bethge, ICLR 2019):
@@ -184,4 +188,89 @@ export function cropPatch(bytes: Uint8Array, h: number, w: number, c: number, p:
     }
   }
   return { width: p.size, height: p.size, channels: c, data };
+}
+
+/** Checks that `model` is a BagNet (has the "patch_logits" layer); the message says what to do otherwise. */
+export function bagnetProblem(model: tf.LayersModel): string | null {
+  if (!model.layers.some((l) => l.name === 'patch_logits')) return 'needs a BagNet: the model has no layer named "patch_logits" (the per-patch logits it averages)';
+  return null;
+}
+
+function requireBagNet(info: MethodInfo, model: tf.LayersModel): void {
+  const problem = bagnetProblem(model);
+  if (problem) throw new UserError(`${info.id}: ${problem}`);
+}
+
+export const BAGNET_PATCHES_INFO: MethodInfo = {
+  id: 'bagnet-patches',
+  label: 'BagNet patch logits',
+  signed: true,
+  needs: { bagnet: true },
+  summary: 'the logit of every q x q patch the BagNet averages, one every jump pixels (Brendel & Bethge 2019)',
+};
+
+export const BAGNET_SWEEP_INFO: MethodInfo = {
+  id: 'bagnet-sweep',
+  label: 'BagNet per-pixel sweep',
+  signed: true,
+  needs: { bagnet: true, modelConfig: true },
+  summary: 'the logit of the q x q patch centred on every pixel, as the reference code draws BagNet heatmaps',
+};
+
+/**
+ * BagNet class evidence per patch location: the "patch_logits" map [n, h, w] (one q x q patch every `jump` px), whose
+ * spatial mean is the image logit. Geometry: the layer's receptive field. Options: batchSize (default 64).
+ */
+export class BagNetPatchLogits implements ExplanationMethod {
+  readonly info = BAGNET_PATCHES_INFO;
+  constructor(readonly model: tf.LayersModel) {
+    requireBagNet(this.info, model);
+  }
+
+  allClasses(x: tf.Tensor4D, options: AttributeOptions = {}): ClassHeatmaps {
+    checkInputs(this.info, this.model, x, Array.from({ length: x.shape[0] }, () => 0));
+    const pm = patchLogitModel(this.model);
+    const values = mapBatches(x, options.batchSize ?? 64, (xb) => pm.predict(xb) as tf.Tensor);
+    const rf = receptiveField(this.model, 'patch_logits');
+    const [h, w] = rf.outputSize!;
+    const [n, H, W] = x.shape;
+    return { method: this.info.id, n, height: h, width: w, imageHeight: H, imageWidth: W, classes: numClasses(this.model), geometry: { y: rf.y, x: rf.x }, signed: true, values };
+  }
+
+  attribute(x: tf.Tensor4D, targets: ArrayLike<number>, options: AttributeOptions = {}): Heatmaps {
+    checkInputs(this.info, this.model, x, targets);
+    return selectClasses(this.allClasses(x, options), targets);
+  }
+}
+
+/**
+ * The exact per-pixel BagNet heatmap of the reference code (`generate_heatmap_pytorch`): the value at pixel (y, x) is
+ * the logit of the zero-padded q x q patch centred there (`patchSweep`; `patchSweepLiteral` is its literal twin).
+ * Needs the BagNet's build config, to rebuild it for the padded input. Options: batchSize (default 32).
+ */
+export class BagNetSweep implements ExplanationMethod {
+  readonly info = BAGNET_SWEEP_INFO;
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly config: BagNetConfig,
+  ) {
+    requireBagNet(this.info, model);
+    if (config?.family !== 'bagnet') throw new UserError(`${this.info.id}: needs the BagNet's build config (family "bagnet"), found ${JSON.stringify(config)}`);
+  }
+
+  allClasses(x: tf.Tensor4D, options: AttributeOptions = {}): ClassHeatmaps {
+    checkInputs(this.info, this.model, x, Array.from({ length: x.shape[0] }, () => 0));
+    const t = patchSweep({ model: this.model, config: this.config }, x, options.batchSize ?? 32);
+    const values = t.dataSync() as Float32Array;
+    t.dispose();
+    const [n, H, W] = x.shape;
+    const r = (this.config.q - 1) / 2;
+    const axis = { size: this.config.q, jump: 1, start: -r };
+    return { method: this.info.id, n, height: H, width: W, imageHeight: H, imageWidth: W, classes: numClasses(this.model), geometry: { y: axis, x: { ...axis } }, signed: true, values };
+  }
+
+  attribute(x: tf.Tensor4D, targets: ArrayLike<number>, options: AttributeOptions = {}): Heatmaps {
+    checkInputs(this.info, this.model, x, targets);
+    return selectClasses(this.allClasses(x, options), targets);
+  }
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset';
+import { mapBatches } from '../util/batches';
 
 /** Classification metrics of one pass over a dataset. */
 export interface EvalResult {
@@ -77,4 +78,26 @@ export function evaluate(model: tf.LayersModel, data: Dataset, opts: { batchSize
     perClass: classHits.map((h, c) => (classCount[c] ? h / classCount[c] : NaN)),
     count: n,
   };
+}
+
+/** Logits [N*K] of a model on x, in inference mode and in batches. */
+export function predictLogits(model: tf.LayersModel, x: tf.Tensor4D, batchSize = 128): Float32Array {
+  return mapBatches(x, batchSize, (xb) => model.predict(xb) as tf.Tensor);
+}
+
+/** Index of the largest value of each row of a [n*K] array (ties: the lower index). */
+export function argmaxRows(values: ArrayLike<number>, K: number): number[] {
+  const n = values.length / K;
+  return Array.from({ length: n }, (_, i) => {
+    let b = 0;
+    for (let k = 1; k < K; k++) if (values[i * K + k] > values[i * K + b]) b = k;
+    return b;
+  });
+}
+
+/** Share of predictions equal to the labels. */
+export function accuracyOf(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
+  let c = 0;
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) c++;
+  return c / Math.max(1, predicted.length);
 }
