@@ -7,7 +7,7 @@ import { Rng } from '../util/rng';
 import { UserError } from '../util/errors';
 import { buildModel, loadModel, ModelConfig, modelName, saveModelFiles } from '../models/index';
 import { writeDirAtomic } from '../util/atomic';
-import { train, TrainOptions, TrainResult } from './trainer';
+import { LossFn, train, TrainOptions, TrainResult } from './trainer';
 
 /** The project's model cache: <repo>/data/models, or $TESSERA_MODELS. */
 export function defaultCacheDir(): string {
@@ -23,8 +23,14 @@ export function datasetFingerprint(ds: Dataset): string {
   return h.digest('hex');
 }
 
-/** Training options that change the result (callbacks, paths and progress do not). */
-type CachedTrainOptions = Omit<TrainOptions, 'augment' | 'checkpointDir' | 'resume' | 'runKey' | 'progress' | 'onEpoch' | 'onBatch'>;
+/**
+ * Training options that change the result (callbacks, paths and progress do not). The loss hook comes separately,
+ * with a key; stages with function-valued fields need a `key` of their own (see runKey).
+ */
+type CachedTrainOptions = Omit<
+  TrainOptions,
+  'augment' | 'loss' | 'checkpointDir' | 'resume' | 'runKey' | 'progress' | 'onEpoch' | 'onBatch'
+>;
 
 export interface CacheRequest {
   config: ModelConfig;
@@ -34,6 +40,8 @@ export interface CacheRequest {
   seed: number;
   /** Augmentation hook, with a string naming it and its parameters (part of the cache key). */
   augment?: { fn: TrainOptions['augment']; key: string };
+  /** Loss hook (default softmax cross-entropy), with a string naming it and its parameters (part of the cache key). */
+  loss?: { fn: LossFn; key: string };
   /** Folder name prefix (default modelName(config)). */
   name?: string;
   cacheDir?: string;
@@ -52,8 +60,21 @@ export interface CachedModel {
   key: string;
 }
 
-/** The hash that names a run: config, input, training options, augmentation key, data content and seed. */
-export function runKey(req: Pick<CacheRequest, 'config' | 'data' | 'train' | 'seed' | 'augment'>): string {
+/**
+ * The hash that names a run: config, input, training options, augmentation and loss keys, data content and seed.
+ * JSON cannot see a function, so a stage whose trainable predicate, loss or onStart is a function must carry a `key`
+ * naming it (else two runs differing only there would share a key, and a cache hit would return the wrong model).
+ */
+export function runKey(req: Pick<CacheRequest, 'config' | 'data' | 'train' | 'seed' | 'augment' | 'loss'>): string {
+  for (const st of req.train.stages ?? []) {
+    const fns = [st.trainable, st.loss, st.onStart, ...(st.groups ?? []).map((g) => g.trainable)];
+    if (fns.some((f) => typeof f === 'function') && !st.key) {
+      throw new UserError(
+        `stage "${st.name}" has a function (trainable, loss or onStart) but no \`key\`; ` +
+          'give it a key naming the function and its parameters so the model cache can tell runs apart',
+      );
+    }
+  }
   const h = crypto.createHash('sha256');
   h.update(
     JSON.stringify({
@@ -62,6 +83,8 @@ export function runKey(req: Pick<CacheRequest, 'config' | 'data' | 'train' | 'se
       seed: req.seed,
       augment: req.augment?.key ?? null,
       data: { train: datasetFingerprint(req.data.train), val: req.data.val ? datasetFingerprint(req.data.val) : null },
+      // Only when given, so that the keys of runs without a loss hook (and their cached models) stay as they were.
+      ...(req.loss ? { loss: req.loss.key } : {}),
     }),
   );
   return h.digest('hex').slice(0, 16);
@@ -93,6 +116,7 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
     ...req.train,
     seed: req.seed,
     augment: req.augment?.fn,
+    loss: req.loss?.fn,
     checkpointDir: ckpt,
     resume: !req.retrain,
     runKey: key,
@@ -104,6 +128,7 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
     train: req.train,
     seed: req.seed,
     augment: req.augment?.key ?? null,
+    loss: req.loss?.key ?? null,
     data: { train: { name: req.data.train.name, split: req.data.train.split, size: req.data.train.size }, val: req.data.val ? { name: req.data.val.name, split: req.data.val.split, size: req.data.val.size } : null },
     backend: tf.getBackend(),
     date: new Date().toISOString(),
