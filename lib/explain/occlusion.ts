@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { occlude, OcclusionFill, Patch } from '../data/transforms';
 import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
+import { batchRanges } from '../util/batches';
+import { predictLogits } from '../train/metrics';
 
 /**
  * Occlusion of single patches and of pairs (the BagNet paper's linearity test): mask patch a, patch b and both,
@@ -117,17 +119,14 @@ export function classLogitsOfVariants(model: tf.LayersModel, image: Float32Array
   const per = h * w * c;
   const K = model.outputs[0].shape[1] as number;
   const out = new Float32Array(lists.length * K);
-  for (let s = 0; s < lists.length; s += batchSize) {
-    const chunk = lists.slice(s, s + batchSize);
-    const rep = new Float32Array(chunk.length * per);
-    for (let k = 0; k < chunk.length; k++) rep.set(image, k * per);
-    const logits = tf.tidy(() => {
-      const xs = tf.tensor4d(rep, [chunk.length, h, w, c]);
-      const masked = occlude(xs, chunk as Patch[][], fill);
-      return model.predict(masked) as tf.Tensor2D;
-    });
-    out.set(logits.dataSync(), s * K);
-    logits.dispose();
+  for (const [start, count] of batchRanges(lists.length, batchSize)) {
+    const chunk = lists.slice(start, start + count) as Patch[][];
+    const rep = new Float32Array(count * per);
+    for (let k = 0; k < count; k++) rep.set(image, k * per);
+    const xs = tf.tensor4d(rep, [count, h, w, c]);
+    const masked = occlude(xs, chunk, fill);
+    out.set(predictLogits(model, masked, count), start * K);
+    tf.dispose([xs, masked]);
   }
   return {
     logits: out,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Dataset } from '../data/dataset';
 import { initEngine } from '../engine/index';
 import { lineChart } from '../plot/line';
+import { evaluate } from '../train/metrics';
 import { Progress } from '../util/progress';
 import { Rng } from '../util/rng';
 import type { Claim, Scale, Study, StudyContext, StudyOutput } from './types';
@@ -97,15 +98,7 @@ export async function trainSmoke(model: tf.LayersModel, train: Dataset, cfg: Smo
 
 /** Top-1 accuracy on a dataset. */
 export async function accuracy(model: tf.LayersModel, data: Dataset): Promise<number> {
-  let correct = 0;
-  for (const indices of data.batches(256)) {
-    const { x, y } = data.batch(indices);
-    const predicted = tf.tidy(() => (model.predict(x) as tf.Tensor2D).argMax(1));
-    const [p, t] = await Promise.all([predicted.data(), y.data()]);
-    for (let i = 0; i < p.length; i++) if (p[i] === t[i]) correct++;
-    tf.dispose([x, y, predicted]);
-  }
-  return correct / data.size;
+  return evaluate(model, data, { batchSize: 256 }).accuracy;
 }
 
 function mean(values: number[]): number {
