@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { verdictSummary } from '../report/html';
 import { reproduce } from '../report/reproduce';
 import { PROJECT_ROOT } from '../studies/context';
 import { intFlag, parseArgs, stringFlag } from '../util/args';
@@ -44,7 +45,7 @@ export const command: Command = {
     });
     const failed = runs.filter((r) => !r.ok);
     for (const r of runs) {
-      const verdict = r.ok ? `${r.claims.filter((c) => c.pass).length}/${r.claims.length} claims hold` : `FAILED: ${r.error}`;
+      const verdict = r.ok ? verdictSummary(r.claims) : `FAILED: ${r.error}`;
       console.log(`${r.study.padEnd(20)} ${r.via.padEnd(8)} ${r.seconds.toFixed(1).padStart(7)}s  ${verdict}`);
     }
     return failed.length ? 1 : 0;

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import type { Claim } from '../studies/types';
+import { Claim, CLAIM_KINDS, kindOf, VERDICTS, verdictOf } from '../studies/types';
 import { escapeHtml } from '../plot/spec';
 
 const FIELDS: Array<[keyof Claim, 'string' | 'boolean']> = [
@@ -21,7 +21,15 @@ export function validateClaims(claims: unknown, where: string): Claim[] {
       const value = (c as Record<string, unknown>)[field];
       if (typeof value !== type) throw new Error(`${where}: claim ${i} field "${field}" must be a ${type}, found ${JSON.stringify(value)}`);
     }
-    const id = (c as Claim).id;
+    const claim = c as Claim;
+    if (claim.verdict !== undefined && !VERDICTS.includes(claim.verdict)) throw new Error(`${where}: claim ${i} verdict must be one of ${VERDICTS.join(', ')}, found ${JSON.stringify(claim.verdict)}`);
+    if (claim.verdict !== undefined && claim.pass !== (claim.verdict === 'holds')) throw new Error(`${where}: claim ${i} has pass ${claim.pass} but verdict ${claim.verdict}`);
+    if (claim.kind !== undefined && !CLAIM_KINDS.includes(claim.kind)) throw new Error(`${where}: claim ${i} kind must be one of ${CLAIM_KINDS.join(', ')}, found ${JSON.stringify(claim.kind)}`);
+    const iv = claim.interval;
+    if (iv !== undefined && !(typeof iv === 'object' && iv !== null && typeof iv.low === 'number' && typeof iv.high === 'number' && iv.low <= iv.high && typeof iv.level === 'number' && typeof iv.over === 'string')) {
+      throw new Error(`${where}: claim ${i} interval must be { low <= high, level, over }, found ${JSON.stringify(iv)}`);
+    }
+    const id = claim.id;
     if (ids.has(id)) throw new Error(`${where}: claim id "${id}" appears twice`);
     ids.add(id);
   });
@@ -33,14 +41,19 @@ export function readClaims(file: string): Claim[] {
   return validateClaims(JSON.parse(fs.readFileSync(file, 'utf8')), file);
 }
 
+function intervalText(c: Claim): string {
+  const iv = c.interval;
+  return iv ? `<br><small>${Math.round(iv.level * 100)}% interval [${iv.low.toPrecision(3)}, ${iv.high.toPrecision(3)}] over ${escapeHtml(iv.over)}</small>` : '';
+}
+
 /** The claims as an HTML table with a verdict column. */
 export function claimsTableHtml(claims: Claim[]): string {
   const rows = claims
     .map(
       (c) =>
-        `<tr class="${c.pass ? 'pass' : 'fail'}"><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(c.claim)}</td>` +
-        `<td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.measured)}</td>` +
-        `<td class="verdict">${c.pass ? 'holds' : 'does not hold'}</td><td>${escapeHtml(c.details)}</td></tr>`,
+        `<tr class="${verdictOf(c)}"><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(c.claim)}</td>` +
+        `<td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.measured)}${intervalText(c)}</td>` +
+        `<td class="verdict">${verdictOf(c)}${kindOf(c) === 'paper' ? '' : ` (${kindOf(c)})`}</td><td>${escapeHtml(c.details)}</td></tr>`,
     )
     .join('\n');
   return (
@@ -53,7 +66,8 @@ export function claimsTableHtml(claims: Claim[]): string {
 export const REPORT_CSS = `
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}
-th{background:#f3f3f3}tr.pass td.verdict{color:#176b2c;font-weight:600}tr.fail td.verdict{color:#a3161a;font-weight:600}
+th{background:#f3f3f3}tr.holds td.verdict{color:#176b2c;font-weight:600}tr.fails td.verdict{color:#a3161a;font-weight:600}
+tr.inconclusive td.verdict{color:#8a5a00;font-weight:600}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:90%}pre.stderr{background:#fff0f0}pre.error{background:#fdd;color:#700}
 .cell{margin:1.2em 0}.prompt{color:#888;font-family:monospace;font-size:85%}img{max-width:100%}
 `;

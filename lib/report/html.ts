@@ -3,7 +3,7 @@ import { escapeHtml, plotlyBundle, scriptJson } from '../plot/spec';
 import type { PlotSpec } from '../plot/spec';
 import { PLOTLY_MIME } from '../plot/show';
 import { tableHtml } from '../plot/table';
-import type { Claim, StudyOutput } from '../studies/types';
+import { Claim, StudyOutput, Verdict, verdictOf } from '../studies/types';
 import { claimsTableHtml, REPORT_CSS } from './claims';
 
 /** The parts of nbformat 4 that reports read. */
@@ -118,8 +118,9 @@ export function studyReportHtml(opts: { title: string; summary: string; scale: s
   return page(opts.title, parts.join('\n'));
 }
 
-/** Counts of claims that hold. */
+/** Counts of claims that hold, and of those that fail or are inconclusive when there are any. */
 export function verdictSummary(claims: Claim[]): string {
-  const held = claims.filter((c) => c.pass).length;
-  return `${held} of ${claims.length} claims hold`;
+  const count = (v: Verdict) => claims.filter((c) => verdictOf(c) === v).length;
+  const inconclusive = count('inconclusive');
+  return `${count('holds')} of ${claims.length} claims hold` + (inconclusive ? `, ${inconclusive} inconclusive` : '');
 }

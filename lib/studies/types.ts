@@ -5,9 +5,28 @@ export const SCALES = ['quick', 'standard', 'full'] as const;
 /** How big a run is: quick (minutes on a laptop, committed figures), standard, full (the paper's setting where feasible). */
 export type Scale = (typeof SCALES)[number];
 
+/** holds: the rule passes with the interval on the passing side; fails: it does not; inconclusive: the interval straddles. */
+export type Verdict = 'holds' | 'fails' | 'inconclusive';
+export const VERDICTS: readonly Verdict[] = ['holds', 'fails', 'inconclusive'];
+/** paper: a claim of the paper; check: an implementation check (e.g. CAM's mean equals the logit); extension: ours. */
+export type ClaimKind = 'paper' | 'check' | 'extension';
+export const CLAIM_KINDS: readonly ClaimKind[] = ['paper', 'check', 'extension'];
+
+/** A confidence interval of the measured quantity the rule compares (e.g. a bootstrap over images or seeds). */
+export interface Interval {
+  low: number;
+  high: number;
+  /** Confidence level, e.g. 0.95. */
+  level: number;
+  /** What was resampled, e.g. "images (bootstrap, 2000 resamples)" or "seeds". */
+  over: string;
+}
+
 /**
- * One checked statement of a paper. `paper` is what the paper reports, `measured` what we measured, and `pass` is
- * decided by a rule written in the study's code (stated in `details`).
+ * One checked statement of a paper. `paper` is what the paper reports, `measured` what we measured, and the verdict
+ * is decided by a rule written in the study's code (stated in `details`), fixed before the run. `pass` is
+ * verdict === 'holds' (kept for readers of older claims.json); a claim without `verdict` is read as holds/fails
+ * from `pass` and `kind` defaults to 'paper' (see `verdictOf`, `kindOf`).
  */
 export interface Claim {
   id: string;
@@ -16,6 +35,17 @@ export interface Claim {
   measured: string;
   pass: boolean;
   details: string;
+  verdict?: Verdict;
+  kind?: ClaimKind;
+  interval?: Interval;
+}
+
+export function verdictOf(c: Claim): Verdict {
+  return c.verdict ?? (c.pass ? 'holds' : 'fails');
+}
+
+export function kindOf(c: Claim): ClaimKind {
+  return c.kind ?? 'paper';
 }
 
 /** Where and how a study runs. `out` is the study's own folder (<outRoot>/<study>). */
