@@ -150,20 +150,37 @@ export function overlayLabels(
   let maxLabel = 0;
   for (const l of labels) if (l > maxLabel) maxLabel = l;
   const colours = opts.colours ?? palette(maxLabel + 1);
-  const w = img.width;
-  for (let y = 0; y < img.height; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const l = labels[i];
-      if (l === 0) continue;
-      if (opts.outline) {
-        const edge =
-          x === 0 || y === 0 || x === w - 1 || y === img.height - 1 || labels[i - 1] !== l || labels[i + 1] !== l || labels[i - w] !== l || labels[i + w] !== l;
-        if (!edge) continue;
-      }
-      const a = opts.outline ? 1 : alpha;
-      const col = colours[l % colours.length];
-      for (let c = 0; c < 3; c++) out.data[i * 3 + c] = Math.round(out.data[i * 3 + c] * (1 - a) + col[c] * a);
+  const edges = opts.outline ? boundaryPixels(labels, img.width, img.height) : null;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (l === 0 || (edges && !edges[i])) continue;
+    const a = opts.outline ? 1 : alpha;
+    const col = colours[l % colours.length];
+    for (let c = 0; c < 3; c++) out.data[i * 3 + c] = Math.round(out.data[i * 3 + c] * (1 - a) + col[c] * a);
+  }
+  return out;
+}
+
+/**
+ * The boundary pixels of the regions of a label map (height*width, 0 = outside, e.g. a binary mask): 1 where a
+ * pixel's label is nonzero and one of its 4 neighbours has another label or lies off the image. With `factor` the
+ * map is first upscaled (nearest neighbour), so the outline stays 1 px thin on a magnified image.
+ * Returns [height*factor, width*factor] row-major 0/1.
+ */
+export function boundaryPixels(labels: ArrayLike<number>, width: number, height: number, factor = 1): Uint8Array {
+  if (labels.length !== width * height) {
+    throw new Error(`boundaryPixels: a ${width}x${height} map needs ${width * height} labels, found ${labels.length}`);
+  }
+  const W = width * factor;
+  const H = height * factor;
+  const at = (y: number, x: number) => labels[((y / factor) | 0) * width + ((x / factor) | 0)];
+  const out = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const l = at(y, x);
+      if (!l) continue;
+      const onEdge = x === 0 || y === 0 || x === W - 1 || y === H - 1;
+      out[y * W + x] = +(onEdge || at(y, x - 1) !== l || at(y, x + 1) !== l || at(y - 1, x) !== l || at(y + 1, x) !== l);
     }
   }
   return out;
@@ -313,5 +330,6 @@ export async function writePng(file: string, img: Raster): Promise<void> {
 export async function readImage(file: string): Promise<Raster> {
   const sharp = (await import('sharp')).default;
   const { data, info } = await sharp(fs.readFileSync(file)).raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return { width: info.width, height: info.height, channels: info.channels, data: bytes };
 }
