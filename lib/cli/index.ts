@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   bench: { summary: 'benchmark the training/inference engine (JSON)', load: () => require('./bench').command },
   data: { summary: 'describe a dataset or write a grid of samples with ground-truth overlays', load: () => require('./data').command },
   train: { summary: 'train a model (bagnet, vgg, resnet, gap) with checkpoints; prints a JSON line', load: () => require('./train').command },
+  explain: { summary: "explain a tfjs model's predictions on PNG/JPEG images with any method: overlay PNGs, maps as JSON", load: () => require('./explain').command },
 };
 
 function help(): string {
