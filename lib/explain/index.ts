@@ -6,6 +6,7 @@ import { GRADIENT_X_INPUT_INFO, GradientXInput, INTEGRATED_GRADIENTS_INFO, Integ
 import type { ExplanationMethod, MethodInfo } from './method';
 import { BAGNET_PATCHES_INFO, BAGNET_SWEEP_INFO, BagNetPatchLogits, BagNetSweep, bagnetProblem } from './patches';
 import { Occlusion, OCCLUSION_INFO, SLIDING_WINDOW_INFO, SlidingWindow } from './window';
+import { PrototypeActivations, PROTOTYPE_INFO, prototypeProblem } from './prototype';
 
 export * from './heatmaps';
 export * from './method';
@@ -15,6 +16,8 @@ export type { Baseline, GradientOptions } from './gradient';
 export { BagNetPatchLogits, BagNetSweep } from './patches';
 export { Occlusion, SlidingWindow, occlusionLiteral, windowStarts } from './window';
 export type { OcclusionOptions, SlidingWindowOptions, WindowOptions } from './window';
+export { PrototypeActivations, maxSimilarities } from './prototype';
+export type { PrototypeOptions, SimilarityMaps } from './prototype';
 
 /** What a method may need besides the model: its build config (saved by `tessera train --save` in model.json). */
 export interface ModelContext {
@@ -56,6 +59,7 @@ export const METHODS: MethodEntry[] = [
     problem: (m, ctx) => bagnetProblem(m) ?? (ctx.config?.family === 'bagnet' ? null : "needs the BagNet's build config (model.json from `tessera train --save`)"),
     create: (m, ctx) => new BagNetSweep(m, ctx.config as Extract<ModelConfig, { family: 'bagnet' }>),
   },
+  { info: PROTOTYPE_INFO, problem: prototypeProblem, create: (m) => new PrototypeActivations(m) },
 ];
 
 /** The method entry of `id`; a UserError listing the known ids otherwise. */

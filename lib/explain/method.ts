@@ -12,6 +12,8 @@ export interface MethodNeeds {
   bagnet?: boolean;
   /** The BagNet's build config (the per-pixel sweep rebuilds it at another input size). */
   modelConfig?: boolean;
+  /** A ProtoPNet (a PrototypeDistances layer; lib/models/prototype.ts). */
+  prototypes?: boolean;
 }
 
 /** Metadata on a method (Captum-like: one class per method, one verb). */

@@ -3,6 +3,7 @@ import { createMethod, heatmapProblems, METHODS, ModelContext } from '../../lib/
 import { buildModel, ModelConfig } from '../../lib/models/index';
 import { Rng } from '../../lib/util/rng';
 import { randomizeWeights, randomTensor } from '../models/helpers';
+import { tinyProtoPNet } from '../models/protopnet-fixture';
 
 /**
  * The contract every explanation method keeps, on a small model it applies to: a batch of 3 gives the maps of three
@@ -18,6 +19,7 @@ const C = 2;
 const K = 3;
 /** A model each method applies to, with its context. */
 function modelFor(id: string): { model: tf.LayersModel; context: ModelContext; size: number } {
+  if (id === 'prototype') return tinyProtoPNet();
   const config: ModelConfig =
     id.startsWith('bagnet') ? { family: 'bagnet', q: 5, widths: [4, 4, 4], expansion: 2 } : id === 'sliding-window' ? { family: 'gap', widths: [4, 6] } : { family: 'resnet', widths: [4, 6], blocks: 1 };
   const size = 8;
