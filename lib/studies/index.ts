@@ -2,8 +2,8 @@ import type { Study } from './types';
 import { UserError } from '../util/errors';
 
 /**
- * Every study, loaded lazily (a study pulls in models and data). To add one, write lib/studies/<name>.ts exporting
- * `study: Study` and add a line here.
+ * Every study, loaded lazily (a study pulls in models and data). To add one, write lib/studies/<name>/index.ts (or a
+ * single <name>.ts) exporting `study: Study` and add a line here.
  */
 const STUDIES: Record<string, () => Study> = {
   smoke: () => require('./smoke').study,

@@ -1,7 +1,12 @@
-import { BAGNET_CONFIGS, bagnetClaims, CLAIM_RULES, DatasetResult } from '../../lib/studies/bagnet';
 import { bagnetKernelFlags } from '../../lib/models/bagnet';
 import { validateClaims } from '../../lib/report/claims';
-import { SCALES } from '../../lib/studies/types';
+import { bagnetClaims } from '../../lib/studies/bagnet/claims';
+import { BAGNET_CONFIGS, CLAIM_RULES } from '../../lib/studies/bagnet/config';
+import { DatasetFigures, figureList } from '../../lib/studies/bagnet/figures';
+import type { DatasetResult } from '../../lib/studies/bagnet/results';
+import { evalCounts } from '../../lib/studies/bagnet/session';
+import { getStudy } from '../../lib/studies/index';
+import { Figure, SCALES } from '../../lib/studies/types';
 
 /** A hand-made result in which every claim holds; tests then break one thing at a time. */
 function goodResult(): DatasetResult {
@@ -37,8 +42,20 @@ function goodResult(): DatasetResult {
     },
     occlusion: {
       distances: [0, 4, 8, 16],
-      r: { 'bagnet-q5': [0.9, 1, 1, 1], 'bagnet-q9': [0.8, 0.99, 1, 1], 'bagnet-q17': [0.5, 0.9, 0.95, 1], 'vgg-small': [0.5, 0.6, 0.7, 0.9], 'resnet-small': [0.4, 0.5, 0.6, 0.8] },
-      interaction: { 'bagnet-q5': [0.1, 0, 0, 0], 'bagnet-q9': [0.2, 0.01, 0, 0], 'bagnet-q17': [0.3, 0.1, 0.05, 0], 'vgg-small': [0.5, 0.4, 0.3, 0.1], 'resnet-small': [0.6, 0.5, 0.4, 0.3] },
+      r: {
+        'bagnet-q5': [0.9, 1, 1, 1],
+        'bagnet-q9': [0.8, 0.99, 1, 1],
+        'bagnet-q17': [0.5, 0.9, 0.95, 1],
+        'vgg-small': [0.5, 0.6, 0.7, 0.9],
+        'resnet-small': [0.4, 0.5, 0.6, 0.8],
+      },
+      interaction: {
+        'bagnet-q5': [0.1, 0, 0, 0],
+        'bagnet-q9': [0.2, 0.01, 0, 0],
+        'bagnet-q17': [0.3, 0.1, 0.05, 0],
+        'vgg-small': [0.5, 0.4, 0.3, 0.1],
+        'resnet-small': [0.6, 0.5, 0.4, 0.3],
+      },
       pairs: 10,
     },
     removal: {
@@ -53,7 +70,10 @@ function goodResult(): DatasetResult {
     correlation: {
       perClass: {},
       accuracyR: {},
-      logitR: { 'vgg-small': { 'bagnet-q5': 0.5, 'bagnet-q9': 0.6, 'bagnet-q17': 0.7 }, 'resnet-small': { 'bagnet-q5': 0.4, 'bagnet-q9': 0.5, 'bagnet-q17': 0.55 } },
+      logitR: {
+        'vgg-small': { 'bagnet-q5': 0.5, 'bagnet-q9': 0.6, 'bagnet-q17': 0.7 },
+        'resnet-small': { 'bagnet-q5': 0.4, 'bagnet-q9': 0.5, 'bagnet-q17': 0.55 },
+      },
     },
     pointing: { 'bagnet-q5': { hitRate: 0.6, chance: 0.1, massOnTarget: 0.3, areaFraction: 0.05, images: 10 } },
     seconds: {},
@@ -121,5 +141,73 @@ describe('BagNet study configs', () => {
       expect(d.qs).toEqual([...d.qs].sort((a, b) => a - b));
       expect(d.cnns.length).toBe(2);
     }
+  });
+});
+
+describe('BagNet study plans', () => {
+  const isCount = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  const increasing = (v: number[]) => v.every((x, i) => i === 0 || x > v[i - 1]);
+
+  it.each(SCALES)('%s: every size is a positive integer, lists increase, settings fit the images', (scale) => {
+    for (const d of BAGNET_CONFIGS[scale].datasets) {
+      const side = d.dataset === 'fashion-mnist' ? 28 : 64;
+      // Fashion-MNIST is subset per class, the generated world in total: exactly one of each pair is set.
+      const perClass = d.dataset === 'fashion-mnist';
+      expect((perClass ? [d.trainPerClass, d.testPerClass] : [d.trainSize, d.testSize]).every(isCount)).toBe(true);
+      expect(perClass ? (d.trainSize ?? d.testSize) : (d.trainPerClass ?? d.testPerClass)).toBeUndefined();
+      const testImages = d.testSize ?? d.testPerClass! * 10;
+      expect([d.epochs, d.batchSize, d.evalImages, d.heatmapImages, d.galleryPerClass, d.wrongImages].every(isCount)).toBe(true);
+      expect(d.lr).toBeGreaterThan(0);
+      expect(d.lr).toBeLessThan(0.1);
+      expect(d.evalImages).toBeLessThanOrEqual(testImages);
+      expect(increasing(d.qs) && increasing(d.tiles)).toBe(true);
+      for (const q of d.qs) expect(q % 2).toBe(1); // a centred patch
+      for (const c of d.cnns) if (c.epochs !== undefined) expect(isCount(c.epochs)).toBe(true);
+      const occ = d.occlusion;
+      expect([occ.images, occ.patch, occ.perDistance].every(isCount)).toBe(true);
+      // Two patches at the largest gap fit side by side.
+      expect(increasing(occ.distances) && occ.distances[0] === 0 && 2 * occ.patch + Math.max(...occ.distances) <= side).toBe(true);
+      const rem = d.removal;
+      expect([rem.images, rem.cell, rem.steps].every(isCount)).toBe(true);
+      expect(side % rem.cell).toBe(0);
+      expect(increasing(rem.ks) && rem.ks[0] === 0 && Math.max(...rem.ks) <= (side / rem.cell) ** 2).toBe(true);
+      // The pointing game needs part maps: only the generated world has them.
+      expect(d.pointing === undefined).toBe(d.dataset === 'fashion-mnist');
+      if (d.pointing) expect(isCount(d.pointing.images) && d.pointing.tolerance >= 0).toBe(true);
+    }
+  });
+
+  it.each(SCALES)('%s: the sweeps cover the heatmaps, the removal and the pointing game', (scale) => {
+    for (const d of BAGNET_CONFIGS[scale].datasets) {
+      const c = evalCounts(d, d.evalImages);
+      expect(c.check).toBe(Math.min(64, d.evalImages));
+      expect(c.sweep).toBeGreaterThanOrEqual(Math.max(c.heatmap, c.removal, c.pointing));
+      expect(c.heatmap).toBeLessThanOrEqual(c.check);
+    }
+  });
+});
+
+describe('BagNet study shape', () => {
+  it("lists a dataset's figures in the study's order and leaves out the missing ones", () => {
+    const f = (name: string): Figure => ({ name, caption: name, spec: { data: [], layout: {} } });
+    const figs: DatasetFigures = {
+      accuracy: { vsQ: f('fig1'), perClass: f('fig6a'), logitCorrelation: f('fig6b') },
+      heatmaps: { maps: f('fig2a'), gallery: f('fig2b') },
+      scrambling: f('fig3'),
+      occlusion: { r: f('fig4a'), scatter: f('fig4b') },
+      removal: { logit: f('fig5a'), accuracy: f('fig5b') },
+      pointing: f('fig2d'),
+    };
+    const names = ['fig1', 'fig6a', 'fig6b', 'fig2a', 'fig2b', 'fig3', 'fig4a', 'fig4b', 'fig5a', 'fig5b', 'fig2d'];
+    expect(figureList(figs).map((x) => x.name)).toEqual(names);
+    figs.heatmaps.wrong = f('fig2c');
+    delete figs.pointing;
+    expect(figureList(figs).map((x) => x.name)).toEqual([...names.slice(0, 5), 'fig2c', ...names.slice(5, -1)]);
+  });
+
+  it('the registry finds the study folder under its public name', () => {
+    const s = getStudy('bagnet');
+    expect(s.name).toBe('bagnet');
+    expect(s.notebook).toBe('notebooks/01-bagnet.ipynb');
   });
 });
