@@ -1,0 +1,153 @@
+import * as tf from '@tensorflow/tfjs';
+import { Dataset } from '../../data/dataset';
+import { loadDataset } from '../../data/index';
+import { ShiftBackground, shiftedObjects } from '../../data/synthetic/shifted';
+import { EngineInfo, initEngine } from '../../engine/index';
+import { Antialias, countParams, modelName, receptiveFields } from '../../models/index';
+import { trainCached } from '../../train/cache';
+import { evaluate } from '../../train/metrics';
+import { Rng } from '../../util/rng';
+import type { StudyContext } from '../types';
+import { SHIFT_CONFIGS, ShiftArchitecture, ShiftStudyConfig } from './config';
+
+/** The study's state: context, the scale's config, the engine and the seeded generator. */
+export interface ShiftSession {
+  ctx: StudyContext;
+  config: ShiftStudyConfig;
+  engine: EngineInfo;
+  rng: Rng;
+}
+
+/** One trained model: an architecture with one anti-aliasing filter, trained from one seed. */
+export interface ShiftModel {
+  /** '<arch>-<filter>-s<seed>', e.g. 'vgg-bin-5-s0'. */
+  key: string;
+  /** '<arch>-<filter>': the variant, shared by the seeds of one model (the claims and tables group by it). */
+  variant: string;
+  label: string;
+  arch: ShiftArchitecture;
+  antialias: Antialias;
+  seed: number;
+  model: tf.LayersModel;
+  /** Network stride: input pixels between neighbouring units of the last spatial map ("features"). */
+  stride: number;
+  params: number;
+  heldOutAccuracy: number;
+  trainSeconds: number;
+  fromCache: boolean;
+}
+
+/** Data and trained models: every step takes this. `disposeWorld` frees the models. */
+export interface ShiftWorld {
+  session: ShiftSession;
+  /** Training images: Fashion-MNIST train items pasted at random positions, sizes and backgrounds. */
+  train: Dataset;
+  /** Held-out images pasted the same way (test items). */
+  heldOut: Dataset;
+  /** The Fashion-MNIST test items that the exhaustive shifts paste (round robin over classes). */
+  items: Dataset;
+  models: ShiftModel[];
+  seconds: Record<string, number>;
+}
+
+/** Starts the study: engine, config of ctx.scale, generator seeded by ctx.seed. Trains nothing. */
+export async function prepare(ctx: StudyContext): Promise<ShiftSession> {
+  const engine = await initEngine();
+  return { ctx, config: SHIFT_CONFIGS[ctx.scale], engine, rng: new Rng(ctx.seed) };
+}
+
+/**
+ * Items pasted onto the canvas once per (size, background), each at a position drawn uniformly from the grid (the
+ * random-translation augmentation: every object position is seen in training). Labels are the items' classes.
+ */
+export function pastedSet(items: Dataset, canvas: number, sizes: number[], backgrounds: ShiftBackground[], seed: number, rng: Rng): Dataset {
+  const parts: Dataset[] = [];
+  for (const objectSize of sizes) {
+    for (const background of backgrounds) {
+      const gen = shiftedObjects({ source: items, objects: items.size, canvas, objectSize, background, seed });
+      parts.push(gen.sample(items.size, rng.fork(`${objectSize}-${background}`), { split: items.split, classNames: items.classNames }));
+    }
+  }
+  const per = canvas * canvas * 3;
+  const n = parts.reduce((a, p) => a + p.size, 0);
+  const images = new Uint8Array(n * per);
+  const labels = new Int32Array(n);
+  let at = 0;
+  for (const p of parts) {
+    images.set(p.images, at * per);
+    labels.set(p.labels, at);
+    at += p.size;
+  }
+  return new Dataset({ name: 'pasted-fashion-mnist', split: items.split, images, labels, height: canvas, width: canvas, channels: 3, classNames: items.classNames });
+}
+
+/** Loads the data and trains (or loads from the model cache) every architecture x filter x seed, all alike. */
+export async function load(session: ShiftSession): Promise<ShiftWorld> {
+  const { ctx, config: cfg } = session;
+  const seconds: Record<string, number> = {};
+  let t0 = Date.now();
+  const fm = (split: 'train' | 'test', limit: number) => loadDataset('fashion-mnist', { split, data: ctx.data, limit, seed: ctx.seed });
+  const [trainItems, testItems] = await Promise.all([fm('train', cfg.train.perClass), fm('test', Math.max(cfg.heldOutPerClass, Math.ceil(cfg.objects / 10)))]);
+  const { sizes, backgrounds } = cfg.train;
+  const train = pastedSet(trainItems, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('train-positions'));
+  const heldOut = pastedSet(testItems.perClassSubset(cfg.heldOutPerClass, session.rng.fork('held-out')), cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('held-out-positions'));
+  seconds.data = (Date.now() - t0) / 1000;
+  t0 = Date.now();
+  const models: ShiftModel[] = [];
+  for (let s = 0; s < cfg.seeds; s++) {
+    for (const arch of cfg.architectures) {
+      for (const antialias of cfg.filters) {
+        const config = { ...arch.config, antialias };
+        const variant = `${arch.key}-${antialias}`;
+        const label = `${arch.label.split(' (')[0]}${antialias === 'none' ? '' : ` AA ${antialias}`}`;
+        const cached = await trainCached({
+          config,
+          data: { train },
+          train: { epochs: cfg.train.epochs, batchSize: cfg.train.batchSize, optimizer: { type: 'adam', lr: cfg.train.lr }, schedule: { type: 'cosine' } },
+          seed: ctx.seed + s,
+          name: `shift-${modelName(config)}`,
+          progress: `shift-invariance ${label} (seed ${ctx.seed + s})`,
+        });
+        const features = receptiveFields(cached.model).find((l) => l.name === 'features');
+        if (!features) throw new Error(`shift-invariance: ${variant} has no layer "features"; every model builder names its last spatial map so`);
+        models.push({
+          key: `${variant}-s${s}`,
+          variant,
+          label,
+          arch,
+          antialias,
+          seed: ctx.seed + s,
+          model: cached.model,
+          stride: features.x.jump,
+          params: countParams(cached.model),
+          heldOutAccuracy: evaluate(cached.model, heldOut, { batchSize: cfg.batchSize }).accuracy,
+          trainSeconds: cached.result.history.reduce((a, h) => a + h.seconds, 0),
+          fromCache: cached.fromCache,
+        });
+      }
+    }
+  }
+  seconds.training = (Date.now() - t0) / 1000;
+  const items = testItems.perClassSubset(Math.ceil(cfg.objects / 10), session.rng.fork('objects'));
+  return { session, train, heldOut, items, models, seconds };
+}
+
+/** The variants (architecture x filter) in config order, each with its models (one per seed). */
+export function variants(world: ShiftWorld): { variant: string; label: string; arch: ShiftArchitecture; antialias: Antialias; stride: number; models: ShiftModel[] }[] {
+  const out = new Map<string, ShiftModel[]>();
+  for (const m of world.models) out.set(m.variant, [...(out.get(m.variant) ?? []), m]);
+  return [...out.entries()].map(([variant, ms]) => ({ variant, label: ms[0].label, arch: ms[0].arch, antialias: ms[0].antialias, stride: ms[0].stride, models: ms }));
+}
+
+/** Frees the models. */
+export function disposeWorld(world: ShiftWorld): void {
+  for (const m of world.models) m.model.dispose();
+}
+
+/** Runs one step, recording its wall time as world.seconds[name]. */
+export async function timed<T>(world: ShiftWorld, name: string, step: () => T | Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const out = await step();
+  world.seconds[name] = (Date.now() - t0) / 1000;
+  return out;
+}
