@@ -13,6 +13,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   data: { summary: 'describe a dataset or write a grid of samples with ground-truth overlays', load: () => require('./data').command },
   train: { summary: 'train a model (bagnet, vgg, resnet, gap) with checkpoints; prints a JSON line', load: () => require('./train').command },
   explain: { summary: "explain a tfjs model's predictions on PNG/JPEG images with any method: overlay PNGs, maps as JSON", load: () => require('./explain').command },
+  serve: { summary: 'serve the user-study task sets to participants in the browser; answers stored durably', load: () => require('./serve').command },
+  'user-study': { summary: "build the user-study tables from the stored answers (CSV and the study's report)", load: () => require('./user-study').command },
 };
 
 function help(): string {

@@ -5,6 +5,7 @@ import { lineChart } from '../plot/line';
 import { evaluate } from '../train/metrics';
 import { Progress } from '../util/progress';
 import { Rng } from '../util/rng';
+import { writeSmokeTasks } from './smoke-tasks';
 import type { Claim, Scale, Study, StudyContext, StudyOutput } from './types';
 
 /**
@@ -140,6 +141,8 @@ export async function runSmoke(ctx: StudyContext): Promise<StudyOutput> {
   const losses = await trainSmoke(model, train, cfg, rng.fork('batches'));
   const testAccuracy = await accuracy(model, test);
   model.dispose();
+  // The demo user-study task set that `tessera serve` and its tests use (<out>/smoke/user-study/).
+  await writeSmokeTasks(ctx.out, test, rng.fork('user-study'));
   const figure = lineChart({
     title: 'Smoke study: training loss',
     xTitle: 'step',

@@ -1,0 +1,285 @@
+import { bootstrapInterval, wilsonInterval } from '../analysis/intervals';
+import type { Interval, Table } from '../studies/types';
+import { Rng } from '../util/rng';
+import type { Answer, Task, TaskSetFile } from './tasks';
+
+/**
+ * The user-study tables, one analysis per task kind. The same functions read real answers (`tessera user-study
+ * analyze`, from the database) and simulated ones (a study's simulated annotators): both are `Answer`s.
+ *
+ * Conventions a task set follows for its kinds:
+ * - "ab": two images; `meta.arms` = [what image A shows, what image B shows] (e.g. ["cam", "sliding-window"]; put
+ *   each arm on either side across tasks, the analysis maps positions back to arms); an enum field `preferred` whose
+ *   values include "A" and "B" (others, such as "same", count as undecided).
+ * - "summary": the images of one summary; an enum field `same` whose FIRST value is the affirmative ("yes": the
+ *   images show the same part) and a string field `name` (the part's name); `meta.label` optionally names the summary.
+ * - any other kind: counts of every enum value and the mean of every integer field, per task.
+ */
+export interface KindAnalysis {
+  kind: string;
+  /** Tables of one study's answers to its tasks of this kind (answers already restricted to those tasks). */
+  tables(study: string, tasks: readonly Task[], answers: readonly Answer[], rng: Rng): Table[];
+}
+
+/** Fleiss' kappa with its ingredients; kappa is NaN when chance agreement is 1 (every rating in one category). */
+export interface FleissResult {
+  kappa: number;
+  /** Mean observed agreement P-bar over subjects. */
+  observed: number;
+  /** Chance agreement P_e = sum_j p_j^2. */
+  chance: number;
+  subjects: number;
+}
+
+/**
+ * Fleiss' kappa (Fleiss 1971) from a subjects x categories matrix of counts: counts[i][j] = how many raters put
+ * subject i in category j. Subjects may have different numbers of raters n_i (each needs n_i >= 2):
+ *   P_i = (sum_j n_ij^2 - n_i) / (n_i (n_i - 1)),  P-bar = mean_i P_i,
+ *   p_j = sum_i n_ij / sum_i n_i,  P_e = sum_j p_j^2,  kappa = (P-bar - P_e) / (1 - P_e).
+ * With equal n_i this is Fleiss' formula exactly.
+ */
+export function fleissKappa(counts: readonly (readonly number[])[]): FleissResult {
+  if (!counts.length) throw new Error('fleissKappa: no subjects');
+  const k = counts[0].length;
+  const totals = new Array<number>(k).fill(0);
+  let ratings = 0;
+  let sumP = 0;
+  for (const [i, row] of counts.entries()) {
+    if (row.length !== k) throw new Error(`fleissKappa: subject ${i} has ${row.length} categories, expected ${k}`);
+    const n = row.reduce((a, b) => a + b, 0);
+    if (n < 2) throw new Error(`fleissKappa: subject ${i} has ${n} ratings, needs at least 2`);
+    let sq = 0;
+    for (let j = 0; j < k; j++) {
+      sq += row[j] * row[j];
+      totals[j] += row[j];
+    }
+    sumP += (sq - n) / (n * (n - 1));
+    ratings += n;
+  }
+  const observed = sumP / counts.length;
+  const chance = totals.reduce((a, t) => a + (t / ratings) ** 2, 0);
+  const kappa = chance === 1 ? NaN : (observed - chance) / (1 - chance);
+  return { kappa, observed, chance, subjects: counts.length };
+}
+
+/** A name as compared for naming consistency: lower case, inner whitespace collapsed, outer punctuation dropped. */
+export function normaliseName(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, '');
+}
+
+/** The most frequent value (ties: the first in sorted order) and its count. */
+function mode(values: readonly string[]): { value: string; count: number } {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best = { value: '', count: 0 };
+  for (const [value, count] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (count > best.count) best = { value, count };
+  }
+  return best;
+}
+
+function round(x: number, digits = 4): number {
+  return Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN;
+}
+
+function intervalColumns(iv: Interval | null): Record<string, number | string> {
+  return iv ? { low: round(iv.low), high: round(iv.high), interval: `${Math.round(iv.level * 100)}% over ${iv.over}` } : { low: '', high: '', interval: '' };
+}
+
+function answersByTask(answers: readonly Answer[]): Map<string, Answer[]> {
+  const by = new Map<string, Answer[]>();
+  for (const a of answers) by.set(a.task, [...(by.get(a.task) ?? []), a]);
+  return by;
+}
+
+/** Preference counts per task and, per pair of arms, the share preferring the first with a Wilson interval. */
+export const abAnalysis: KindAnalysis = {
+  kind: 'ab',
+  tables(study, tasks, answers) {
+    const by = answersByTask(answers);
+    const perTask = [];
+    const pairs = new Map<string, { arms: [string, string]; wins: [number, number]; undecided: number; tasks: number }>();
+    for (const task of tasks) {
+      const arms = task.meta?.arms;
+      if (!Array.isArray(arms) || arms.length !== 2 || !arms.every((a) => typeof a === 'string')) {
+        throw new Error(`user study ${study}: ab task ${task.id} needs meta.arms = [what image A shows, what image B shows]`);
+      }
+      if (task.fields.preferred?.type !== 'enum') throw new Error(`user study ${study}: ab task ${task.id} needs an enum field "preferred"`);
+      const got = by.get(task.id) ?? [];
+      const a = got.filter((x) => x.answer.preferred === 'A').length;
+      const b = got.filter((x) => x.answer.preferred === 'B').length;
+      perTask.push({ task: task.id, A: arms[0], B: arms[1], answers: got.length, preferA: a, preferB: b, undecided: got.length - a - b });
+      // Pairs keyed by sorted arm names, so a pair shown as (x, y) and as (y, x) pools into one row.
+      const sorted = [...arms].sort() as [string, string];
+      const key = JSON.stringify(sorted);
+      const pair = pairs.get(key) ?? { arms: sorted, wins: [0, 0], undecided: 0, tasks: 0 };
+      const [first, second] = arms[0] === sorted[0] ? [a, b] : [b, a];
+      pair.wins[0] += first;
+      pair.wins[1] += second;
+      pair.undecided += got.length - a - b;
+      pair.tasks += 1;
+      pairs.set(key, pair);
+    }
+    const preference = [...pairs.values()].map((p) => {
+      const decisive = p.wins[0] + p.wins[1];
+      const iv = decisive ? wilsonInterval(p.wins[0], decisive, 0.95, 'decisive answers') : null;
+      return {
+        first: p.arms[0],
+        second: p.arms[1],
+        tasks: p.tasks,
+        decisive,
+        preferFirst: p.wins[0],
+        preferSecond: p.wins[1],
+        undecided: p.undecided,
+        shareFirst: decisive ? round(p.wins[0] / decisive) : NaN,
+        ...intervalColumns(iv),
+      };
+    });
+    return [
+      { name: 'ab-per-task', caption: `${study}: A/B answers per task (A and B name what each image shows)`, rows: perTask },
+      {
+        name: 'ab-preference',
+        caption:
+          `${study}: share of decisive answers preferring the first arm of each pair, with a 95% Wilson interval ` +
+          '(answers treated as independent trials; undecided answers excluded)',
+        rows: preference,
+      },
+    ];
+  },
+};
+
+/** Per summary: agreement that the images show one part, the modal name and naming consistency; overall: Fleiss' kappa. */
+export const summaryAnalysis: KindAnalysis = {
+  kind: 'summary',
+  tables(study, tasks, answers, rng) {
+    const by = answersByTask(answers);
+    const perTask = [];
+    const agreements: number[] = [];
+    const consistencies: number[] = [];
+    let categories: readonly string[] | null = null;
+    const kappaRows: number[][] = [];
+    for (const task of tasks) {
+      const same = task.fields.same;
+      if (same?.type !== 'enum') throw new Error(`user study ${study}: summary task ${task.id} needs an enum field "same"`);
+      if (task.fields.name?.type !== 'string') throw new Error(`user study ${study}: summary task ${task.id} needs a string field "name"`);
+      if (categories && JSON.stringify(categories) !== JSON.stringify(same.values)) {
+        throw new Error(`user study ${study}: summary task ${task.id} has "same" values ${same.values.join('/')}, others ${categories.join('/')}`);
+      }
+      categories = same.values;
+      const got = by.get(task.id) ?? [];
+      const yes = got.filter((a) => a.answer.same === same.values[0]).length;
+      const names = got.map((a) => normaliseName(String(a.answer.name ?? ''))).filter(Boolean);
+      const top = mode(names);
+      const agreement = got.length ? yes / got.length : NaN;
+      const consistency = names.length ? top.count / names.length : NaN;
+      if (got.length) agreements.push(agreement);
+      if (names.length) consistencies.push(consistency);
+      if (got.length >= 2) kappaRows.push(same.values.map((v) => got.filter((a) => a.answer.same === v).length));
+      perTask.push({
+        task: task.id,
+        label: typeof task.meta?.label === 'string' ? task.meta.label : '',
+        raters: got.length,
+        [`answered ${same.values[0]}`]: yes,
+        agreement: round(agreement),
+        topName: top.value,
+        namingConsistency: round(consistency),
+        distinctNames: new Set(names).size,
+      });
+    }
+    const meanOf = (values: readonly number[]) => (idx: Int32Array) => {
+      let s = 0;
+      for (const i of idx) s += values[i];
+      return s / idx.length;
+    };
+    const overall = [];
+    if (agreements.length) {
+      const m = agreements.reduce((a, b) => a + b, 0) / agreements.length;
+      overall.push({ measure: 'agreement (mean over summaries)', value: round(m), summaries: agreements.length, ...intervalColumns(
+        agreements.length > 1 ? bootstrapInterval(agreements.length, meanOf(agreements), rng.fork('agreement'), { unit: 'summaries' }) : null,
+      ) });
+    }
+    if (consistencies.length) {
+      const m = consistencies.reduce((a, b) => a + b, 0) / consistencies.length;
+      overall.push({ measure: 'naming consistency (mean over summaries)', value: round(m), summaries: consistencies.length, ...intervalColumns(
+        consistencies.length > 1 ? bootstrapInterval(consistencies.length, meanOf(consistencies), rng.fork('naming'), { unit: 'summaries' }) : null,
+      ) });
+    }
+    if (kappaRows.length >= 2) {
+      const { kappa } = fleissKappa(kappaRows);
+      const iv = bootstrapInterval(kappaRows.length, (idx) => fleissKappa(Array.from(idx, (i) => kappaRows[i])).kappa, rng.fork('kappa'), {
+        unit: 'summaries',
+      });
+      overall.push({ measure: `Fleiss' kappa of "same"`, value: round(kappa), summaries: kappaRows.length, ...intervalColumns(iv) });
+    }
+    return [
+      { name: 'summary-per-task', caption: `${study}: per summary, raters' agreement that its images show one part and the names given`, rows: perTask },
+      {
+        name: 'summary-overall',
+        caption:
+          `${study}: agreement, naming consistency (share of names equal to the summary's most common name) and Fleiss' kappa ` +
+          'over summaries with at least two raters; 95% percentile-bootstrap intervals over summaries',
+        rows: overall,
+      },
+    ];
+  },
+};
+
+/** Any other kind: per task and field, how often each enum value was chosen, and integer means. */
+export const countsAnalysis: KindAnalysis = {
+  kind: '*',
+  tables(study, tasks, answers) {
+    const by = answersByTask(answers);
+    const rows = [];
+    for (const task of tasks) {
+      const got = by.get(task.id) ?? [];
+      for (const [name, f] of Object.entries(task.fields)) {
+        const given = got.map((a) => a.answer[name]).filter((v) => v !== undefined);
+        if (f.type === 'enum') {
+          for (const v of f.values) rows.push({ task: task.id, kind: task.kind, field: name, value: v, count: given.filter((g) => g === v).length });
+        } else if (f.type === 'integer') {
+          const nums = given.map(Number);
+          rows.push({ task: task.id, kind: task.kind, field: name, value: 'mean', count: nums.length, mean: nums.length ? round(nums.reduce((a, b) => a + b, 0) / nums.length) : NaN });
+        }
+      }
+    }
+    return rows.length ? [{ name: 'counts', caption: `${study}: answers per task and field (kinds without their own analysis)`, rows }] : [];
+  },
+};
+
+/** The analyses by kind; a kind not listed gets `countsAnalysis`. */
+export const ANALYSES: Record<string, KindAnalysis> = { ab: abAnalysis, summary: summaryAnalysis };
+
+/**
+ * All user-study tables of one task set from its answers, real or simulated. Answers to tasks the set does not have
+ * are an error (they would silently vanish from the tables otherwise). `rng` seeds the bootstrap intervals.
+ */
+export function analyzeAnswers(set: Pick<TaskSetFile, 'study' | 'tasks'>, answers: readonly Answer[], rng: Rng): Table[] {
+  const ids = new Set(set.tasks.map((t) => t.id));
+  const stray = answers.find((a) => a.study !== set.study || !ids.has(a.task));
+  if (stray) throw new Error(`user study ${set.study}: an answer is for ${stray.study}/${stray.task}, which is not a task of this set`);
+  const kinds = [...new Set(set.tasks.map((t) => t.kind))].sort();
+  const overview = {
+    name: 'overview',
+    caption: `${set.study}: answers per task kind`,
+    rows: kinds.map((kind) => {
+      const tasks = set.tasks.filter((t) => t.kind === kind);
+      const got = answers.filter((a) => tasks.some((t) => t.id === a.task));
+      return { kind, tasks: tasks.length, answers: got.length, participants: new Set(got.map((a) => a.participant)).size };
+    }),
+  };
+  const tables: Table[] = [overview];
+  const generic = set.tasks.filter((t) => !ANALYSES[t.kind]);
+  for (const kind of kinds.filter((k) => ANALYSES[k])) {
+    const tasks = set.tasks.filter((t) => t.kind === kind);
+    const mine = new Set(tasks.map((t) => t.id));
+    tables.push(...ANALYSES[kind].tables(set.study, tasks, answers.filter((a) => mine.has(a.task)), rng.fork(kind)));
+  }
+  if (generic.length) {
+    const mine = new Set(generic.map((t) => t.id));
+    tables.push(...countsAnalysis.tables(set.study, generic, answers.filter((a) => mine.has(a.task)), rng.fork('counts')));
+  }
+  return tables;
+}
