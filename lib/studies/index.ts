@@ -8,6 +8,7 @@ import { UserError } from '../util/errors';
 const STUDIES: Record<string, () => Study> = {
   smoke: () => require('./smoke').study,
   bagnet: () => require('./bagnet').study,
+  'country-crops': () => require('./country-crops').study,
   'shift-invariance': () => require('./shift-invariance').study,
 };
 

@@ -1,0 +1,67 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { encodePng, fromBytes, grid, Raster, upscale } from '../../plot/images';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic';
+import type { Crop, GalleriesResult } from './galleries';
+import { SOURCE_LABEL } from './galleries';
+import type { CountryCropsSession } from './session';
+
+/**
+ * The A/B task set for the user-study web app (`tessera serve`): per class, the CAM gallery and the sliding-window
+ * gallery as two PNG strips in a random left/right order, asking which describes the class better. Written to
+ * <out>/country-crops/user-study/: the PNGs first, tasks.json last and atomically (a reader never sees a task whose
+ * images are missing). Which source is on which side is in each task's `meta`, which the app never shows.
+ */
+export interface UserStudyResult {
+  dir: string;
+  tasksFile: string;
+  tasks: number;
+}
+
+/** One crop of explained image `c.image` as a Raster ([H,W,C] bytes of the explained images, side x side). */
+export function cropRaster(pixels: Uint8Array, side: number, channels: number, c: Crop, size: number): Raster {
+  const out = new Uint8Array(size * size * channels);
+  const base = c.image * side * side * channels;
+  for (let r = 0; r < size; r++) {
+    const from = base + ((c.y + r) * side + c.x) * channels;
+    out.set(pixels.subarray(from, from + size * channels), r * size * channels);
+  }
+  return fromBytes(out, size, size, channels);
+}
+
+/** A gallery as one strip: its crops side by side, each magnified `scale` times. */
+export function galleryStrip(pixels: Uint8Array, side: number, channels: number, crops: Crop[], size: number, scale: number): Raster {
+  return grid(crops.map((c) => upscale(cropRaster(pixels, side, channels, c, size), scale)), { cols: crops.length, pad: 4, background: 255 });
+}
+
+export async function writeUserStudy(s: CountryCropsSession, g: GalleriesResult, pixels: Uint8Array): Promise<UserStudyResult> {
+  const dir = path.join(s.ctx.out, 'user-study');
+  fs.mkdirSync(dir, { recursive: true });
+  const rng = s.rng.fork('user-study-order');
+  const tasks = [];
+  for (let cls = 0; cls < s.test.numClasses; cls++) {
+    const pair = (['cam', 'window'] as const).map((source) => g.galleries.find((o) => o.cls === cls && o.source === source)!);
+    if (pair.some((o) => !o.clustered.length)) continue;
+    const order = rng.next() < 0.5 ? [0, 1] : [1, 0];
+    const images: string[] = [];
+    for (const [side, k] of order.entries()) {
+      const o = pair[k];
+      const name = `class-${cls}-${side === 0 ? 'left' : 'right'}.png`;
+      const strip = galleryStrip(pixels, s.config.side, s.test.channels, o.clustered.map((i) => o.pool[i]), g.crop, s.config.userStudyScale);
+      writeFileAtomic(path.join(dir, name), await encodePng(strip));
+      images.push(name);
+    }
+    const className = s.test.classNames[cls];
+    tasks.push({
+      id: `class-${cls}`,
+      kind: 'ab',
+      prompt: `Each image is a set of small crops of photos from the country "${className}". Which set describes "${className}" better?`,
+      images,
+      fields: { choice: { type: 'enum', values: ['left', 'right'], label: 'The better set' } },
+      meta: { class: className, left: pair[order[0]].source, right: pair[order[1]].source, sources: SOURCE_LABEL },
+    });
+  }
+  const tasksFile = path.join(dir, 'tasks.json');
+  writeJsonAtomic(tasksFile, { study: s.ctx.study, title: 'Guess the country: which crops describe it better?', tasks });
+  return { dir, tasksFile, tasks: tasks.length };
+}
