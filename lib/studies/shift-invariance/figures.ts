@@ -29,7 +29,7 @@ export async function globalMapsFigure(world: ShiftWorld, avg: AverageMaps): Pro
   for (const r of LAYER_ROLES) floors[r] = lowest(vs.flatMap((v) => avg.cos[v.variant][r]));
   for (const r of LAYER_ROLES) {
     for (const v of vs) {
-      rowLabels.push(`${v.label}, ${r} (from ${floors[r].toFixed(2)})`);
+      rowLabels.push(`${v.label} · ${r === 'penultimate' ? 'penult.' : r}`);
       rows.push(
         avg.cos[v.variant][r].map((m, a) => {
           const { i, j } = avg.anchors[a];
@@ -43,7 +43,7 @@ export async function globalMapsFigure(world: ShiftWorld, avg: AverageMaps): Pro
     caption:
       `Lee et al. Fig. 3-4 at laptop scale (${avg.label}, ${avg.side}x${avg.side} positions): cosine similarity of the feature at ` +
       'every object position (y = vertical, x = horizontal offset) to the feature at each anchor (blue box), averaged over objects; ' +
-      "'hot' colours from the layer's lowest value (in the row label) to 1.",
+      `'hot' colours from the layer's lowest value to 1 (${LAYER_ROLES.map((r) => `${r} from ${floors[r].toFixed(2)}`).join(', ')}).`,
     spec: await labelledPanels({ title: `Global shift maps — ${avg.label}`, rows, colLabels: [...ANCHOR_NAMES], rowLabels, scale: magnify(avg.side) }),
   };
 }
