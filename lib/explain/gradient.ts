@@ -34,6 +34,9 @@ export function baselineOf(x: tf.Tensor4D, baseline: Baseline): tf.Tensor4D {
   });
 }
 
+/** The ids of the gradient methods (e.g. a study's choice of a model's own attribution). */
+export type GradientMethodId = 'saliency' | 'gradient-x-input' | 'integrated-gradients';
+
 export interface GradientOptions extends AttributeOptions {
   /** Default 32 images per pass. */
   batchSize?: number;
@@ -157,40 +160,5 @@ export function integratedGradientsLiteral(model: tf.LayersModel, x: tf.Tensor4D
     tf.dispose([xi, bi]);
     out.push(map);
   }
-  return out;
-}
-
-/** @deprecated The pre-interface entry point, kept until the BagNet study moves to the method classes. */
-export type AttributionMethod = 'saliency' | 'gradient-x-input' | 'integrated-gradients';
-
-/** @deprecated Per-pixel-and-channel attribution [N,H,W,C] (the caller disposes); use the method classes. */
-export function attribute(model: tf.LayersModel, x: tf.Tensor4D, targets: ArrayLike<number>, opts: { method: AttributionMethod; steps?: number; batchSize?: number }): tf.Tensor4D {
-  const batchSize = opts.batchSize ?? 32;
-  const parts: tf.Tensor4D[] = [];
-  const t = Array.from(targets);
-  for (let i = 0; i < x.shape[0]; i += batchSize) {
-    const nb = Math.min(batchSize, x.shape[0] - i);
-    parts.push(
-      tf.tidy(() => {
-        const xb = x.slice([i, 0, 0, 0], [nb, -1, -1, -1]);
-        const tb = t.slice(i, i + nb);
-        const base = baselineOf(xb, 'mean-colour');
-        if (opts.method === 'saliency') return inputGradients(model, xb, tb);
-        if (opts.method === 'gradient-x-input') return tf.mul(tf.sub(xb, base), inputGradients(model, xb, tb)) as tf.Tensor4D;
-        const m = opts.steps ?? 16;
-        let sum = tf.zerosLike(xb) as tf.Tensor4D;
-        for (let k = 1; k <= m; k++) {
-          const point = tf.add(base, tf.mul(tf.sub(xb, base), (k - 0.5) / m)) as tf.Tensor4D;
-          const g = inputGradients(model, point, tb);
-          const next = tf.add(sum, g) as tf.Tensor4D;
-          tf.dispose([sum, g, point]);
-          sum = next;
-        }
-        return tf.mul(tf.sub(xb, base), tf.div(sum, m)) as tf.Tensor4D;
-      }),
-    );
-  }
-  const out = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
-  if (parts.length > 1) tf.dispose(parts);
   return out;
 }

@@ -126,3 +126,11 @@ export function heatmapProblems(h: Heatmaps): string[] {
   }
   return problems;
 }
+
+/** The first `count` images of a set of maps (values are a view, not a copy). */
+export function firstImagesOf<T extends Heatmaps | ClassHeatmaps>(h: T, count: number): T {
+  if (!Number.isInteger(count) || count < 0 || count > h.n) throw new Error(`firstImagesOf: asked for ${count} of ${h.n} images`);
+  const per = h.height * h.width * ('classes' in h ? h.classes : 1);
+  const out = { ...h, n: count, values: h.values.subarray(0, count * per) };
+  return 'targets' in h ? { ...out, targets: h.targets.slice(0, count) } : out;
+}

@@ -31,18 +31,6 @@ export function bagnetGeometry(model: tf.LayersModel): { q: number; jump: number
   return { q: rf.y.size, jump: rf.y.jump, start: rf.y.start };
 }
 
-/** Per-location logits [N,h,w,K] of a BagNet for images [N,H,W,C] (inference mode, in batches). */
-export function patchLogits(model: tf.LayersModel, x: tf.Tensor4D, batchSize = 64): tf.Tensor4D {
-  const pm = patchLogitModel(model);
-  const parts: tf.Tensor4D[] = [];
-  for (let i = 0; i < x.shape[0]; i += batchSize) {
-    parts.push(tf.tidy(() => pm.predict(x.slice([i, 0, 0, 0], [Math.min(batchSize, x.shape[0] - i), -1, -1, -1])) as tf.Tensor4D));
-  }
-  const out = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
-  if (parts.length > 1) tf.dispose(parts);
-  return out;
-}
-
 /** The q x q patches of `image` [H,W,C] (zero-padded by (q-1)/2), centred on pixels `centres` ([y, x]): [n,q,q,C]. */
 export function extractPatches(image: Float32Array, h: number, w: number, c: number, q: number, centres: readonly [number, number][]): Float32Array {
   const r = (q - 1) / 2;
@@ -133,18 +121,6 @@ export function patchSweep(bag: BagNetModel, x: tf.Tensor4D, batchSize = 32): tf
   }
   big.dispose();
   return tf.tensor4d(out, [n, h, w, K]);
-}
-
-/** One class's plane of a [N,H,W,K] map, per image: N arrays of H*W. */
-export function classPlanes(maps: Float32Array, n: number, hw: number, K: number, classes: ArrayLike<number>): Float32Array[] {
-  const out: Float32Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const plane = new Float32Array(hw);
-    const c = classes[i];
-    for (let p = 0; p < hw; p++) plane[p] = maps[(i * hw + p) * K + c];
-    out.push(plane);
-  }
-  return out;
 }
 
 /** A patch of one image found by its evidence. (y0, x0) is the top-left corner in image pixels (may be < 0 with padding). */

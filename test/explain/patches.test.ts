@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildBagNet, BagNetConfig } from '../../lib/models/bagnet';
-import { bagnetGeometry, extractPatches, patchLogits, patchSweep, patchSweepLiteral, topPatches } from '../../lib/explain/patches';
+import { BagNetPatchLogits, bagnetGeometry, extractPatches, patchSweep, patchSweepLiteral, topPatches } from '../../lib/explain/patches';
 import { scrambleTilesBytes } from '../../lib/data/transforms';
 import { Rng } from '../../lib/util/rng';
 import { std } from '../../lib/analysis/stats';
@@ -9,6 +9,12 @@ import { randomTensor } from '../models/helpers';
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
+
+/** Every class's patch-logit map as a tensor [n,h,w,K] (what the BagNet averages). */
+function patchLogits(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor4D {
+  const m = new BagNetPatchLogits(model).allClasses(x);
+  return tf.tensor4d(m.values, [m.n, m.height, m.width, m.classes]);
+}
 
 const tiny = (q: number): BagNetConfig => ({ family: 'bagnet', q, widths: [4, 4, 4], expansion: 2 });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { occlude } from '../../lib/data/transforms';
-import { attribute } from '../../lib/explain/gradient';
+import { GradientXInput, IntegratedGradients, Saliency } from '../../lib/explain/gradient';
 import { cellScores, patchGrid, randomOrders, rankCells, removalCurve } from '../../lib/explain/removal';
 import { Rng } from '../../lib/util/rng';
 import { randomTensor } from '../models/helpers';
@@ -54,22 +54,22 @@ describe('patch removal', () => {
 });
 
 describe('gradient attribution', () => {
-  it('saliency of a linear model is its weight row; gradient x input and IG are (x - baseline) * w', () => {
+  it('saliency of a linear model is its largest |weight| per pixel; gradient x input and IG sum (x - baseline) * w', () => {
     const model = linearModel(3, 3, 2, 2);
     const x = randomTensor([2, 3, 3, 2], 4) as tf.Tensor4D;
     const W = (model.layers[1].getWeights()[0].arraySync() as number[][]).map((row) => row);
-    const sal = attribute(model, x, [0, 1], { method: 'saliency' }).arraySync() as number[][][][];
-    const ig = attribute(model, x, [0, 1], { method: 'integrated-gradients', steps: 4 }).dataSync();
-    const gxi = attribute(model, x, [0, 1], { method: 'gradient-x-input' }).dataSync();
+    const sal = new Saliency(model).attribute(x, [0, 1]).values;
+    const ig = new IntegratedGradients(model, { steps: 4 }).attribute(x, [0, 1]).values;
+    const gxi = new GradientXInput(model).attribute(x, [0, 1]).values;
     const xs = x.dataSync();
     const base = tf.mean(x, [1, 2], true).dataSync(); // [2,1,1,2]
     for (let i = 0; i < 2; i++)
-      for (let p = 0; p < 18; p++) {
-        const w = W[p][i];
-        expect(sal[i][Math.floor(p / 6)][Math.floor(p / 2) % 3][p % 2]).toBeCloseTo(w, 5);
-        const expected = (xs[i * 18 + p] - base[i * 2 + (p % 2)]) * w;
-        expect(ig[i * 18 + p]).toBeCloseTo(expected, 5);
-        expect(gxi[i * 18 + p]).toBeCloseTo(expected, 5);
+      for (let pixel = 0; pixel < 9; pixel++) {
+        const w = [0, 1].map((c) => W[pixel * 2 + c][i]);
+        expect(sal[i * 9 + pixel]).toBeCloseTo(Math.max(...w.map(Math.abs)), 5);
+        const expected = w.reduce((a, wc, c) => a + (xs[i * 18 + pixel * 2 + c] - base[i * 2 + c]) * wc, 0);
+        expect(ig[i * 9 + pixel]).toBeCloseTo(expected, 5);
+        expect(gxi[i * 9 + pixel]).toBeCloseTo(expected, 5);
       }
   });
 
@@ -83,8 +83,8 @@ describe('gradient attribution', () => {
     });
     const x = randomTensor([1, 4, 4, 1], 6) as tf.Tensor4D;
     const baseline = tf.mul(tf.mean(x, [1, 2], true), tf.onesLike(x)) as tf.Tensor4D;
-    const ig = attribute(model, x, [1], { method: 'integrated-gradients', steps: 64 });
-    const sum = ig.sum().dataSync()[0];
+    const ig = new IntegratedGradients(model, { steps: 64 }).attribute(x, [1]);
+    const sum = ig.values.reduce((a, v) => a + v, 0);
     const diff = (model.predict(x) as tf.Tensor2D).dataSync()[1] - (model.predict(baseline) as tf.Tensor2D).dataSync()[1];
     expect(sum).toBeCloseTo(diff, 3);
   });

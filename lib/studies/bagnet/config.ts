@@ -1,4 +1,4 @@
-import type { AttributionMethod } from '../../explain/gradient';
+import type { GradientMethodId } from '../../explain/gradient';
 import type { BagNetConfig } from '../../models/bagnet';
 import type { ModelConfig } from '../../models/index';
 import type { Scale } from '../types';
@@ -40,7 +40,7 @@ export interface DatasetPlan {
   /** Pair occlusion: images, square patch side, gaps between the two patches, pairs per gap and image. */
   occlusion: { images: number; patch: number; distances: number[]; perDistance: number };
   /** Patch removal: images, grid cell side, numbers of masked cells, the CNNs' own attribution method. */
-  removal: { images: number; cell: number; ks: number[]; attribution: AttributionMethod; steps: number };
+  removal: { images: number; cell: number; ks: number[]; attribution: GradientMethodId; steps: number };
   /** Heatmap figure: number of images; gallery: patches per class; wrong predictions shown. */
   heatmapImages: number;
   galleryPerClass: number;

@@ -115,15 +115,14 @@ export async function heatmapFigures(ds: DatasetSession, heat: HeatmapResult): P
   const imageRaster = (i: number): Raster => fromBytes(test.imageBytes(i), W, H, C);
   const crop = (i: number, p: { y0: number; x0: number; size: number }) => cropPatch(test.imageBytes(i), H, W, C, p);
   const magnify = Math.max(1, Math.round(128 / W));
-  const heatRows: PanelCell[][] = heat.planes.map((byModel, i) => [
+  // Maps are placed through their geometry: a coarse patch-logit map covers only the tiles around its patches' centres.
+  const nHeat = Object.values(heat.planes)[0]?.maps.n ?? 0;
+  const heatRows: PanelCell[][] = Array.from({ length: nHeat }, (_, i) => [
     { image: imageRaster(i) },
-    ...ds.bagnets.flatMap((b) => {
-      const { h, w } = heat.mapSize[b.key];
-      return [
-        { heat: byModel[b.key].map, width: w, height: h },
-        { heat: byModel[b.key].sweep, width: W, height: H },
-      ];
-    }),
+    ...ds.bagnets.flatMap((b) => [
+      { maps: heat.planes[b.key].maps, index: i },
+      { maps: heat.planes[b.key].sweeps, index: i },
+    ]),
   ]);
   const maps: Figure = {
     name: `fig2-heatmaps-${tag}`,
@@ -155,7 +154,6 @@ export async function heatmapFigures(ds: DatasetSession, heat: HeatmapResult): P
     }),
   };
   if (!heat.wrong.length) return { maps, gallery };
-  const { h: mh, w: mw } = heat.mapSize[largest.key];
   const wrong: Figure = {
     name: `fig2-wrong-${tag}`,
     caption:
@@ -165,7 +163,7 @@ export async function heatmapFigures(ds: DatasetSession, heat: HeatmapResult): P
       title: `Behind wrong predictions, ${largest.label}`,
       rows: heat.wrong.map((e) => [
         { image: imageRaster(e.image) },
-        { heat: e.diff, width: mw, height: mh },
+        { maps: e.diff, index: 0 },
         ...e.top.map((t) => ({ image: crop(e.image, t) })),
       ]),
       colLabels: ['image', 'pred - true', 'patch 1', 'patch 2', 'patch 3'],

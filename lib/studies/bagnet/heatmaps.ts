@@ -1,4 +1,5 @@
-import { bagnetGeometry, classPlanes, patchSweep, ScoredPatch, topPatches } from '../../explain/patches';
+import { ClassHeatmaps, firstImagesOf, Heatmaps, selectClasses } from '../../explain/heatmaps';
+import { BagNetSweep, ScoredPatch, topPatches } from '../../explain/patches';
 import type { BagNetConfig } from '../../models/bagnet';
 import type { AccuracyResult } from './accuracy';
 import type { PatchMeanResult } from './patch-mean';
@@ -6,49 +7,37 @@ import { DatasetSession, firstImages, timed } from './session';
 
 /**
  * The exact per-pixel sweeps of every BagNet, once, on the first counts.sweep images (the heatmaps, the removal and
- * the pointing game all read them): per BagNet key, flat [counts.sweep,H,W,K].
+ * the pointing game all read them): per BagNet key, every class [counts.sweep,H,W,K].
  */
 export interface SweepResult {
   images: number;
-  maps: Record<string, Float32Array>;
+  maps: Record<string, ClassHeatmaps>;
 }
 
-/** Runs `patchSweep` for every BagNet of the dataset. */
+/** Runs the BagNet sweep method for every BagNet of the dataset. */
 export function sweeps(ds: DatasetSession): SweepResult {
   return timed(ds, 'sweeps', () => {
     const xSweep = firstImages(ds.x, ds.counts.sweep);
-    const maps: Record<string, Float32Array> = {};
-    for (const b of ds.bagnets) {
-      const s = patchSweep({ model: b.model, config: b.config as BagNetConfig }, xSweep);
-      maps[b.key] = s.dataSync() as Float32Array;
-      s.dispose();
-    }
+    const maps: Record<string, ClassHeatmaps> = {};
+    for (const b of ds.bagnets) maps[b.key] = new BagNetSweep(b.model, b.config as BagNetConfig).allClasses(xSweep);
     xSweep.dispose();
     return { images: ds.counts.sweep, maps };
   });
 }
 
-/** The true-class evidence of one image under one BagNet: its patch-logit map [h*w] and its per-pixel sweep [H*W]. */
-export interface EvidencePlanes {
-  map: Float32Array;
-  sweep: Float32Array;
-}
-
-/** One wrong prediction of the largest BagNet: the (predicted - true) logit per patch [h*w] and its top patches. */
+/** One wrong prediction of the largest BagNet: the (predicted - true) logit per patch (one map) and its top patches. */
 export interface WrongPrediction {
   image: number;
   label: number;
   predicted: number;
-  diff: Float32Array;
+  diff: Heatmaps;
   top: ScoredPatch[];
 }
 
 /** Figure 2 a-c, as data: heatmap planes, the top patches per class and the patches behind wrong predictions. */
 export interface HeatmapResult {
-  /** Patch-logit map size (h, w) per BagNet key. */
-  mapSize: Record<string, { h: number; w: number }>;
-  /** Per image (the first counts.heatmap), per BagNet key. */
-  planes: Record<string, EvidencePlanes>[];
+  /** Per BagNet key, the true-class evidence of the first counts.heatmap images: patch-logit maps and per-pixel sweeps. */
+  planes: Record<string, { maps: Heatmaps; sweeps: Heatmaps }>;
   /** Patch size, stride and offset of the largest BagNet's map. */
   geometry: { q: number; jump: number; start: number };
   /** Per class, the largest BagNet's galleryPerClass highest-logit patches over the checked images. */
@@ -65,22 +54,18 @@ export function heatmaps(ds: DatasetSession, acc: AccuracyResult, patch: PatchMe
     const [H, W] = ds.test.imageShape;
     const n = ds.counts.check;
     const nHeat = ds.counts.heatmap;
-    const mapSize: HeatmapResult['mapSize'] = {};
-    const perModel: Record<string, { maps: Float32Array[]; sweeps: Float32Array[] }> = {};
-    for (const b of ds.bagnets) {
-      const m = patch.maps[b.key];
-      mapSize[b.key] = { h: m.h, w: m.w };
-      perModel[b.key] = {
-        maps: classPlanes(m.values, n, m.h * m.w, K, labels),
-        sweeps: classPlanes(sweep.maps[b.key], nHeat, H * W, K, labels), // the first nHeat images of the sweep
-      };
-    }
-    const planes = Array.from({ length: nHeat }, (_, i) =>
-      Object.fromEntries(ds.bagnets.map((b) => [b.key, { map: perModel[b.key].maps[i], sweep: perModel[b.key].sweeps[i] }])),
+    const truth = labels.slice(0, nHeat);
+    const planes = Object.fromEntries(
+      ds.bagnets.map((b) => [
+        b.key,
+        { maps: selectClasses(firstImagesOf(patch.maps[b.key], nHeat), truth), sweeps: selectClasses(firstImagesOf(sweep.maps[b.key], nHeat), truth) },
+      ]),
     );
     // Gallery: per class, the patches with the highest class logit over the checked images (largest BagNet).
-    const { values: v, h: mh, w: mw } = patch.maps[largest.key];
-    const geometry = bagnetGeometry(largest.model);
+    const largestMaps = patch.maps[largest.key];
+    const { values: v, height: mh, width: mw } = largestMaps;
+    const g = largestMaps.geometry.y;
+    const geometry = { q: g.size, jump: g.jump, start: g.start };
     const gallery: ScoredPatch[][] = [];
     for (let c = 0; c < K; c++) {
       const scores = new Float32Array(n * mh * mw);
@@ -96,8 +81,10 @@ export function heatmaps(ds: DatasetSession, acc: AccuracyResult, patch: PatchMe
       const p = preds[i];
       const diff = new Float32Array(mh * mw);
       for (let u = 0; u < mh * mw; u++) diff[u] = v[(i * mh * mw + u) * K + p] - v[(i * mh * mw + u) * K + labels[i]];
-      return { image: i, label: labels[i], predicted: p, diff, top: topPatches(diff, 1, mh, mw, geometry, 3) };
+      const { classes: _, ...frame } = largestMaps;
+      const map: Heatmaps = { ...frame, n: 1, targets: [p], values: diff };
+      return { image: i, label: labels[i], predicted: p, diff: map, top: topPatches(diff, 1, mh, mw, geometry, 3) };
     });
-    return { mapSize, planes, geometry, gallery, wrong };
+    return { planes, geometry, gallery, wrong };
   });
 }

@@ -1,5 +1,5 @@
 import { pointingGame } from '../../analysis/stats';
-import { classPlanes } from '../../explain/patches';
+import { firstImagesOf, plane, selectClasses } from '../../explain/heatmaps';
 import type { SweepResult } from './heatmaps';
 import { DatasetSession, timed } from './session';
 
@@ -41,7 +41,8 @@ export function pointing(ds: DatasetSession, sweep: SweepResult): PointingResult
     }
     const scores: Record<string, PointingScore> = {};
     for (const b of ds.bagnets) {
-      const planes = classPlanes(sweep.maps[b.key], n, H * W, test.numClasses, labels.slice(0, n));
+      const maps = selectClasses(firstImagesOf(sweep.maps[b.key], n), labels.slice(0, n));
+      const planes = labels.slice(0, n).map((_, i) => plane(maps, i));
       const r = pointingGame(planes, masks, H, W, tolerance);
       const { hitRate, chance, massOnTarget, areaFraction, images } = r;
       scores[b.key] = { hitRate, chance, massOnTarget, areaFraction, images };

@@ -1,6 +1,7 @@
 import { linearFit } from '../../analysis/stats';
-import { attribute } from '../../explain/gradient';
-import { classPlanes } from '../../explain/patches';
+import { firstImagesOf, plane, selectClasses } from '../../explain/heatmaps';
+import { methodEntry } from '../../explain/index';
+import type { GradientOptions } from '../../explain/gradient';
 import { cellScores, patchGrid, randomOrders, rankCells, removalCurve, RemovalCurve } from '../../explain/removal';
 import { UserError } from '../../util/errors';
 import type { DatasetPlan } from './config';
@@ -30,7 +31,7 @@ export function removal(ds: DatasetSession, sweep: SweepResult, overrides: Parti
   return timed(ds, 'removal', () => {
     const settings = { ...ds.plan.removal, ...overrides };
     const { largest, test } = ds;
-    const [H, W, C] = test.imageShape;
+    const [H, W] = test.imageShape;
     const n = Math.min(settings.images, ds.counts.eval);
     if (n > sweep.images) {
       const found = sweep.images;
@@ -39,19 +40,17 @@ export function removal(ds: DatasetSession, sweep: SweepResult, overrides: Parti
     const xRem = firstImages(ds.x, n);
     const labels = ds.labels.slice(0, n);
     const cells = patchGrid(H, W, settings.cell);
-    const sweepPlanes = classPlanes(sweep.maps[largest.key], n, H * W, test.numClasses, labels);
-    const bagOrders = sweepPlanes.map((p) => rankCells(cellScores(p, H, W, 1, cells)));
+    const sweepPlanes = selectClasses(firstImagesOf(sweep.maps[largest.key], n), labels);
+    const bagOrders = labels.map((_, i) => rankCells(cellScores(plane(sweepPlanes, i), H, W, 1, cells)));
     const randOrders = randomOrders(n, cells.length, ds.rng.fork('removal-random'));
     const ks = settings.ks.filter((k) => k <= cells.length);
     const names = { bagnet: `${largest.label} heatmap`, own: `own ${settings.attribution}`, random: 'random' };
     const curves: Record<string, Record<string, RemovalCurve>> = {};
     const tag = ds.plan.dataset;
     for (const m of [largest, ...ds.cnns]) {
-      const attr = attribute(m.model, xRem, labels, { method: settings.attribution, steps: settings.steps });
-      const a = attr.dataSync() as Float32Array;
-      attr.dispose();
-      const per = H * W * C;
-      const gradOrders = Array.from({ length: n }, (_, i) => rankCells(cellScores(a.subarray(i * per, (i + 1) * per), H, W, C, cells)));
+      const options: GradientOptions = { steps: settings.steps };
+      const own = methodEntry(settings.attribution).create(m.model, {}).attribute(xRem, labels, options);
+      const gradOrders = labels.map((_, i) => rankCells(cellScores(plane(own, i), H, W, 1, cells)));
       curves[m.key] = {
         [names.bagnet]: removalCurve(m.model, xRem, labels, cells, bagOrders, ks, 'mean', `${tag} removal ${m.label}/bagnet`),
         [names.own]: removalCurve(m.model, xRem, labels, cells, gradOrders, ks, 'mean', `${tag} removal ${m.label}/gradient`),
