@@ -33,18 +33,24 @@ function checkPoints(points: readonly ArrayLike<number>[], what: string): void {
   if (!points.length) throw new Error(`${what}: no points to cluster`);
   const d = points[0].length;
   points.forEach((p, i) => {
-    if (p.length !== d) throw new Error(`${what}: point ${i} has ${p.length} coordinates, point 0 has ${d}; give every point the same length`);
-    for (let j = 0; j < d; j++) if (!Number.isFinite(p[j])) throw new Error(`${what}: coordinate ${j} of point ${i} is ${p[j]}, expected a finite number`);
+    if (p.length !== d)
+      throw new Error(`${what}: point ${i} has ${p.length} coordinates, point 0 has ${d}; give every point the same length`);
+    for (let j = 0; j < d; j++)
+      if (!Number.isFinite(p[j])) throw new Error(`${what}: coordinate ${j} of point ${i} is ${p[j]}, expected a finite number`);
   });
 }
 
 /** The dendrogram of `points` (rows of equal length) under `linkage`. */
 export function agglomerate(points: readonly ArrayLike<number>[], linkage: Linkage): Dendrogram {
   checkPoints(points, 'agglomerate');
-  if (!(LINKAGES as readonly string[]).includes(linkage)) throw new Error(`agglomerate: unknown linkage "${linkage}"; expected one of ${LINKAGES.join(', ')}`);
+  if (!(LINKAGES as readonly string[]).includes(linkage))
+    throw new Error(`agglomerate: unknown linkage "${linkage}"; expected one of ${LINKAGES.join(', ')}`);
   const n = points.length;
   if (n === 1) return { n, merges: [] };
-  const root = agnes(points.map((p) => Array.from(p)), { method: ML_METHOD[linkage] });
+  const root = agnes(
+    points.map((p) => Array.from(p)),
+    { method: ML_METHOD[linkage] },
+  );
   // Post-order walk: children get their ids before their parent; then sort merges by height (stable).
   const found: { node: Cluster; left: Cluster; right: Cluster }[] = [];
   const walk = (c: Cluster): void => {
@@ -70,7 +76,8 @@ export function agglomerate(points: readonly ArrayLike<number>[], linkage: Linka
  */
 export function cutTree(tree: Dendrogram, k: number): Int32Array {
   const { n, merges } = tree;
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`cutTree: k must be an integer in [1, ${n}] (the number of points), found ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new Error(`cutTree: k must be an integer in [1, ${n}] (the number of points), found ${k}`);
   const parent = new Int32Array(2 * n - 1).fill(-1);
   // Keep the n - k lowest merges.
   for (let i = 0; i < n - k; i++) {

@@ -31,7 +31,12 @@ export function intervalBars(opts: {
     name: s.name,
     x: opts.categories,
     y: s.values,
-    error_y: { type: 'data', symmetric: false, array: s.values.map((v, i) => s.high[i] - v), arrayminus: s.values.map((v, i) => v - s.low[i]) },
+    error_y: {
+      type: 'data',
+      symmetric: false,
+      array: s.values.map((v, i) => s.high[i] - v),
+      arrayminus: s.values.map((v, i) => v - s.low[i]),
+    },
   }));
   const refs = (opts.references ?? []).map((r) => ({
     type: 'scatter',

@@ -15,16 +15,18 @@ function literal(points: number[][], linkage: Linkage, k: number): { heights: nu
   const dist = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, j) => s + (v - b[j]) ** 2, 0));
   const centroid = (c: number[]) => points[0].map((_, j) => c.reduce((s, i) => s + points[i][j], 0) / c.length);
   const link = (a: number[], b: number[]) => {
-    if (linkage === 'average') return a.reduce((s, i) => s + b.reduce((t, j) => t + dist(points[i], points[j]), 0), 0) / (a.length * b.length);
+    if (linkage === 'average')
+      return a.reduce((s, i) => s + b.reduce((t, j) => t + dist(points[i], points[j]), 0), 0) / (a.length * b.length);
     return Math.sqrt((2 * a.length * b.length) / (a.length + b.length)) * dist(centroid(a), centroid(b));
   };
   let kept: number[][] = clusters;
   while (clusters.length > 1) {
     let best = [0, 1, Infinity];
-    for (let i = 0; i < clusters.length; i++) for (let j = i + 1; j < clusters.length; j++) {
-      const d = link(clusters[i], clusters[j]);
-      if (d < best[2]) best = [i, j, d];
-    }
+    for (let i = 0; i < clusters.length; i++)
+      for (let j = i + 1; j < clusters.length; j++) {
+        const d = link(clusters[i], clusters[j]);
+        if (d < best[2]) best = [i, j, d];
+      }
     const [i, j, d] = best;
     heights.push(d);
     clusters = [...clusters.filter((_, c) => c !== i && c !== j), [...clusters[i], ...clusters[j]].sort((x, y) => x - y)];
@@ -45,23 +47,42 @@ describe('agglomerate and cutTree on hand-worked examples', () => {
     // AB at 1; DE at 2; d(AB,C) = (4+3)/2 = 3.5; d(ABC,DE) = (10+12+9+11+6+8)/6 = 56/6.
     const tree = agglomerate(LINE, 'average');
     expect(tree.merges.map((m) => m.height)).toEqual([1, 2, 3.5, 56 / 6].map((h) => expect.closeTo(h, 12)));
-    expect(tree.merges.map((m) => [m.a, m.b, m.size])).toEqual([[0, 1, 2], [3, 4, 2], [2, 5, 3], [6, 7, 5]]);
-    expect(groups(cutTree(tree, 2))).toEqual([[0, 1, 2], [3, 4]]);
+    expect(tree.merges.map((m) => [m.a, m.b, m.size])).toEqual([
+      [0, 1, 2],
+      [3, 4, 2],
+      [2, 5, 3],
+      [6, 7, 5],
+    ]);
+    expect(groups(cutTree(tree, 2))).toEqual([
+      [0, 1, 2],
+      [3, 4],
+    ]);
     expect(groups(cutTree(tree, 3))).toEqual([[0, 1], [2], [3, 4]]);
     expect(Array.from(cutTree(tree, 3))).toEqual([0, 0, 1, 2, 2]);
     expect(Array.from(cutTree(tree, 1))).toEqual([0, 0, 0, 0, 0]);
     expect(Array.from(cutTree(tree, 5))).toEqual([0, 1, 2, 3, 4]);
   });
 
-  test("Ward linkage on the same points: heights 1, 2, 7/sqrt(3), sqrt(12/5) * 28/3", () => {
+  test('Ward linkage on the same points: heights 1, 2, 7/sqrt(3), sqrt(12/5) * 28/3', () => {
     // AB (centroid 0.5) + C: sqrt(2*2*1/3) * 3.5 = 7/sqrt(3); ABC (5/3) + DE (11): sqrt(2*3*2/5) * 28/3.
     const tree = agglomerate(LINE, 'ward');
-    expect(tree.merges.map((m) => m.height)).toEqual([1, 2, 7 / Math.sqrt(3), Math.sqrt(12 / 5) * (28 / 3)].map((h) => expect.closeTo(h, 12)));
-    expect(groups(cutTree(tree, 2))).toEqual([[0, 1, 2], [3, 4]]);
+    expect(tree.merges.map((m) => m.height)).toEqual(
+      [1, 2, 7 / Math.sqrt(3), Math.sqrt(12 / 5) * (28 / 3)].map((h) => expect.closeTo(h, 12)),
+    );
+    expect(groups(cutTree(tree, 2))).toEqual([
+      [0, 1, 2],
+      [3, 4],
+    ]);
   });
 
   test('2-D square of four points and a far point: the far point stays alone until the end', () => {
-    const pts = [[0, 0], [0, 1], [1, 0], [1, 1], [10, 10]];
+    const pts = [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+      [10, 10],
+    ];
     for (const linkage of ['ward', 'average'] as Linkage[]) {
       const tree = agglomerate(pts, linkage);
       expect(tree.merges[0].height).toBeCloseTo(1, 12);
@@ -97,12 +118,22 @@ describe('errors and helpers', () => {
   });
 
   test('l2Normalize and meanPairwiseDistance', () => {
-    const [a, b, z] = l2Normalize([[3, 4], [0, 2], [0, 0]]);
+    const [a, b, z] = l2Normalize([
+      [3, 4],
+      [0, 2],
+      [0, 0],
+    ]);
     expect(Array.from(a)).toEqual([0.6, 0.8]);
     expect(Array.from(b)).toEqual([0, 1]);
     expect(Array.from(z)).toEqual([0, 0]);
     // Pairs of (0,0), (3,4), (6,8): 5, 10, 5 -> mean 20/3.
-    expect(meanPairwiseDistance([[0, 0], [3, 4], [6, 8]])).toBeCloseTo(20 / 3, 12);
+    expect(
+      meanPairwiseDistance([
+        [0, 0],
+        [3, 4],
+        [6, 8],
+      ]),
+    ).toBeCloseTo(20 / 3, 12);
     expect(meanPairwiseDistance([[1, 2]])).toBeNaN();
   });
 });

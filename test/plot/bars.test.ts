@@ -17,8 +17,8 @@ describe('intervalBars', () => {
   });
 
   test('a series of the wrong length says what it needs', () => {
-    expect(() => intervalBars({ title: 't', yTitle: 'y', categories: ['a'], series: [{ name: 's', values: [1, 2], low: [1], high: [1] }] })).toThrow(
-      /series "s" needs 1 values/,
-    );
+    expect(() =>
+      intervalBars({ title: 't', yTitle: 'y', categories: ['a'], series: [{ name: 's', values: [1, 2], low: [1], high: [1] }] }),
+    ).toThrow(/series "s" needs 1 values/);
   });
 });

@@ -70,8 +70,16 @@ describe('candidate crops from maps', () => {
 
   test('positiveShareOn: positive mass on the mask over all positive mass, negatives ignored', () => {
     const h: Heatmaps = {
-      method: 'x', n: 1, height: 2, width: 2, imageHeight: 2, imageWidth: 2, targets: [0], signed: true,
-      geometry: windowGeometry(1, 1), values: Float32Array.from([3, 1, -5, 0]),
+      method: 'x',
+      n: 1,
+      height: 2,
+      width: 2,
+      imageHeight: 2,
+      imageWidth: 2,
+      targets: [0],
+      signed: true,
+      geometry: windowGeometry(1, 1),
+      values: Float32Array.from([3, 1, -5, 0]),
     };
     expect(positiveShareOn(h, 0, [1, 0, 1, 1])).toBeCloseTo(0.75, 12);
     expect(positiveShareOn(h, 0, [0, 0, 0, 0])).toBe(0);

@@ -46,18 +46,27 @@ export function accuracy(s: CountryCropsSession): AccuracyResult {
     }
     const images = Array.from({ length: n * E }, (_, k) => Math.floor(k / E));
     const K = s.test.numClasses;
-    const hitsOf = (logits: Float32Array, per: number): number[] => argmaxRows(logits, K).map((p, k) => (p === labels[Math.floor(k / per)] ? 1 : 0));
+    const hitsOf = (logits: Float32Array, per: number): number[] =>
+      argmaxRows(logits, K).map((p, k) => (p === labels[Math.floor(k / per)] ? 1 : 0));
     const perImage: number[][] = [];
     const models: ModelAccuracy[] = s.models.map((m) => {
       const wholeHits = hitsOf(predictLogits(m.model, x), 1);
       let cropHits = wholeHits;
       if (!m.whole) {
-        const crops = cropsOf(x, images, cy.map((c) => c - Math.floor(m.crop / 2)), cx.map((c) => c - Math.floor(m.crop / 2)), m.crop);
+        const crops = cropsOf(
+          x,
+          images,
+          cy.map((c) => c - Math.floor(m.crop / 2)),
+          cx.map((c) => c - Math.floor(m.crop / 2)),
+          m.crop,
+        );
         cropHits = hitsOf(predictLogits(m.cropModel, crops), E);
         crops.dispose();
       }
       const per = m.whole ? 1 : E;
-      perImage.push(Array.from({ length: n }, (_, i) => cropHits.slice(i * per, (i + 1) * per).reduce((a: number, b: number) => a + b, 0) / per));
+      perImage.push(
+        Array.from({ length: n }, (_, i) => cropHits.slice(i * per, (i + 1) * per).reduce((a: number, b: number) => a + b, 0) / per),
+      );
       const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
       return {
         label: m.label,

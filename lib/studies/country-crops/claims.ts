@@ -15,7 +15,15 @@ function claim(c: Omit<Claim, 'pass'> & { verdict: Verdict }): Claim {
 
 /** A claim that needs ground truth on data without it: inconclusive, saying why. */
 function noTruth(id: string, text: string, paper: string, kind: Claim['kind']): Claim {
-  return claim({ id, claim: text, paper, measured: 'not measurable: the data has no ground-truth cue maps (an ImageFolder)', details: 'needs the facades world', verdict: 'inconclusive', kind });
+  return claim({
+    id,
+    claim: text,
+    paper,
+    measured: 'not measurable: the data has no ground-truth cue maps (an ImageFolder)',
+    details: 'needs the facades world',
+    verdict: 'inconclusive',
+    kind,
+  });
 }
 
 /** The claims, each decided by its rule in CLAIM_RULES (fixed before the run). */
@@ -29,8 +37,12 @@ export function countryCropsClaims(acc: AccuracyResult, m: MapsResult, d: Detail
       id: 'smaller-crops-lower-accuracy',
       claim: 'Models trained on smaller crops are less accurate (on crops of their size)',
       paper: 'the post: "the smaller the crop, the lower the accuracy" (no numbers given)',
-      measured: `${small.label} ${pct(small.cropAccuracy)}, ${large.label} ${pct(large.cropAccuracy)}; difference ${pts(acc.gain.value)} ${iv(acc.gain.interval, pts)}`,
-      details: `holds when the 95% bootstrap interval (over test images, crops paired by centre) of accuracy(${large.crop} px) - accuracy(${small.crop} px) lies above ${R.accuracyGain}`,
+      measured:
+        `${small.label} ${pct(small.cropAccuracy)}, ${large.label} ${pct(large.cropAccuracy)}; difference ` +
+        `${pts(acc.gain.value)} ${iv(acc.gain.interval, pts)}`,
+      details:
+        `holds when the 95% bootstrap interval (over test images, crops paired by centre) of accuracy(${large.crop} px) ` +
+        `- accuracy(${small.crop} px) lies above ${R.accuracyGain}`,
       verdict: verdictFromInterval(acc.gain.interval, R.accuracyGain, 'above'),
       kind: 'paper',
       interval: acc.gain.interval,
@@ -42,13 +54,22 @@ export function countryCropsClaims(acc: AccuracyResult, m: MapsResult, d: Detail
           id: 'smaller-crops-concentrate-on-details',
           claim: 'The smallest-crop model puts more of its CAM evidence on the class cues than the whole-image model',
           paper: 'the post: smaller crops give "more attention to details" (masonry, patterns, roofs, plants); qualitative',
-          measured: `${d.models.map((x) => `${x.label} ${pct(x.share)}`).join(', ')}; smallest - whole ${pts(d.gain.value)} ${iv(d.gain.interval, pts)}`,
-          details: `share of positive CAM mass (true class, whole image) on signature-cue pixels, paired by image; holds when the 95% bootstrap interval of smallest - whole lies above ${R.detailGain}`,
+          measured:
+            `${d.models.map((x) => `${x.label} ${pct(x.share)}`).join(', ')}; smallest - whole ${pts(d.gain.value)} ` +
+            `${iv(d.gain.interval, pts)}`,
+          details:
+            `share of positive CAM mass (true class, whole image) on signature-cue pixels, paired by image; holds when ` +
+            `the 95% bootstrap interval of smallest - whole lies above ${R.detailGain}`,
           verdict: verdictFromInterval(d.gain.interval, R.detailGain, 'above'),
           kind: 'paper',
           interval: d.gain.interval,
         })
-      : noTruth('smaller-crops-concentrate-on-details', 'Smaller crops concentrate CAM evidence on class cues', 'the post: "more attention to details"', 'paper'),
+      : noTruth(
+          'smaller-crops-concentrate-on-details',
+          'Smaller crops concentrate CAM evidence on class cues',
+          'the post: "more attention to details"',
+          'paper',
+        ),
   );
   claims.push(
     claim({
@@ -74,8 +95,12 @@ export function countryCropsClaims(acc: AccuracyResult, m: MapsResult, d: Detail
         id,
         claim: text,
         paper: 'ours: the post shows that both surface country cues (brick, arches, palms), without a measure',
-        measured: `top-${g.topN} pool ${pct(g.poolCueShare[source])} vs random ${pct(g.randomCueShare)}: ${pts(a.value)} ${iv(a.interval, pts)}`,
-        details: `cue share = mean share of a crop's pixels that show a signature cue value of its class; holds when the 95% bootstrap interval (over explained images) of pool - random lies above ${R.cueAboveChance}`,
+        measured:
+          `top-${g.topN} pool ${pct(g.poolCueShare[source])} vs random ${pct(g.randomCueShare)}: ${pts(a.value)} ` +
+          `${iv(a.interval, pts)}`,
+        details:
+          `cue share = mean share of a crop's pixels that show a signature cue value of its class; holds when the 95% ` +
+          `bootstrap interval (over explained images) of pool - random lies above ${R.cueAboveChance}`,
         verdict: verdictFromInterval(a.interval, R.cueAboveChance, 'above'),
         kind: 'extension',
         interval: a.interval,
@@ -88,8 +113,12 @@ export function countryCropsClaims(acc: AccuracyResult, m: MapsResult, d: Detail
       id: 'clustering-raises-diversity',
       claim: 'Clustering the top crops gives more diverse galleries than the plain top-k',
       paper: 'the post: without clustering the top crops are near-duplicates, hence agglomerative clustering and one crop per cluster',
-      measured: `mean pairwise feature distance, clustered - top-k: ${dg.value.toFixed(3)} [${dg.interval.low.toFixed(3)}, ${dg.interval.high.toFixed(3)}] over ${dg.perGallery.length} galleries`,
-      details: `diversity = mean pairwise Euclidean distance of L2-normalised GAP features; holds when the 95% bootstrap interval of the mean difference over (class, source) galleries lies above ${R.diversityGain}`,
+      measured:
+        `mean pairwise feature distance, clustered - top-k: ${dg.value.toFixed(3)} [${dg.interval.low.toFixed(3)}, ` +
+        `${dg.interval.high.toFixed(3)}] over ${dg.perGallery.length} galleries`,
+      details:
+        `diversity = mean pairwise Euclidean distance of L2-normalised GAP features; holds when the 95% bootstrap ` +
+        `interval of the mean difference over (class, source) galleries lies above ${R.diversityGain}`,
       verdict: verdictFromInterval(dg.interval, R.diversityGain, 'above'),
       kind: 'paper',
       interval: dg.interval,
@@ -97,16 +126,30 @@ export function countryCropsClaims(acc: AccuracyResult, m: MapsResult, d: Detail
   );
   const w = g.windowMinusCam;
   if (!w) {
-    claims.push(noTruth('window-beats-cam', 'The sliding window finds class cues more often than CAM', 'the post: the sliding window found more interesting crops', 'paper'));
+    claims.push(
+      noTruth(
+        'window-beats-cam',
+        'The sliding window finds class cues more often than CAM',
+        'the post: the sliding window found more interesting crops',
+        'paper',
+      ),
+    );
   } else {
-    const gal = `galleries: CAM ${pct(g.galleryCueShare.cam!.value)} ${iv(g.galleryCueShare.cam!.interval, pct)}, window ${pct(g.galleryCueShare.window!.value)} ${iv(g.galleryCueShare.window!.interval, pct)}`;
+    const shown = (src: 'cam' | 'window') => `${pct(g.galleryCueShare[src]!.value)} ${iv(g.galleryCueShare[src]!.interval, pct)}`;
+    const gal = `galleries: CAM ${shown('cam')}, window ${shown('window')}`;
     claims.push(
       claim({
         id: 'window-beats-cam',
-        claim: 'The sliding window\'s top crops show class cues more often than CAM\'s',
-        paper: 'the post: the simpler sliding window found more "interesting" crops than CAM (Toloka side-by-side; no numbers); guessed cause: CAM scores see context',
-        measured: `top-N pools: window ${pct(g.poolCueShare.window)}, CAM ${pct(g.poolCueShare.cam)}, window - CAM ${pts(w.value)} ${iv(w.interval, pts)}; ${gal}`,
-        details: `holds when the 95% bootstrap interval (over explained images) of cue share(window) - cue share(CAM) lies above ${R.windowBeatsCam}; fails when it lies below (CAM wins); inconclusive when it straddles`,
+        claim: "The sliding window's top crops show class cues more often than CAM's",
+        paper:
+          'the post: the simpler sliding window found more "interesting" crops than CAM (Toloka side-by-side; no numbers); ' +
+          'guessed cause: CAM scores see context',
+        measured:
+          `top-N pools: window ${pct(g.poolCueShare.window)}, CAM ${pct(g.poolCueShare.cam)}, window - CAM ` +
+          `${pts(w.value)} ${iv(w.interval, pts)}; ${gal}`,
+        details:
+          `holds when the 95% bootstrap interval (over explained images) of cue share(window) - cue share(CAM) lies ` +
+          `above ${R.windowBeatsCam}; fails when it lies below (CAM wins); inconclusive when it straddles`,
         verdict: verdictFromInterval(w.interval, R.windowBeatsCam, 'above'),
         kind: 'paper',
         interval: w.interval,

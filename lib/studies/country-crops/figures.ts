@@ -18,12 +18,26 @@ export function accuracyFigure(acc: AccuracyResult): Figure {
     yTitle: 'top-1 accuracy',
     categories: cats,
     series: [
-      { name: 'on crops of its size', values: acc.models.map((m) => m.cropAccuracy), low: acc.models.map((m) => m.cropInterval.low), high: acc.models.map((m) => m.cropInterval.high) },
-      { name: 'on whole images', values: acc.models.map((m) => m.wholeAccuracy), low: acc.models.map((m) => m.wholeInterval.low), high: acc.models.map((m) => m.wholeInterval.high) },
+      {
+        name: 'on crops of its size',
+        values: acc.models.map((m) => m.cropAccuracy),
+        low: acc.models.map((m) => m.cropInterval.low),
+        high: acc.models.map((m) => m.cropInterval.high),
+      },
+      {
+        name: 'on whole images',
+        values: acc.models.map((m) => m.wholeAccuracy),
+        low: acc.models.map((m) => m.wholeInterval.low),
+        high: acc.models.map((m) => m.wholeInterval.high),
+      },
     ],
     yRange: [0, 1],
   });
-  return { name: 'accuracy-vs-crop', caption: 'Top-1 accuracy of each model on random crops of its own size and on whole test images.', spec };
+  return {
+    name: 'accuracy-vs-crop',
+    caption: 'Top-1 accuracy of each model on random crops of its own size and on whole test images.',
+    spec,
+  };
 }
 
 /** Validation accuracy (whole images) per epoch of every model: the learning curves. */
@@ -48,7 +62,14 @@ function imageRaster(pixels: Uint8Array, side: number, channels: number, i: numb
  * Image, CAM and sliding window for a few explained images (one per class first), the window map with boxes around its
  * three best windows and their class probability written over them, as in the post's figures.
  */
-export async function mapsFigure(m: MapsResult, pixels: Uint8Array, side: number, channels: number, classNames: string[], count: number): Promise<Figure> {
+export async function mapsFigure(
+  m: MapsResult,
+  pixels: Uint8Array,
+  side: number,
+  channels: number,
+  classNames: string[],
+  count: number,
+): Promise<Figure> {
   const perClass = Math.max(1, Math.ceil(count / classNames.length));
   const picks: number[] = [];
   for (let round = 0; round < perClass && picks.length < count; round++) {
@@ -106,11 +127,21 @@ export async function mapsFigure(m: MapsResult, pixels: Uint8Array, side: number
 }
 
 /** One source's galleries: per class the clustered gallery and, below it, the plain top-k crops. */
-export async function galleryFigure(g: GalleriesResult, pixels: Uint8Array, side: number, channels: number, classNames: string[], source: 'cam' | 'window'): Promise<Figure> {
+export async function galleryFigure(
+  g: GalleriesResult,
+  pixels: Uint8Array,
+  side: number,
+  channels: number,
+  classNames: string[],
+  source: 'cam' | 'window',
+): Promise<Figure> {
   const rows: PanelCell[][] = [];
   const labels: string[] = [];
   for (const o of g.galleries.filter((x) => x.source === source)) {
-    for (const [kind, members] of [['clustered', o.clustered], ['top-k', o.topK]] as const) {
+    for (const [kind, members] of [
+      ['clustered', o.clustered],
+      ['top-k', o.topK],
+    ] as const) {
       rows.push(members.map((i) => ({ image: cropRaster(pixels, side, channels, o.pool[i], g.crop) })));
       labels.push(`${classNames[o.cls]}: ${kind}`);
     }
@@ -124,7 +155,9 @@ export async function galleryFigure(g: GalleriesResult, pixels: Uint8Array, side
   });
   return {
     name: `gallery-${source}`,
-    caption: `Per class: the max-probability crop of each of ${g.k} clusters of the top crops from ${SOURCE_LABEL[source]}, and the ${g.k} best-scored crops without clustering.`,
+    caption:
+      `Per class: the max-probability crop of each of ${g.k} clusters of the top crops from ${SOURCE_LABEL[source]}, and ` +
+      `the ${g.k} best-scored crops without clustering.`,
     spec,
   };
 }
@@ -143,13 +176,27 @@ export function proxyFigure(g: GalleriesResult): Figure | null {
     yTitle: 'mean share of signature-cue pixels per crop',
     categories: cats,
     series: [
-      { name: 'top-N pool (interval of pool - random, shifted by random)', values: pool.map((p) => p.v), low: pool.map((p) => p.low), high: pool.map((p) => p.high) },
-      { name: 'clustered gallery (bootstrap over crops)', values: gal.map((p) => p.value), low: gal.map((p) => p.interval.low), high: gal.map((p) => p.interval.high) },
+      {
+        name: 'top-N pool (interval of pool - random, shifted by random)',
+        values: pool.map((p) => p.v),
+        low: pool.map((p) => p.low),
+        high: pool.map((p) => p.high),
+      },
+      {
+        name: 'clustered gallery (bootstrap over crops)',
+        values: gal.map((p) => p.value),
+        low: gal.map((p) => p.interval.low),
+        high: gal.map((p) => p.interval.high),
+      },
     ],
     references: [{ name: 'random crops (chance)', y: g.randomCueShare }],
     yRange: [0, 1],
   });
-  return { name: 'cue-proxy', caption: 'Ground-truth proxy: mean share of crop pixels on signature cues of the class, against random crops.', spec };
+  return {
+    name: 'cue-proxy',
+    caption: 'Ground-truth proxy: mean share of crop pixels on signature cues of the class, against random crops.',
+    spec,
+  };
 }
 
 /** Share of CAM evidence on signature cues per model ("smaller crops concentrate on details"). */
@@ -161,5 +208,5 @@ export function detailFigure(d: DetailResult): Figure {
     series: [{ name: 'CAM on whole images', x: d.models.map((m) => m.crop), y: d.models.map((m) => m.share) }],
     yRange: [0, 1],
   });
-  return { name: 'cam-detail', caption: 'How much of each model\'s positive CAM evidence lies on signature cues of the class.', spec };
+  return { name: 'cam-detail', caption: "How much of each model's positive CAM evidence lies on signature cues of the class.", spec };
 }

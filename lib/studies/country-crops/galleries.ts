@@ -110,17 +110,34 @@ export function candidates(maps: Heatmaps, crop: number, side: number): Omit<Cro
       const centre = cellCentre(maps.geometry, r, c);
       const field = cellField(maps.geometry, r, c);
       const square = field.y1 - field.y0 === crop && field.x1 - field.x0 === crop;
-      out.push({ image: i, y: square ? field.y0 : clamp(centre.y - crop / 2), x: square ? field.x0 : clamp(centre.x - crop / 2), score: p[cell] });
+      out.push({
+        image: i,
+        y: square ? field.y0 : clamp(centre.y - crop / 2),
+        x: square ? field.x0 : clamp(centre.x - crop / 2),
+        score: p[cell],
+      });
     }
   }
   return out;
 }
 
 /** Features (the GAP layer, L2-normalised later) and class probabilities of crops, through the crop model. */
-function describe(model: tf.LayersModel, x: tf.Tensor4D, crops: Omit<Crop, 'probability' | 'cueShare'>[], size: number, K: number): { features: Float32Array[]; probs: Float32Array[] } {
+function describe(
+  model: tf.LayersModel,
+  x: tf.Tensor4D,
+  crops: Omit<Crop, 'probability' | 'cueShare'>[],
+  size: number,
+  K: number,
+): { features: Float32Array[]; probs: Float32Array[] } {
   if (!crops.length) return { features: [], probs: [] };
   const fm = featureModel(model, ['gap', 'logits']);
-  const t = cropsOf(x, crops.map((c) => c.image), crops.map((c) => c.y), crops.map((c) => c.x), size);
+  const t = cropsOf(
+    x,
+    crops.map((c) => c.image),
+    crops.map((c) => c.y),
+    crops.map((c) => c.x),
+    size,
+  );
   const values = mapBatches(t, 256, (xb) => {
     const [g, l] = fm.predict(xb) as tf.Tensor[];
     return tf.concat([g, tf.softmax(l)], 1);
@@ -166,7 +183,8 @@ export function galleries(s: CountryCropsSession, m: MapsResult): GalleriesResul
     const side = config.side;
     const images = m.images;
     const x = imagesTensor(s, images);
-    const cueOf = (c: { image: number; y: number; x: number }) => (images.masks ? maskShare(images.masks[c.image], side, c.y, c.x, m.crop) : NaN);
+    const cueOf = (c: { image: number; y: number; x: number }) =>
+      images.masks ? maskShare(images.masks[c.image], side, c.y, c.x, m.crop) : NaN;
     const withTruth = (raw: Omit<Crop, 'probability' | 'cueShare'>[]) => {
       const d = describe(model, x, raw, m.crop, K);
       const crops = raw.map((c, i) => ({ ...c, probability: d.probs[i][images.labels[c.image]], cueShare: cueOf(c) }));
@@ -175,7 +193,12 @@ export function galleries(s: CountryCropsSession, m: MapsResult): GalleriesResul
     // Random crops: the chance level of the cue share.
     const rng = s.rng.fork('random-crops');
     const randomRaw = images.indices.flatMap((_, i) =>
-      Array.from({ length: config.randomCropsPerImage }, () => ({ image: i, y: rng.int(side - m.crop + 1), x: rng.int(side - m.crop + 1), score: NaN })),
+      Array.from({ length: config.randomCropsPerImage }, () => ({
+        image: i,
+        y: rng.int(side - m.crop + 1),
+        x: rng.int(side - m.crop + 1),
+        score: NaN,
+      })),
     );
     const random = withTruth(randomRaw).crops;
     const other = LINKAGES.find((l) => l !== config.linkage)!;
@@ -234,14 +257,20 @@ export function galleries(s: CountryCropsSession, m: MapsResult): GalleriesResul
     const C = { cam: counts(pools.cam), window: counts(pools.window), random: counts(random) };
     const differenceOf = (a: keyof typeof C, b: keyof typeof C, label: string) => {
       const stat = (idx: ArrayLike<number>) => shareOf(C[a], idx) - shareOf(C[b], idx);
-      return { value: stat(all), interval: bootstrapInterval(n, stat, s.rng.fork(label), { resamples: config.resamples, unit: 'explained images' }) };
+      return {
+        value: stat(all),
+        interval: bootstrapInterval(n, stat, s.rng.fork(label), { resamples: config.resamples, unit: 'explained images' }),
+      };
     };
     const truth = images.masks !== null;
     const galleryCue = (source: CropSource) => {
       const g = out.filter((o) => o.source === source);
       const shown = g.flatMap((o) => o.clustered.map((i) => o.pool[i].cueShare));
       const value = shown.reduce((a, b) => a + b, 0) / Math.max(1, shown.length);
-      return { value, interval: meanInterval(shown, s.rng.fork(`gallery-cue-${source}`), { resamples: config.resamples, unit: 'gallery crops' }) };
+      return {
+        value,
+        interval: meanInterval(shown, s.rng.fork(`gallery-cue-${source}`), { resamples: config.resamples, unit: 'gallery crops' }),
+      };
     };
     const gains = out.map((o) => o.scores.clustered.diversity - o.scores.topK.diversity).filter(Number.isFinite);
     return {
@@ -262,7 +291,10 @@ export function galleries(s: CountryCropsSession, m: MapsResult): GalleriesResul
       galleryCueShare: { cam: truth ? galleryCue('cam') : null, window: truth ? galleryCue('window') : null },
       diversityGain: {
         value: gains.reduce((a, b) => a + b, 0) / Math.max(1, gains.length),
-        interval: meanInterval(gains, s.rng.fork('diversity-bootstrap'), { resamples: config.resamples, unit: 'galleries (class x source)' }),
+        interval: meanInterval(gains, s.rng.fork('diversity-bootstrap'), {
+          resamples: config.resamples,
+          unit: 'galleries (class x source)',
+        }),
         perGallery: gains,
       },
     };

@@ -24,12 +24,22 @@ export function explainedPixels(s: CountryCropsSession, m: MapsResult): Uint8Arr
 }
 
 /** Every figure of the study from the steps' results. */
-export async function studyFigures(s: CountryCropsSession, acc: AccuracyResult, m: MapsResult, d: DetailResult | null, g: GalleriesResult): Promise<Figure[]> {
+export async function studyFigures(
+  s: CountryCropsSession,
+  acc: AccuracyResult,
+  m: MapsResult,
+  d: DetailResult | null,
+  g: GalleriesResult,
+): Promise<Figure[]> {
   const px = explainedPixels(s, m);
   const { side } = s.config;
   const ch = s.test.channels;
   const names = s.test.classNames;
-  const out: Figure[] = [figures.accuracyFigure(acc), figures.learningFigure(acc), await figures.mapsFigure(m, px, side, ch, names, s.config.figureImages)];
+  const out: Figure[] = [
+    figures.accuracyFigure(acc),
+    figures.learningFigure(acc),
+    await figures.mapsFigure(m, px, side, ch, names, s.config.figureImages),
+  ];
   for (const source of CROP_SOURCES) out.push(await figures.galleryFigure(g, px, side, ch, names, source));
   const proxy = figures.proxyFigure(g);
   if (proxy) out.push(proxy);
@@ -43,17 +53,29 @@ export function proxyTable(s: CountryCropsSession, g: GalleriesResult): Table {
     (['clustered', 'otherLinkage', 'topK'] as const).map((kind) => ({
       class: s.test.classNames[o.cls],
       source: SOURCE_LABEL[o.source],
-      gallery: kind === 'clustered' ? `clustered (${g.linkage})` : kind === 'otherLinkage' ? `clustered (${g.otherLinkage})` : 'plain top-k',
+      gallery:
+        kind === 'clustered' ? `clustered (${g.linkage})` : kind === 'otherLinkage' ? `clustered (${g.otherLinkage})` : 'plain top-k',
       cueShare: +o.scores[kind].cueShare.toFixed(3),
       diversity: +o.scores[kind].diversity.toFixed(3),
       purity: +o.scores[kind].purity.toFixed(3),
     })),
   );
-  return { name: 'gallery-proxies', caption: 'Per class, source and gallery: cue share, diversity (mean pairwise feature distance), purity (mean class probability).', rows };
+  return {
+    name: 'gallery-proxies',
+    caption: 'Per class, source and gallery: cue share, diversity (mean pairwise feature distance), purity (mean class probability).',
+    rows,
+  };
 }
 
 /** results.json, claims, figures and tables from the steps' results. */
-export async function output(s: CountryCropsSession, acc: AccuracyResult, m: MapsResult, d: DetailResult | null, g: GalleriesResult, u: UserStudyResult): Promise<StudyOutput> {
+export async function output(
+  s: CountryCropsSession,
+  acc: AccuracyResult,
+  m: MapsResult,
+  d: DetailResult | null,
+  g: GalleriesResult,
+  u: UserStudyResult,
+): Promise<StudyOutput> {
   const results = {
     config: s.config,
     dataset: s.dataset,
@@ -70,7 +92,13 @@ export async function output(s: CountryCropsSession, acc: AccuracyResult, m: Map
       windowMinusCam: g.windowMinusCam,
       galleryCueShare: g.galleryCueShare,
       diversityGain: g.diversityGain,
-      galleries: g.galleries.map((o) => ({ cls: o.cls, source: o.source, pool: o.pool.length, scores: o.scores, shown: o.clustered.map((i) => o.pool[i]) })),
+      galleries: g.galleries.map((o) => ({
+        cls: o.cls,
+        source: o.source,
+        pool: o.pool.length,
+        scores: o.scores,
+        shown: o.clustered.map((i) => o.pool[i]),
+      })),
     },
     userStudy: { tasks: u.tasks, file: u.tasksFile },
     seconds: s.seconds,

@@ -35,7 +35,12 @@ export interface MapsResult {
 export function explainedImages(s: CountryCropsSession): ExplainedImages {
   const indices: number[] = [];
   for (let c = 0; c < s.test.numClasses; c++) {
-    indices.push(...s.labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0).slice(0, s.config.imagesPerClass));
+    indices.push(
+      ...s.labels
+        .map((l, i) => (l === c ? i : -1))
+        .filter((i) => i >= 0)
+        .slice(0, s.config.imagesPerClass),
+    );
   }
   const bar = s.truth ? new Progress('country-crops: cue masks', indices.length) : null;
   const masks = s.truth

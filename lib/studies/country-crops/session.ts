@@ -55,7 +55,10 @@ function splitVal(ds: Dataset, fraction: number, rng: Rng): { train: Dataset; va
 }
 
 /** Loads the data (facades, or the ImageFolder of ctx.data), trains or loads the models. */
-export async function prepare(ctx: StudyContext, config: CountryCropsConfig = COUNTRY_CROPS_CONFIGS[ctx.scale]): Promise<CountryCropsSession> {
+export async function prepare(
+  ctx: StudyContext,
+  config: CountryCropsConfig = COUNTRY_CROPS_CONFIGS[ctx.scale],
+): Promise<CountryCropsSession> {
   const engine = await initEngine();
   const rng = new Rng(ctx.seed);
   const seconds: Record<string, number> = {};
@@ -66,14 +69,16 @@ export async function prepare(ctx: StudyContext, config: CountryCropsConfig = CO
   if (ctx.data) {
     all = await loadImageFolder(ctx.data, { split: 'train', imageSize: config.side, channels: 3, seed: ctx.seed });
     test = await loadImageFolder(ctx.data, { split: 'test', imageSize: config.side, channels: 3, seed: ctx.seed });
-    if (all.numClasses < 2) throw new UserError(`country-crops: ${ctx.data} holds ${all.numClasses} class folder; the study needs at least 2`);
+    if (all.numClasses < 2)
+      throw new UserError(`country-crops: ${ctx.data} holds ${all.numClasses} class folder; the study needs at least 2`);
   } else {
     all = facades({ split: 'train', seed: ctx.seed, side: config.side, size: config.trainSize });
     truth = { split: 'test', seed: ctx.seed, side: config.side, size: config.testSize };
     test = facades(truth);
   }
   for (const c of config.crops) {
-    if (c >= config.side) throw new UserError(`country-crops: crop ${c} px is not smaller than the ${config.side} px images; use smaller crops`);
+    if (c >= config.side)
+      throw new UserError(`country-crops: crop ${c} px is not smaller than the ${config.side} px images; use smaller crops`);
   }
   const { train, val } = splitVal(all, config.valFraction, rng.fork('val-split'));
   seconds.data = (Date.now() - t0) / 1000;
@@ -85,7 +90,12 @@ export async function prepare(ctx: StudyContext, config: CountryCropsConfig = CO
     const trained = await trainCached({
       config: config.model,
       data: { train, val },
-      train: { epochs: config.epochs, batchSize: config.batchSize, optimizer: { type: 'adam', lr: config.lr }, schedule: { type: 'cosine' } },
+      train: {
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        optimizer: { type: 'adam', lr: config.lr },
+        schedule: { type: 'cosine' },
+      },
       seed: ctx.seed,
       // One fresh random crop of every image at every step: the post's "trained on small random crops".
       augment: whole ? undefined : { fn: (xb, r) => randomCrop(xb, crop, r).x, key: `random-crop-${crop}` },
@@ -129,9 +139,20 @@ export function timed<T>(s: CountryCropsSession, name: string, step: () => T): T
 }
 
 /** Crops [n,size,size,C] of x [N,H,W,C]: image `images[i]` at top-left (ys[i], xs[i]), exact pixels (no resampling). */
-export function cropsOf(x: tf.Tensor4D, images: ArrayLike<number>, ys: ArrayLike<number>, xs: ArrayLike<number>, size: number): tf.Tensor4D {
+export function cropsOf(
+  x: tf.Tensor4D,
+  images: ArrayLike<number>,
+  ys: ArrayLike<number>,
+  xs: ArrayLike<number>,
+  size: number,
+): tf.Tensor4D {
   const [, H, W] = x.shape;
   // Box corners on pixel centres and `size` samples: bilinear sampling lands exactly on pixels.
-  const boxes = Array.from({ length: images.length }, (_, i) => [ys[i] / (H - 1), xs[i] / (W - 1), (ys[i] + size - 1) / (H - 1), (xs[i] + size - 1) / (W - 1)]);
+  const boxes = Array.from({ length: images.length }, (_, i) => [
+    ys[i] / (H - 1),
+    xs[i] / (W - 1),
+    (ys[i] + size - 1) / (H - 1),
+    (xs[i] + size - 1) / (W - 1),
+  ]);
   return tf.image.cropAndResize(x, boxes, Array.from(images), [size, size], 'bilinear');
 }

@@ -31,7 +31,10 @@ class RecordingCanvas extends Canvas {
 }
 
 /** Image `index` of a facades split: its label map, its class, and the building (0-based, -1 = none) of every pixel. */
-export function ownerMap(opts: FacadesOptions, index: number): { labels: Uint8Array; owner: Int8Array; label: number; buildings: Record<FacadeCue, string>[] } {
+export function ownerMap(
+  opts: FacadesOptions,
+  index: number,
+): { labels: Uint8Array; owner: Int8Array; label: number; buildings: Record<FacadeCue, string>[] } {
   const side = opts.side ?? 128;
   const canvas = new RecordingCanvas(side, side);
   const record = renderFacade(canvas, opts, index);

@@ -1,16 +1,15 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { encodePng, fromBytes, grid, Raster, upscale } from '../../plot/images';
-import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic';
+import { Task, TASKS_FILE, writeTaskSet } from '../../userstudy/tasks';
 import type { Crop, GalleriesResult } from './galleries';
 import { SOURCE_LABEL } from './galleries';
 import type { CountryCropsSession } from './session';
 
 /**
  * The A/B task set for the user-study web app (`tessera serve`): per class, the CAM gallery and the sliding-window
- * gallery as two PNG strips in a random left/right order, asking which describes the class better. Written to
- * <out>/country-crops/user-study/: the PNGs first, tasks.json last and atomically (a reader never sees a task whose
- * images are missing). Which source is on which side is in each task's `meta`, which the app never shows.
+ * gallery as two PNG strips in a random left/right order, asking which describes the class better. Written by
+ * lib/userstudy's writeTaskSet to <out>/country-crops/user-study/ (PNGs first, tasks.json last and atomically, then
+ * loaded back and validated). Which source is on which side is in each task's `meta`, which the app never shows.
  */
 export interface UserStudyResult {
   dir: string;
@@ -31,14 +30,16 @@ export function cropRaster(pixels: Uint8Array, side: number, channels: number, c
 
 /** A gallery as one strip: its crops side by side, each magnified `scale` times. */
 export function galleryStrip(pixels: Uint8Array, side: number, channels: number, crops: Crop[], size: number, scale: number): Raster {
-  return grid(crops.map((c) => upscale(cropRaster(pixels, side, channels, c, size), scale)), { cols: crops.length, pad: 4, background: 255 });
+  return grid(
+    crops.map((c) => upscale(cropRaster(pixels, side, channels, c, size), scale)),
+    { cols: crops.length, pad: 4, background: 255 },
+  );
 }
 
 export async function writeUserStudy(s: CountryCropsSession, g: GalleriesResult, pixels: Uint8Array): Promise<UserStudyResult> {
-  const dir = path.join(s.ctx.out, 'user-study');
-  fs.mkdirSync(dir, { recursive: true });
   const rng = s.rng.fork('user-study-order');
-  const tasks = [];
+  const tasks: Task[] = [];
+  const pngs = new Map<string, Uint8Array>();
   for (let cls = 0; cls < s.test.numClasses; cls++) {
     const pair = (['cam', 'window'] as const).map((source) => g.galleries.find((o) => o.cls === cls && o.source === source)!);
     if (pair.some((o) => !o.clustered.length)) continue;
@@ -47,8 +48,15 @@ export async function writeUserStudy(s: CountryCropsSession, g: GalleriesResult,
     for (const [side, k] of order.entries()) {
       const o = pair[k];
       const name = `class-${cls}-${side === 0 ? 'left' : 'right'}.png`;
-      const strip = galleryStrip(pixels, s.config.side, s.test.channels, o.clustered.map((i) => o.pool[i]), g.crop, s.config.userStudyScale);
-      writeFileAtomic(path.join(dir, name), await encodePng(strip));
+      const strip = galleryStrip(
+        pixels,
+        s.config.side,
+        s.test.channels,
+        o.clustered.map((i) => o.pool[i]),
+        g.crop,
+        s.config.userStudyScale,
+      );
+      pngs.set(name, await encodePng(strip));
       images.push(name);
     }
     const className = s.test.classNames[cls];
@@ -61,7 +69,6 @@ export async function writeUserStudy(s: CountryCropsSession, g: GalleriesResult,
       meta: { class: className, left: pair[order[0]].source, right: pair[order[1]].source, sources: SOURCE_LABEL },
     });
   }
-  const tasksFile = path.join(dir, 'tasks.json');
-  writeJsonAtomic(tasksFile, { study: s.ctx.study, title: 'Guess the country: which crops describe it better?', tasks });
-  return { dir, tasksFile, tasks: tasks.length };
+  const set = writeTaskSet(s.ctx.out, { study: s.ctx.study, title: 'Guess the country: which crops describe it better?', tasks }, pngs);
+  return { dir: set.dir, tasksFile: path.join(set.dir, TASKS_FILE), tasks: set.tasks.length };
 }
