@@ -10,6 +10,7 @@ const STUDIES: Record<string, () => Study> = {
   bagnet: () => require('./bagnet').study,
   'country-crops': () => require('./country-crops').study,
   'shift-invariance': () => require('./shift-invariance').study,
+  protopnet: () => require('./protopnet').study,
 };
 
 export function studyNames(): string[] {
