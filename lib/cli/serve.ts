@@ -3,7 +3,7 @@ import { PROJECT_ROOT } from '../studies/context';
 import { intFlag, parseArgs, stringFlag } from '../util/args';
 import { UserError } from '../util/errors';
 import { adminToken, listen } from '../userstudy/server';
-import { ResponseStore } from '../userstudy/store';
+import { defaultDbFile, ResponseStore } from '../userstudy/store';
 import { findTaskSets, TASKS_FILE, USER_STUDY_DIR } from '../userstudy/tasks';
 import type { Command } from './command';
 
@@ -27,7 +27,7 @@ export const command: Command = {
   async run(argv) {
     const args = parseArgs(argv, { command: 'serve', values: ['out', 'port', 'host', 'db'] });
     const out = path.resolve(stringFlag(args, 'out', path.join(PROJECT_ROOT, 'figures')));
-    const db = path.resolve(stringFlag(args, 'db', path.join(out, USER_STUDY_DIR, 'responses.sqlite')));
+    const db = path.resolve(stringFlag(args, 'db', defaultDbFile(out)));
     const host = stringFlag(args, 'host', '127.0.0.1');
     const port = intFlag(args, 'port', 8080, { min: 0, max: 65535 });
     if (args.positional.length) throw new UserError(`serve: takes no positional arguments, found "${args.positional.join(' ')}"`);
@@ -52,10 +52,10 @@ export const command: Command = {
     console.log(`participants: ${server.url}`);
     console.log(`admin view:   ${server.url}admin`);
     console.log(`admin token:  ${token} (kept in ${file})`);
-    console.log(`database:     ${db}`);
-    if (!['127.0.0.1', '::1'].includes(server.host)) {
+    if (!/^127\./.test(server.host) && server.host !== '::1') {
       console.log(`warning: listening on ${server.host}, not loopback: anyone who can reach this machine can open the pages`);
     }
+    console.log(`database:     ${db}`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

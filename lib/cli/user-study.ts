@@ -4,6 +4,7 @@ import { PROJECT_ROOT } from '../studies/context';
 import { intFlag, parseArgs, stringFlag } from '../util/args';
 import { UserError } from '../util/errors';
 import { analyzeStoredAnswers } from '../userstudy/analyze';
+import { defaultDbFile } from '../userstudy/store';
 import { USER_STUDY_DIR } from '../userstudy/tasks';
 import type { Command } from './command';
 
@@ -29,7 +30,7 @@ export const command: Command = {
       throw new UserError(`user-study: expected the verb "analyze", found "${args.positional.join(' ')}"; see tessera user-study --help`);
     }
     const out = path.resolve(stringFlag(args, 'out', path.join(PROJECT_ROOT, 'figures')));
-    const db = path.resolve(stringFlag(args, 'db', path.join(out, USER_STUDY_DIR, 'responses.sqlite')));
+    const db = path.resolve(stringFlag(args, 'db', defaultDbFile(out)));
     const studies = analyzeStoredAnswers({ out, db, seed: intFlag(args, 'seed', 0, { min: 0 }) });
     for (const s of studies) {
       console.log(`${s.study}: ${s.answers} answers from ${s.participants} participants; tables in ${path.dirname(s.csvFiles[0])}`);

@@ -1,7 +1,12 @@
 import Database from 'better-sqlite3';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Answer } from './tasks';
+import { type Answer, USER_STUDY_DIR } from './tasks';
+
+/** Where answers are kept unless --db says otherwise: <out>/user-study/responses.sqlite. */
+export function defaultDbFile(out: string): string {
+  return path.join(out, USER_STUDY_DIR, 'responses.sqlite');
+}
 
 /** A stored answer: the answer plus its row id and the time it was received (ISO 8601, UTC). */
 export interface StoredAnswer extends Answer {
