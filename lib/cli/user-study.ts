@@ -3,7 +3,7 @@ import { tableText } from '../plot/table';
 import { PROJECT_ROOT } from '../studies/context';
 import { intFlag, parseArgs, stringFlag } from '../util/args';
 import { UserError } from '../util/errors';
-import { analyzeStoredAnswers } from '../userstudy/analyze';
+import { analyzeStoredAnswers, plural } from '../userstudy/analyze';
 import { defaultDbFile } from '../userstudy/store';
 import { USER_STUDY_DIR } from '../userstudy/tasks';
 import type { Command } from './command';
@@ -33,7 +33,7 @@ export const command: Command = {
     const db = path.resolve(stringFlag(args, 'db', defaultDbFile(out)));
     const studies = analyzeStoredAnswers({ out, db, seed: intFlag(args, 'seed', 0, { min: 0 }) });
     for (const s of studies) {
-      console.log(`${s.study}: ${s.answers} answers from ${s.participants} participants; tables in ${path.dirname(s.csvFiles[0])}`);
+      console.log(`${s.study}: ${plural(s.answers, 'answer')} from ${plural(s.participants, 'participant')}; tables in ${path.dirname(s.csvFiles[0])}`);
       for (const t of s.tables) console.log(`\n${t.caption}\n${t.rows.length ? tableText(t.rows) : '(no rows)'}`);
       console.log(`\nreport: ${s.report}${s.studyReport ? ` and a section in ${s.studyReport}` : ''}\n`);
     }

@@ -213,6 +213,9 @@ export const summaryAnalysis: KindAnalysis = {
         unit: 'summaries',
       });
       overall.push({ measure: `Fleiss' kappa of "same"`, value: round(kappa), summaries: kappaRows.length, ...intervalColumns(iv) });
+    } else {
+      // Said, not left out: kappa needs at least two summaries that each have two or more raters.
+      overall.push({ measure: `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`, value: NaN, summaries: kappaRows.length, ...intervalColumns(null) });
     }
     return [
       { name: 'summary-per-task', caption: `${study}: per summary, raters' agreement that its images show one part and the names given`, rows: perTask },

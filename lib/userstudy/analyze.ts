@@ -25,6 +25,11 @@ export interface AnalyzedStudy {
   studyReport?: string;
 }
 
+/** "1 participant", "3 participants". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 const BEGIN = '<!-- tessera:user-study:begin -->';
 const END = '<!-- tessera:user-study:end -->';
 
@@ -34,7 +39,7 @@ export function userStudySection(study: string, answers: number, participants: n
     BEGIN,
     '<section id="user-study">',
     '<h2>User study</h2>',
-    `<p>${answers} stored answers from ${participants} participants to the ${escapeHtml(study)} task set, analysed by ` +
+    `<p>${answers} stored answers from ${plural(participants, 'participant')} to the ${escapeHtml(study)} task set, analysed by ` +
       '<code>tessera user-study analyze</code> (the same code the study runs on simulated answers: lib/userstudy/analysis.ts).</p>',
     ...tables.map((t) => (t.rows.length ? tableHtml(t.rows, t.caption) : `<p>${escapeHtml(t.caption)}: no rows.</p>`)),
     '</section>',

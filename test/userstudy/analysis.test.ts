@@ -180,6 +180,12 @@ describe('summary analysis', () => {
     expect(kappa.interval).toBe('95% over summaries (bootstrap, 2000 resamples)');
   });
 
+  it('says that kappa needs two summaries with two or more raters instead of leaving it out', () => {
+    const answers = [ans('p1', 's1', { same: 'yes', name: 'a' }), ans('p1', 's2', { same: 'no', name: 'b' }), ans('p2', 's2', { same: 'no', name: 'b' })];
+    const [, overall] = summaryAnalysis.tables('demo', [summaryTask('s1', 'a'), summaryTask('s2', 'b')], answers, new Rng(0));
+    expect(overall.rows[2]).toMatchObject({ measure: `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`, value: NaN, summaries: 1, low: '' });
+  });
+
   it('normalises names for comparison', () => {
     expect(normaliseName('  The  Wheel!! ')).toBe('the wheel');
     expect(normaliseName('"beak"')).toBe('beak');
