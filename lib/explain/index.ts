@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../models/index';
 import { UserError } from '../util/errors';
 import { CAM, CAM_INFO, GradCAM, GRAD_CAM_INFO, gapHead } from './cam';
+import { CRISP_MASK_INFO, CrispMask } from './crisp-mask';
 import { GRADIENT_X_INPUT_INFO, GradientXInput, INTEGRATED_GRADIENTS_INFO, IntegratedGradients, Saliency, SALIENCY_INFO } from './gradient';
 import type { ExplanationMethod, MethodInfo } from './method';
 import { BAGNET_PATCHES_INFO, BAGNET_SWEEP_INFO, BagNetPatchLogits, BagNetSweep, bagnetProblem } from './patches';
@@ -11,6 +12,8 @@ import { PrototypeActivations, PROTOTYPE_INFO, prototypeProblem } from './protot
 export * from './heatmaps';
 export * from './method';
 export { CAM, GradCAM, gapHead, splitAt, camLiteral } from './cam';
+export { CrispMask, CRISP_MASK_DEFAULTS, maskLoss, maskStats } from './crisp-mask';
+export type { CrispMaskOptions, MaskResult, MaskStage, MaskStats } from './crisp-mask';
 export { Saliency, GradientXInput, IntegratedGradients, integratedGradientsLiteral, inputGradients, baselineOf } from './gradient';
 export type { Baseline, GradientOptions } from './gradient';
 export { BagNetPatchLogits, BagNetSweep } from './patches';
@@ -60,6 +63,7 @@ export const METHODS: MethodEntry[] = [
     create: (m, ctx) => new BagNetSweep(m, ctx.config as Extract<ModelConfig, { family: 'bagnet' }>),
   },
   { info: PROTOTYPE_INFO, problem: prototypeProblem, create: (m) => new PrototypeActivations(m) },
+  { info: CRISP_MASK_INFO, problem: none, create: (m) => new CrispMask(m) },
 ];
 
 /** The method entry of `id`; a UserError listing the known ids otherwise. */

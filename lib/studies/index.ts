@@ -11,6 +11,7 @@ const STUDIES: Record<string, () => Study> = {
   'country-crops': () => require('./country-crops').study,
   'shift-invariance': () => require('./shift-invariance').study,
   protopnet: () => require('./protopnet').study,
+  'visual-summaries': () => require('./visual-summaries').study,
 };
 
 export function studyNames(): string[] {
