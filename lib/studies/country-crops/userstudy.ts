@@ -63,7 +63,10 @@ export async function writeUserStudy(s: CountryCropsSession, g: GalleriesResult,
     tasks.push({
       id: `class-${cls}`,
       kind: 'ab',
-      prompt: `Each image is a set of small crops of photos from the country "${className}". Which set describes "${className}" better?`,
+      // The facades world's classes are countries; an ImageFolder's (--data) are whatever its folders name.
+      prompt: s.truth
+        ? `Each image is a set of small crops of photos from the country "${className}". Which set describes "${className}" better?`
+        : `Each image is a set of small crops of images of the class "${className}". Which set describes "${className}" better?`,
       images,
       fields: { choice: { type: 'enum', values: ['left', 'right'], label: 'The better set' } },
       meta: { class: className, left: pair[order[0]].source, right: pair[order[1]].source, sources: SOURCE_LABEL },
