@@ -3,7 +3,8 @@
 /*
  * Idempotent set-up for Tessera, in plain Node (no npm dependencies, so it runs before `npm ci`):
  *   1. system packages listed in environment/apt-packages.txt, with apt-get when root, else the exact command;
- *   2. `npm ci` when node_modules is missing or older than package-lock.json;
+ *   2. `npm ci` when node_modules is missing or older than package-lock.json (never `npm install`: set-up changes no
+ *      tracked file, and fails loudly when the lock cannot be installed);
  *   3. the native build of the torch backend (packages/tfjs-backend-torch/scripts/build.js), when present;
  *   4. a tslab Jupyter kernelspec in the project-local Jupyter path .jupyter/ (JUPYTER_PATH).
  * Flags: --quiet (print only what it does), --no-apt (skip system packages; also TESSERA_SKIP_APT=1).
@@ -69,14 +70,17 @@ function ensureNodeModules() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs) return;
+  // Only `npm ci`: it installs exactly the lock and never writes it. No fallback to `npm install`, which would
+  // rewrite the tracked package-lock.json (set-up must not change tracked files).
   try {
     run('npm', ['ci', '--no-audit', '--no-fund']);
   } catch (err) {
-    // npm 11 refuses `npm ci` when the lock lacks other platforms' optional binaries (e.g. @swc/core-darwin-*),
-    // which a lock made where the registry does not serve them cannot hold (npm/cli#4828, #8805). `npm install`
-    // installs the same locked versions without that check.
-    say(`npm ci failed (${err.message}); installing the locked versions with npm install instead`);
-    run('npm', ['install', '--no-audit', '--no-fund']);
+    throw new Error(
+      `${err.message}.\n  npm ci installs exactly package-lock.json; it fails when the lock does not match package.json or lacks ` +
+        'a package for this platform.\n  The set-up does not fall back to `npm install`, which would rewrite the tracked lock. ' +
+        'Read npm\'s message above; if the lock is incomplete, report it (a maintainer regenerates it with ' +
+        '`npm install --package-lock-only` and commits it).',
+    );
   }
 }
 
@@ -85,10 +89,15 @@ function buildTorchBackend() {
   if (fs.existsSync(script)) run(process.execPath, [script, ...(quiet ? ['--quiet'] : [])]);
 }
 
+/**
+ * The kernelspec of the project's notebooks, in the project-local Jupyter path .jupyter/ (JUPYTER_PATH). Its paths
+ * are relative to the kernelspec's own folder ({resource_dir}, which Jupyter fills in) and `node` comes from PATH, so
+ * the checkout can move; `npm run lab` sets JUPYTER_PATH.
+ */
 function writeKernelspec() {
   const dir = path.join(root, '.jupyter', 'kernels', 'tslab');
   const spec = {
-    argv: [process.execPath, path.join(root, 'environment', 'tslab-kernel.js'), '{connection_file}'],
+    argv: ['node', '{resource_dir}/../../../environment/tslab-kernel.js', '{connection_file}'],
     display_name: 'TypeScript (Tessera)',
     language: 'typescript',
   };
@@ -100,8 +109,8 @@ function writeKernelspec() {
   fs.renameSync(`${file}.tmp`, file);
   if (!quiet) {
     say(`wrote the Jupyter kernelspec ${file}`);
-    say(`use it with your own Jupyter:  JUPYTER_PATH=${path.join(root, '.jupyter')} jupyter lab`);
-    say(`  or install it for your user:  jupyter kernelspec install --user --name tslab ${dir}`);
+    say('start JupyterLab with it:  npm run lab   (README: how to install JupyterLab)');
+    say(`  or your own Jupyter:  JUPYTER_PATH=${path.join(root, '.jupyter')} jupyter lab   (the kernel is listed only with JUPYTER_PATH)`);
   }
 }
 

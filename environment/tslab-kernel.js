@@ -5,6 +5,8 @@
 // progress bars draw a live line. Usage (Jupyter fills it in): tslab-kernel.js <connection_file>
 const path = require('path');
 const root = path.resolve(__dirname, '..');
+// Jupyter starts the kernel in the notebook's folder: figures load plotly relative to it (lib/plot/show.ts).
+if (!process.env.TESSERA_NOTEBOOK_DIR) process.env.TESSERA_NOTEBOOK_DIR = process.cwd();
 process.chdir(root);
 process.env.TESSERA_NOTEBOOK = '1';
 require('./tslab-folder-imports').patchTslabFolderImports(root);

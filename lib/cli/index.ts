@@ -8,6 +8,7 @@ import { UserError } from '../util/errors';
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   list: { summary: 'list the studies and their claims', load: () => require('./list').command },
   reproduce: { summary: 'run studies and write figures, claims and reports', load: () => require('./reproduce').command },
+  aggregate: { summary: 'merge runs of several seeds (from any machines) into claims over seeds and the index page', load: () => require('./aggregate').command },
   notebook: { summary: 'execute notebooks headless to .ipynb and HTML', load: () => require('./notebook').command },
   bench: { summary: 'benchmark the training/inference engine (JSON)', load: () => require('./bench').command },
   data: { summary: 'describe a dataset or write a grid of samples with ground-truth overlays', load: () => require('./data').command },

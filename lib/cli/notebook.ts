@@ -25,7 +25,7 @@ export const command: Command = {
         outDir: stringFlag(args, 'out', path.dirname(path.resolve(file))),
         executor: executor as 'auto' | 'nbconvert' | 'tslab',
         cellTimeout: intFlag(args, 'cell-timeout', 1800, { min: 1 }),
-        echo: true,
+        progress: true,
       });
       if (result.ok) console.log(`${file}: ok in ${result.seconds.toFixed(1)}s (${result.executor}) -> ${result.htmlPath}`);
       else {

@@ -2,6 +2,7 @@ import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import { UserError } from '../util/errors';
+import { info } from '../util/progress';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { fuseLayersBatchNorm } from './batchnorm';
 import { fuseLayersConv } from './conv-fusion';
@@ -145,7 +146,7 @@ export async function initEngine(opts: { backend?: string; quiet?: boolean } = {
     if (why === null && (await tf.setBackend(tfName(candidate)))) {
       await tf.ready();
       current = { backend: candidate.name, threads: candidate.threads(), detail: candidate.detail() };
-      if (!opts.quiet) process.stderr.write(describeEngine(current) + '\n');
+      if (!opts.quiet) info(describeEngine(current));
       return current;
     }
     reasons.push(`${candidate.name}: ${why ?? 'tf.setBackend failed'}`);

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Claim, CLAIM_KINDS, kindOf, VERDICTS, verdictOf } from '../studies/types';
+import { Claim, CLAIM_KINDS, kindOf, Verdict, VERDICTS, verdictOf } from '../studies/types';
 import { escapeHtml } from '../plot/spec';
 
 const FIELDS: Array<[keyof Claim, 'string' | 'boolean']> = [
@@ -71,3 +71,24 @@ tr.inconclusive td.verdict{color:#8a5a00;font-weight:600}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:90%}pre.stderr{background:#fff0f0}pre.error{background:#fdd;color:#700}
 .cell{margin:1.2em 0}.prompt{color:#888;font-family:monospace;font-size:85%}img{max-width:100%}
 `;
+
+/** Verdict counts of a study's claims: the paper's claims, and the implementation checks and extensions apart. */
+export interface VerdictCounts {
+  paper: Record<Verdict, number>;
+  other: Record<Verdict, number>;
+}
+
+export function verdictCounts(claims: Claim[]): VerdictCounts {
+  const zero = (): Record<Verdict, number> => ({ holds: 0, fails: 0, inconclusive: 0 });
+  const counts: VerdictCounts = { paper: zero(), other: zero() };
+  for (const c of claims) counts[kindOf(c) === 'paper' ? 'paper' : 'other'][verdictOf(c)]++;
+  return counts;
+}
+
+/** "3 hold, 1 fails, 2 inconclusive" (zero counts left out but for holds). */
+export function countsText(counts: Record<Verdict, number>): string {
+  const parts = [`${counts.holds} hold${counts.holds === 1 ? 's' : ''}`];
+  if (counts.fails) parts.push(`${counts.fails} fail${counts.fails === 1 ? 's' : ''}`);
+  if (counts.inconclusive) parts.push(`${counts.inconclusive} inconclusive`);
+  return parts.join(', ');
+}

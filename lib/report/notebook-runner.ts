@@ -1,10 +1,12 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { writeFileAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
 import type { Notebook } from './html';
 import { joinText, notebookHtml } from './html';
+import { CellTime, ProgressRelay } from './progress-relay';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -21,8 +23,12 @@ export interface RunNotebookOptions {
   cellTimeout?: number;
   /** Extra environment for the kernel (e.g. TESSERA_SCALE). */
   env?: Record<string, string>;
-  /** Echo the notebook's stderr (progress bars) while it runs. */
-  echo?: boolean;
+  /**
+   * Show the notebook's progress on this process's terminal while it runs (see ProgressRelay): the kernel's progress
+   * bars, notes and cells, tagged with `tag` (default the notebook's name), with a rough estimate of what remains when
+   * `expectedSeconds` is known. Off by default (tests).
+   */
+  progress?: boolean | { tag?: string; expectedSeconds?: number };
 }
 
 export interface RunNotebookResult {
@@ -33,6 +39,8 @@ export interface RunNotebookResult {
   seconds: number;
   /** The first failure: which cell and its message. */
   error?: string;
+  /** Wall time of each code cell that ran (from the progress side channel). */
+  cells: CellTime[];
 }
 
 /** Jupyter's nbconvert on PATH (Debian's /usr/bin/jupyter runs the system python that has it). */
@@ -69,23 +77,54 @@ export async function runNotebook(input: string, opts: RunNotebookOptions): Prom
     throw new UserError('jupyter nbconvert is not installed; run `npm run bootstrap` as root (apt-get install jupyter-nbconvert) or use --executor tslab');
   }
   const timeout = opts.cellTimeout ?? 1800;
+  // The kernel appends its progress events to this file (TESSERA_PROGRESS_FILE); the relay shows them here.
+  const channelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-progress-'));
+  const channel = path.join(channelDir, 'events.jsonl');
+  fs.writeFileSync(channel, '');
   // Headless runs use the sources as they were at the start (see environment/tslab-headless.js).
-  const env = { ...process.env, ...(opts.env ?? {}), TESSERA_NOTEBOOK: '1', TESSERA_FREEZE_SOURCES: '1' };
+  const env = { ...process.env, ...(opts.env ?? {}), TESSERA_NOTEBOOK: '1', TESSERA_FREEZE_SOURCES: '1', TESSERA_PROGRESS_FILE: channel,
+    TESSERA_NOTEBOOK_DIR: path.dirname(path.resolve(input)) };
+  const show = opts.progress ? (typeof opts.progress === 'object' ? opts.progress : {}) : null;
+  const relay = new ProgressRelay({
+    file: channel,
+    tag: show?.tag ?? name,
+    expectedSeconds: show?.expectedSeconds,
+    write: show ? undefined : () => {},
+  });
+  relay.start();
   const started = Date.now();
   fs.rmSync(executedPath, { force: true });
-  const runError = useNbconvert
-    ? await runNbconvert(path.resolve(input), executedPath, timeout, env, opts.echo ?? false)
-    : await runTslab(path.resolve(input), executedPath, timeout, env, opts.echo ?? false);
+  let runError: string | undefined;
+  let cells: CellTime[];
+  try {
+    runError = useNbconvert
+      ? await runNbconvert(path.resolve(input), executedPath, timeout, env, relay)
+      : await runTslab(path.resolve(input), executedPath, timeout, env, relay);
+  } finally {
+    cells = relay.stop();
+    fs.rmSync(channelDir, { recursive: true, force: true });
+  }
   if (!fs.existsSync(executedPath)) {
     throw new Error(`notebook ${input} did not run: ${runError ?? 'no executed notebook was written'}`);
   }
   const nb = JSON.parse(fs.readFileSync(executedPath, 'utf8')) as Notebook;
   const error = firstError(nb) ?? runError;
   writeFileAtomic(htmlPath, notebookHtml(nb, name));
-  return { ok: !error, executor: useNbconvert ? 'nbconvert' : 'tslab', executedPath, htmlPath, seconds: (Date.now() - started) / 1000, error };
+  const seconds = (Date.now() - started) / 1000;
+  return { ok: !error, executor: useNbconvert ? 'nbconvert' : 'tslab', executedPath, htmlPath, seconds, error, cells };
 }
 
-function runNbconvert(input: string, output: string, timeout: number, env: NodeJS.ProcessEnv, echo: boolean): Promise<string | undefined> {
+/** Passes a child's output on to the relay line by line (the relay keeps its status line intact around them). */
+function lineForwarder(relay: ProgressRelay): (d: Buffer) => void {
+  let partial = '';
+  return (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) relay.note(line);
+  };
+}
+
+function runNbconvert(input: string, output: string, timeout: number, env: NodeJS.ProcessEnv, relay: ProgressRelay): Promise<string | undefined> {
   const jupyterPath = [path.join(ROOT, '.jupyter'), env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
   const args = [
     'nbconvert',
@@ -105,10 +144,11 @@ function runNbconvert(input: string, output: string, timeout: number, env: NodeJ
   return new Promise((resolve) => {
     const child = spawn('jupyter', args, { cwd: ROOT, env: { ...env, JUPYTER_PATH: jupyterPath }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => echo && process.stderr.write(d));
+    const forward = lineForwarder(relay);
+    child.stdout.on('data', forward);
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      if (echo) process.stderr.write(d);
+      forward(d);
     });
     child.on('error', (err) => resolve(`could not start jupyter: ${err.message}`));
     child.on('close', (code) => {
@@ -120,7 +160,7 @@ function runNbconvert(input: string, output: string, timeout: number, env: NodeJ
   });
 }
 
-function runTslab(input: string, output: string, timeout: number, env: NodeJS.ProcessEnv, echo: boolean): Promise<string | undefined> {
+function runTslab(input: string, output: string, timeout: number, env: NodeJS.ProcessEnv, relay: ProgressRelay): Promise<string | undefined> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-r', path.join(ROOT, 'bin', 'register.js'), path.join(__dirname, 'tslab-child.ts'), input, output], {
       cwd: ROOT,
@@ -140,10 +180,11 @@ function runTslab(input: string, output: string, timeout: number, env: NodeJS.Pr
         child.kill('SIGKILL');
       }, timeout * 1000);
     });
-    child.stdout!.on('data', (d: Buffer) => echo && process.stderr.write(d));
+    const forward = lineForwarder(relay);
+    child.stdout!.on('data', forward);
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      if (echo) process.stderr.write(d);
+      forward(d);
     });
     child.on('error', (err) => resolve(`could not start the tslab executor: ${err.message}`));
     child.on('close', (code) => {

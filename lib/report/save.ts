@@ -4,6 +4,7 @@ import { saveCsv } from '../plot/table';
 import { writeJsonAtomic } from '../util/atomic';
 import type { StudyContext, StudyOutput } from '../studies/types';
 import { validateClaims } from './claims';
+import { collectProvenance } from './provenance';
 
 /** What a saved study run wrote. */
 export interface SavedStudy {
@@ -16,7 +17,9 @@ export interface SavedStudy {
 /**
  * Writes a study's output in the harness layout: <out>/claims.json, <out>/results.json,
  * <out>/figures/<name>.png|.svg|.html and <out>/tables/<name>.csv. Claims are validated first, so a malformed
- * claim never reaches disk. An exporter can be passed in to reuse one browser across studies.
+ * claim never reaches disk. results.json carries the run's provenance (code version, engine and versions, loop times,
+ * models from the cache: lib/report/provenance.ts), so a study needs to record none of it. An exporter can be passed
+ * in to reuse one browser across studies.
  */
 export async function saveStudyOutput(ctx: StudyContext, output: StudyOutput, exporter?: FigureExporter): Promise<SavedStudy> {
   const claims = validateClaims(output.claims, `study ${ctx.study}`);
@@ -40,6 +43,7 @@ export async function saveStudyOutput(ctx: StudyContext, output: StudyOutput, ex
       figures: output.figures.map((f) => ({ name: f.name, caption: f.caption })),
       tables: (output.tables ?? []).map((t) => ({ name: t.name, caption: t.caption })),
       results: output.results,
+      provenance: collectProvenance(ctx),
     });
     // claims.json last: its presence marks a complete run.
     const claimsFile = path.join(ctx.out, 'claims.json');

@@ -1,12 +1,14 @@
 /**
  * Runs a notebook's code cells with tslab's executor, without Jupyter (started by notebook-runner.ts as a child
  * process, from the project root). Usage: node -r bin/register.js lib/report/tslab-child.ts <input.ipynb> <output.ipynb>
- * Before each cell it tells the parent (IPC) which cell starts, so the parent can enforce the per-cell timeout;
+ * Before each cell it tells the parent (IPC) which cell starts, so the parent can enforce the per-cell timeout, and
+ * announces it on the progress side channel (TESSERA_PROGRESS_FILE) like nbconvert's hook does;
  * after each cell it writes the notebook so far (atomically), so a killed run still leaves every finished cell.
  * Like Jupyter's "run all", it stops at the first cell that fails.
  */
 import * as fs from 'fs';
 import { writeFileAtomic } from '../util/atomic';
+import { emitProgressEvent } from '../util/progress';
 import type { Notebook, NotebookOutput } from './html';
 import { joinText } from './html';
 
@@ -51,6 +53,8 @@ async function main(): Promise<void> {
   const realStderr = process.stderr.write.bind(process.stderr);
   let count = 0;
   let failed = false;
+  const codeCells = nb.cells.filter((c) => c.cell_type === 'code').length;
+  let ordinal = 0;
   for (let i = 0; i < nb.cells.length; i++) {
     const cell = nb.cells[i];
     if (cell.cell_type !== 'code') continue;
@@ -60,6 +64,8 @@ async function main(): Promise<void> {
       continue;
     }
     process.send?.({ type: 'cell', index: i });
+    const firstLine = joinText(cell.source).split('\n').find((l) => l.trim()) ?? '';
+    emitProgressEvent({ kind: 'cell', index: ++ordinal, of: codeCells, source: firstLine.slice(0, 100), at: Date.now() });
     outputs = [];
     process.stdout.write = writer('stdout') as typeof process.stdout.write;
     process.stderr.write = writer('stderr') as typeof process.stderr.write;

@@ -81,6 +81,14 @@ export interface StudyOutput {
   tables?: Table[];
 }
 
+/** One seed's run of a study, as `tessera aggregate` reads it back (<run>/<study>/results.json and claims.json). */
+export interface SeedRun {
+  seed: number;
+  /** `StudyOutput.results` of that seed, as saved in results.json. */
+  results: StudyOutput['results'];
+  claims: Claim[];
+}
+
 /** A reproduced paper: its config per scale lives in its module; `run` does the whole study. */
 export interface Study {
   name: string;
@@ -91,4 +99,14 @@ export interface Study {
   /** The study's notebook, relative to the project root, when it has one. */
   notebook?: string;
   run(ctx: StudyContext): Promise<StudyOutput>;
+  /**
+   * Optional: decides the claims over several seeds of one scale (`tessera reproduce --seeds` and `tessera
+   * aggregate`). Gets every seed's saved results and claims, in increasing seed order, and returns one claim per id
+   * with the verdict of the study's own rule applied to the aggregate: e.g. collect the per-seed value the rule
+   * compares from `results`, take an interval over seeds (lib/analysis/intervals) and read it against the claim's
+   * threshold with `verdictFromInterval`, with `interval.over` naming the seeds. Without it the harness keeps a claim's
+   * verdict when every seed agrees and makes it 'inconclusive' otherwise, the per-seed verdicts in `measured`
+   * (lib/report/aggregate.ts `defaultAggregate`).
+   */
+  aggregate?(runs: readonly SeedRun[]): Claim[];
 }

@@ -7,6 +7,7 @@ import { Rng } from '../util/rng';
 import { UserError } from '../util/errors';
 import { buildModel, loadModel, ModelConfig, modelName, saveModelFiles } from '../models/index';
 import { writeDirAtomic } from '../util/atomic';
+import { recordModel } from '../util/provenance';
 import { LossFn, train, TrainOptions, TrainResult } from './trainer';
 
 /** The project's model cache: <repo>/data/models, or $TESSERA_MODELS. */
@@ -108,9 +109,11 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
   const metaFile = path.join(dir, 'meta.json');
   if (!req.retrain && fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    recordModel({ name: path.basename(dir), key, fromCache: true, seconds: 0 });
     return { model: await loadModel(dir), result: meta.result as TrainResult, dir, fromCache: true, key };
   }
   const model = buildFor(req.config, req.data.train, req.seed);
+  const trainStart = Date.now();
   const ckpt = `${dir}.ckpt`;
   const result = await train(model, req.data, {
     ...req.train,
@@ -139,5 +142,6 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
     fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
   });
   fs.rmSync(ckpt, { recursive: true, force: true });
+  recordModel({ name: path.basename(dir), key, fromCache: false, seconds: (Date.now() - trainStart) / 1000 });
   return { model, result, dir, fromCache: false, key };
 }

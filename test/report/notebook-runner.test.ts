@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -69,6 +70,33 @@ describe('runNotebook with tslab: per-cell timeout', () => {
     const result = await runNotebook(file, { outDir: dir, executor: 'tslab', cellTimeout: 8 });
     expect(result.ok).toBe(false);
     expect(result.error).toMatch(/cell 2 ran longer than the 8s cell timeout/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe.each(executors)('progress on the terminal while a notebook runs (%s, under a pseudo-terminal)', (executor) => {
+  const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+  (hasScript ? it : it.skip)('shows the kernel\'s progress bar, its cells and notes, redrawn in place', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tessera-nb-pty-${executor}-`));
+    const file = path.join(dir, 'loop.ipynb');
+    fs.writeFileSync(
+      file,
+      JSON.stringify(
+        notebook(
+          "import { info, Progress } from './lib/util/progress';\ninfo('note-from-kernel');",
+          "const bar = new Progress('demo-loop', 6, { interval: 0 });\n" +
+            'for (let i = 0; i < 6; i++) { await new Promise((r) => setTimeout(r, 150)); bar.tick(1, `step ${i}`); }\nbar.finish();',
+        ),
+      ),
+    );
+    const cli = path.join(__dirname, '..', '..', 'bin', 'tessera.js');
+    const command = `node ${cli} notebook ${file} --out ${dir} --executor ${executor}`;
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '160' }, timeout: 240_000 });
+    expect(r.status).toBe(0);
+    const out = r.stdout;
+    expect(out).toMatch(/\x1b\[2K {2}demo-loop \[#{24}\] 6\/6 [\d.]+s step 5\r?\n/); // the final line, printed above the status
+    expect(out).toMatch(/\[loop [\dms]+\] cell 2\/2/); // the status line names the running cell
+    expect(out).toContain('note-from-kernel');
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
