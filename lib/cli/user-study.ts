@@ -33,7 +33,8 @@ export const command: Command = {
     const db = path.resolve(stringFlag(args, 'db', defaultDbFile(out)));
     const studies = analyzeStoredAnswers({ out, db, seed: intFlag(args, 'seed', 0, { min: 0 }) });
     for (const s of studies) {
-      console.log(`${s.study}: ${plural(s.answers, 'answer')} from ${plural(s.participants, 'participant')}; tables in ${path.dirname(s.csvFiles[0])}`);
+      const who = `${plural(s.answers, 'answer')} from ${plural(s.participants, 'participant')}`;
+      console.log(`${s.study}: ${who}; tables in ${path.dirname(s.csvFiles[0])}`);
       for (const t of s.tables) console.log(`\n${t.caption}\n${t.rows.length ? tableText(t.rows) : '(no rows)'}`);
       console.log(`\nreport: ${s.report}${s.studyReport ? ` and a section in ${s.studyReport}` : ''}\n`);
     }

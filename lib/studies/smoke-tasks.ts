@@ -20,7 +20,8 @@ export interface SmokeTaskOptions {
 /** One test image as grey bytes, with optional extra Gaussian noise. */
 function imageWithNoise(data: Dataset, i: number, noise: number, rng: Rng): Uint8Array {
   const bytes = Uint8Array.from(data.imageBytes(i));
-  if (noise > 0) for (let p = 0; p < bytes.length; p++) bytes[p] = Math.max(0, Math.min(255, Math.round(bytes[p] + 255 * rng.normal(0, noise))));
+  if (noise > 0)
+    for (let p = 0; p < bytes.length; p++) bytes[p] = Math.max(0, Math.min(255, Math.round(bytes[p] + 255 * rng.normal(0, noise))));
   return bytes;
 }
 
@@ -44,7 +45,8 @@ export async function writeSmokeTasks(studyOut: string, test: Dataset, rng: Rng,
   for (const [k, cleanSide] of (['A', 'B'] as const).entries()) {
     const i = byClass[k % byClass.length][0];
     // Files named by position, not by arm: a participant must not learn the arm from an image's URL.
-    const [cleanName, noisyName] = cleanSide === 'A' ? [`ab-${k + 1}-a.png`, `ab-${k + 1}-b.png`] : [`ab-${k + 1}-b.png`, `ab-${k + 1}-a.png`];
+    const [cleanName, noisyName] =
+      cleanSide === 'A' ? [`ab-${k + 1}-a.png`, `ab-${k + 1}-b.png`] : [`ab-${k + 1}-b.png`, `ab-${k + 1}-a.png`];
     const clean = await png(cleanName, imageWithNoise(test, i, 0, rng));
     const noisy = await png(noisyName, imageWithNoise(test, i, extraNoise, rng.fork(`noise-${k}`)));
     tasks.push({
@@ -58,7 +60,8 @@ export async function writeSmokeTasks(studyOut: string, test: Dataset, rng: Rng,
   }
   for (const [c, ids] of byClass.entries()) {
     const names = [];
-    for (const [j, i] of ids.slice(0, perSummary).entries()) names.push(await png(`summary-${c + 1}-${j + 1}.png`, imageWithNoise(test, i, 0, rng)));
+    for (const [j, i] of ids.slice(0, perSummary).entries())
+      names.push(await png(`summary-${c + 1}-${j + 1}.png`, imageWithNoise(test, i, 0, rng)));
     tasks.push({
       id: `summary-${c + 1}`,
       kind: 'summary',

@@ -8,9 +8,11 @@ import type { Answer, Task, TaskSetFile } from './tasks';
  * analyze`, from the database) and simulated ones (a study's simulated annotators): both are `Answer`s.
  *
  * Conventions a task set follows for its kinds:
- * - "ab": two images; `meta.arms` = [what image A shows, what image B shows] (e.g. ["cam", "sliding-window"]; put
- *   each arm on either side across tasks, the analysis maps positions back to arms); an enum field `preferred` whose
- *   values include "A" and "B" (others, such as "same", count as undecided).
+ * - "ab": two images and one enum choice (`meta.field` names it when the task has several enum fields) whose first
+ *   two values stand for the first and the second image (e.g. A/B, left/right; further values such as "same" count
+ *   as undecided). What each image shows (its arm) is `meta.arms` = [arm of image 1, arm of image 2], or
+ *   `meta[<value>]` for each of the two values (e.g. meta.left = "cam", meta.right = "window"). Put each arm on
+ *   either side across tasks: the analysis maps positions back to arms.
  * - "summary": the images of one summary; an enum field `same` whose FIRST value is the affirmative ("yes": the
  *   images show the same part) and a string field `name` (the part's name); `meta.label` optionally names the summary.
  * - any other kind: counts of every enum value and the mean of every integer field, per task.
@@ -86,13 +88,41 @@ function round(x: number, digits = 4): number {
 }
 
 function intervalColumns(iv: Interval | null): Record<string, number | string> {
-  return iv ? { low: round(iv.low), high: round(iv.high), interval: `${Math.round(iv.level * 100)}% over ${iv.over}` } : { low: '', high: '', interval: '' };
+  return iv
+    ? { low: round(iv.low), high: round(iv.high), interval: `${Math.round(iv.level * 100)}% over ${iv.over}` }
+    : { low: '', high: '', interval: '' };
 }
 
 function answersByTask(answers: readonly Answer[]): Map<string, Answer[]> {
   const by = new Map<string, Answer[]>();
   for (const a of answers) by.set(a.task, [...(by.get(a.task) ?? []), a]);
   return by;
+}
+
+/** How an A/B task is read: the choice field, its values for image 1 and image 2, and the arm each image shows. */
+export interface AbDesign {
+  field: string;
+  values: [string, string];
+  arms: [string, string];
+}
+
+/** The A/B design of a task (see the conventions above), or an error saying what the task lacks. */
+export function abDesign(study: string, task: Task): AbDesign {
+  const fail = (what: string) => new Error(`user study ${study}: ab task ${task.id} ${what}`);
+  if (task.images.length !== 2) throw fail(`has ${task.images.length} images, expected 2`);
+  const enums = Object.keys(task.fields).filter((n) => task.fields[n].type === 'enum');
+  const field = typeof task.meta?.field === 'string' ? task.meta.field : enums.length === 1 ? enums[0] : undefined;
+  const f = field === undefined ? undefined : task.fields[field];
+  if (field === undefined || f?.type !== 'enum') {
+    throw fail(`needs one enum field for the choice, or meta.field naming it (enums: ${enums.join(', ')})`);
+  }
+  const values: [string, string] = [f.values[0], f.values[1]];
+  const meta = task.meta ?? {};
+  const arms: unknown[] = Array.isArray(meta.arms) ? meta.arms : values.map((v) => meta[v]);
+  if (arms.length !== 2 || !arms.every((x): x is string => typeof x === 'string')) {
+    throw fail(`needs meta.arms = [arm of image 1, arm of image 2] or meta.${values[0]} and meta.${values[1]} naming the arms`);
+  }
+  return { field, values, arms: [arms[0], arms[1]] };
 }
 
 /** Preference counts per task and, per pair of arms, the share preferring the first with a Wilson interval. */
@@ -103,15 +133,19 @@ export const abAnalysis: KindAnalysis = {
     const perTask = [];
     const pairs = new Map<string, { arms: [string, string]; wins: [number, number]; undecided: number; tasks: number }>();
     for (const task of tasks) {
-      const arms = task.meta?.arms;
-      if (!Array.isArray(arms) || arms.length !== 2 || !arms.every((a) => typeof a === 'string')) {
-        throw new Error(`user study ${study}: ab task ${task.id} needs meta.arms = [what image A shows, what image B shows]`);
-      }
-      if (task.fields.preferred?.type !== 'enum') throw new Error(`user study ${study}: ab task ${task.id} needs an enum field "preferred"`);
+      const { field, values, arms } = abDesign(study, task);
       const got = by.get(task.id) ?? [];
-      const a = got.filter((x) => x.answer.preferred === 'A').length;
-      const b = got.filter((x) => x.answer.preferred === 'B').length;
-      perTask.push({ task: task.id, A: arms[0], B: arms[1], answers: got.length, preferA: a, preferB: b, undecided: got.length - a - b });
+      const a = got.filter((x) => x.answer[field] === values[0]).length;
+      const b = got.filter((x) => x.answer[field] === values[1]).length;
+      perTask.push({
+        task: task.id,
+        arm1: arms[0],
+        arm2: arms[1],
+        answers: got.length,
+        prefer1: a,
+        prefer2: b,
+        undecided: got.length - a - b,
+      });
       // Pairs keyed by sorted arm names, so a pair shown as (x, y) and as (y, x) pools into one row.
       const sorted = [...arms].sort() as [string, string];
       const key = JSON.stringify(sorted);
@@ -139,7 +173,11 @@ export const abAnalysis: KindAnalysis = {
       };
     });
     return [
-      { name: 'ab-per-task', caption: `${study}: A/B answers per task (A and B name what each image shows)`, rows: perTask },
+      {
+        name: 'ab-per-task',
+        caption: `${study}: A/B answers per task (arm1 and arm2: what the first and the second image show)`,
+        rows: perTask,
+      },
       {
         name: 'ab-preference',
         caption:
@@ -166,7 +204,9 @@ export const summaryAnalysis: KindAnalysis = {
       if (same?.type !== 'enum') throw new Error(`user study ${study}: summary task ${task.id} needs an enum field "same"`);
       if (task.fields.name?.type !== 'string') throw new Error(`user study ${study}: summary task ${task.id} needs a string field "name"`);
       if (categories && JSON.stringify(categories) !== JSON.stringify(same.values)) {
-        throw new Error(`user study ${study}: summary task ${task.id} has "same" values ${same.values.join('/')}, others ${categories.join('/')}`);
+        throw new Error(
+          `user study ${study}: summary task ${task.id} has "same" values ${same.values.join('/')}, others ${categories.join('/')}`,
+        );
       }
       categories = same.values;
       const got = by.get(task.id) ?? [];
@@ -197,15 +237,29 @@ export const summaryAnalysis: KindAnalysis = {
     const overall = [];
     if (agreements.length) {
       const m = agreements.reduce((a, b) => a + b, 0) / agreements.length;
-      overall.push({ measure: 'agreement (mean over summaries)', value: round(m), summaries: agreements.length, ...intervalColumns(
-        agreements.length > 1 ? bootstrapInterval(agreements.length, meanOf(agreements), rng.fork('agreement'), { unit: 'summaries' }) : null,
-      ) });
+      overall.push({
+        measure: 'agreement (mean over summaries)',
+        value: round(m),
+        summaries: agreements.length,
+        ...intervalColumns(
+          agreements.length > 1
+            ? bootstrapInterval(agreements.length, meanOf(agreements), rng.fork('agreement'), { unit: 'summaries' })
+            : null,
+        ),
+      });
     }
     if (consistencies.length) {
       const m = consistencies.reduce((a, b) => a + b, 0) / consistencies.length;
-      overall.push({ measure: 'naming consistency (mean over summaries)', value: round(m), summaries: consistencies.length, ...intervalColumns(
-        consistencies.length > 1 ? bootstrapInterval(consistencies.length, meanOf(consistencies), rng.fork('naming'), { unit: 'summaries' }) : null,
-      ) });
+      overall.push({
+        measure: 'naming consistency (mean over summaries)',
+        value: round(m),
+        summaries: consistencies.length,
+        ...intervalColumns(
+          consistencies.length > 1
+            ? bootstrapInterval(consistencies.length, meanOf(consistencies), rng.fork('naming'), { unit: 'summaries' })
+            : null,
+        ),
+      });
     }
     if (kappaRows.length >= 2) {
       const { kappa } = fleissKappa(kappaRows);
@@ -215,10 +269,19 @@ export const summaryAnalysis: KindAnalysis = {
       overall.push({ measure: `Fleiss' kappa of "same"`, value: round(kappa), summaries: kappaRows.length, ...intervalColumns(iv) });
     } else {
       // Said, not left out: kappa needs at least two summaries that each have two or more raters.
-      overall.push({ measure: `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`, value: NaN, summaries: kappaRows.length, ...intervalColumns(null) });
+      overall.push({
+        measure: `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`,
+        value: NaN,
+        summaries: kappaRows.length,
+        ...intervalColumns(null),
+      });
     }
     return [
-      { name: 'summary-per-task', caption: `${study}: per summary, raters' agreement that its images show one part and the names given`, rows: perTask },
+      {
+        name: 'summary-per-task',
+        caption: `${study}: per summary, raters' agreement that its images show one part and the names given`,
+        rows: perTask,
+      },
       {
         name: 'summary-overall',
         caption:
@@ -241,14 +304,24 @@ export const countsAnalysis: KindAnalysis = {
       for (const [name, f] of Object.entries(task.fields)) {
         const given = got.map((a) => a.answer[name]).filter((v) => v !== undefined);
         if (f.type === 'enum') {
-          for (const v of f.values) rows.push({ task: task.id, kind: task.kind, field: name, value: v, count: given.filter((g) => g === v).length });
+          for (const v of f.values)
+            rows.push({ task: task.id, kind: task.kind, field: name, value: v, count: given.filter((g) => g === v).length });
         } else if (f.type === 'integer') {
           const nums = given.map(Number);
-          rows.push({ task: task.id, kind: task.kind, field: name, value: 'mean', count: nums.length, mean: nums.length ? round(nums.reduce((a, b) => a + b, 0) / nums.length) : NaN });
+          rows.push({
+            task: task.id,
+            kind: task.kind,
+            field: name,
+            value: 'mean',
+            count: nums.length,
+            mean: nums.length ? round(nums.reduce((a, b) => a + b, 0) / nums.length) : NaN,
+          });
         }
       }
     }
-    return rows.length ? [{ name: 'counts', caption: `${study}: answers per task and field (kinds without their own analysis)`, rows }] : [];
+    return rows.length
+      ? [{ name: 'counts', caption: `${study}: answers per task and field (kinds without their own analysis)`, rows }]
+      : [];
   },
 };
 
@@ -278,11 +351,25 @@ export function analyzeAnswers(set: Pick<TaskSetFile, 'study' | 'tasks'>, answer
   for (const kind of kinds.filter((k) => ANALYSES[k])) {
     const tasks = set.tasks.filter((t) => t.kind === kind);
     const mine = new Set(tasks.map((t) => t.id));
-    tables.push(...ANALYSES[kind].tables(set.study, tasks, answers.filter((a) => mine.has(a.task)), rng.fork(kind)));
+    tables.push(
+      ...ANALYSES[kind].tables(
+        set.study,
+        tasks,
+        answers.filter((a) => mine.has(a.task)),
+        rng.fork(kind),
+      ),
+    );
   }
   if (generic.length) {
     const mine = new Set(generic.map((t) => t.id));
-    tables.push(...countsAnalysis.tables(set.study, generic, answers.filter((a) => mine.has(a.task)), rng.fork('counts')));
+    tables.push(
+      ...countsAnalysis.tables(
+        set.study,
+        generic,
+        answers.filter((a) => mine.has(a.task)),
+        rng.fork('counts'),
+      ),
+    );
   }
   return tables;
 }

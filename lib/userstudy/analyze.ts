@@ -66,7 +66,8 @@ export function analyzeStoredAnswers(opts: { out: string; db: string; seed: numb
     throw new UserError(`no answers database at ${opts.db}; run \`npx tessera serve\` to collect answers, or pass --db FILE`);
   }
   const sets = findTaskSets(opts.out);
-  if (!sets.length) throw new UserError(`no task sets under ${opts.out} (expected <out>/<study>/${USER_STUDY_DIR}/tasks.json); pass --out DIR`);
+  if (!sets.length)
+    throw new UserError(`no task sets under ${opts.out} (expected <out>/<study>/${USER_STUDY_DIR}/tasks.json); pass --out DIR`);
   const store = new ResponseStore(opts.db);
   try {
     const rng = new Rng(opts.seed);
@@ -75,7 +76,9 @@ export function analyzeStoredAnswers(opts: { out: string; db: string; seed: numb
       // Answers to tasks since removed from the set cannot be analysed against a schema: leave them out, say how many.
       const answers = stored.filter((a) => set.byId.has(a.task));
       if (answers.length < stored.length) {
-        console.warn(`user-study analyze: ${stored.length - answers.length} answers of ${set.study} are for tasks no longer in its task set`);
+        console.warn(
+          `user-study analyze: ${stored.length - answers.length} answers of ${set.study} are for tasks no longer in its task set`,
+        );
       }
       const tables = analyzeAnswers(set, answers, rng.fork(set.study));
       const dir = path.join(opts.out, set.study, USER_STUDY_DIR);

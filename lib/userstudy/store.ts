@@ -87,7 +87,9 @@ export class ResponseStore {
   /** Every stored answer in id order, optionally of one study. */
   responses(study?: string): StoredAnswer[] {
     const sql = 'SELECT id, participant, study, task, answer, received FROM responses' + (study ? ' WHERE study = ?' : '') + ' ORDER BY id';
-    const rows = (study ? this.db.prepare(sql).all(study) : this.db.prepare(sql).all()) as (Omit<StoredAnswer, 'answer'> & { answer: string })[];
+    const rows = (study ? this.db.prepare(sql).all(study) : this.db.prepare(sql).all()) as (Omit<StoredAnswer, 'answer'> & {
+      answer: string;
+    })[];
     return rows.map((r) => ({ ...r, answer: JSON.parse(r.answer) as Answer['answer'] }));
   }
 

@@ -135,7 +135,8 @@ export function describeAjvError(e: ErrorObject, root: string): string {
   if (e.keyword === 'required') return `${where}: missing field "${String(e.params.missingProperty)}"`;
   const data = JSON.stringify(e.data);
   const found = e.data !== null && typeof e.data !== 'object' && data !== undefined && data.length <= 60 ? ` (found ${data})` : '';
-  if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${found}`;
+  if (e.keyword === 'enum')
+    return `${where}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${found}`;
   return `${where}: ${e.message ?? e.keyword}${found}`;
 }
 
@@ -185,7 +186,9 @@ export function loadTaskSet(file: string): TaskSet {
     throw new UserError(`task set ${where}: cannot read it as JSON (${(err as Error).message}); rewrite it with the study's writeTaskSet`);
   }
   if (!validateTaskSetFile(parsed)) {
-    throw new UserError(`task set ${where}: ${describeAjvError(validateTaskSetFile.errors![0], 'tasks.json')}; see lib/userstudy/tasks.ts for the format`);
+    throw new UserError(
+      `task set ${where}: ${describeAjvError(validateTaskSetFile.errors![0], 'tasks.json')}; see lib/userstudy/tasks.ts for the format`,
+    );
   }
   const set = parsed as unknown as TaskSetFile;
   const dir = fs.realpathSync(path.dirname(where));
@@ -204,7 +207,8 @@ export function loadTaskSet(file: string): TaskSet {
     }
     for (const image of task.images) {
       const r = resolveInside(dir, image);
-      if ('refused' in r) throw new UserError(`task set ${where}: task ${task.id} image "${image}" ${r.refused}; images must be files in ${dir}`);
+      if ('refused' in r)
+        throw new UserError(`task set ${where}: task ${task.id} image "${image}" ${r.refused}; images must be files in ${dir}`);
       if (!image.toLowerCase().endsWith('.png')) throw new UserError(`task set ${where}: task ${task.id} image "${image}" is not a .png`);
     }
     byId.set(task.id, task);
@@ -242,4 +246,3 @@ export function writeTaskSet(studyOut: string, set: TaskSetFile, images: Readonl
   writeJsonAtomic(path.join(dir, TASKS_FILE), set);
   return loadTaskSet(path.join(dir, TASKS_FILE));
 }
-

@@ -47,10 +47,25 @@ describe("Fleiss' kappa", () => {
   });
 
   it('hand-worked: perfect agreement gives 1, systematic disagreement below 0, one category undefined', () => {
-    expect(fleissKappa([[3, 0], [0, 3]]).kappa).toBeCloseTo(1, 12);
+    expect(
+      fleissKappa([
+        [3, 0],
+        [0, 3],
+      ]).kappa,
+    ).toBeCloseTo(1, 12);
     // Each subject split 1/1: P_i = 0, p = (1/2, 1/2), P_e = 1/2, kappa = (0 - 1/2) / (1/2) = -1.
-    expect(fleissKappa([[1, 1], [1, 1]]).kappa).toBeCloseTo(-1, 12);
-    expect(fleissKappa([[2, 0], [3, 0]]).kappa).toBeNaN();
+    expect(
+      fleissKappa([
+        [1, 1],
+        [1, 1],
+      ]).kappa,
+    ).toBeCloseTo(-1, 12);
+    expect(
+      fleissKappa([
+        [2, 0],
+        [3, 0],
+      ]).kappa,
+    ).toBeNaN();
   });
 
   it("Fleiss' worked example of 10 subjects, 14 raters, 5 categories: kappa 0.210", () => {
@@ -87,8 +102,18 @@ describe("Fleiss' kappa", () => {
   });
 
   it('refuses subjects with fewer than two ratings and ragged rows', () => {
-    expect(() => fleissKappa([[1, 0], [1, 1]])).toThrow('subject 0 has 1 ratings, needs at least 2');
-    expect(() => fleissKappa([[1, 1], [1, 1, 0]])).toThrow('subject 1 has 3 categories, expected 2');
+    expect(() =>
+      fleissKappa([
+        [1, 0],
+        [1, 1],
+      ]),
+    ).toThrow('subject 0 has 1 ratings, needs at least 2');
+    expect(() =>
+      fleissKappa([
+        [1, 1],
+        [1, 1, 0],
+      ]),
+    ).toThrow('subject 1 has 3 categories, expected 2');
   });
 });
 
@@ -122,8 +147,8 @@ describe('A/B analysis', () => {
     ];
     const [perTask, preference] = abAnalysis.tables('demo', tasks, answers, new Rng(0));
     expect(perTask.rows).toEqual([
-      { task: 't1', A: 'cam', B: 'window', answers: 3, preferA: 1, preferB: 1, undecided: 1 },
-      { task: 't2', A: 'window', B: 'cam', answers: 2, preferA: 0, preferB: 2, undecided: 0 },
+      { task: 't1', arm1: 'cam', arm2: 'window', answers: 3, prefer1: 1, prefer2: 1, undecided: 1 },
+      { task: 't2', arm1: 'window', arm2: 'cam', answers: 2, prefer1: 0, prefer2: 2, undecided: 0 },
     ]);
     const iv = wilsonInterval(3, 4, 0.95, 'decisive answers');
     expect(preference.rows).toEqual([
@@ -143,8 +168,26 @@ describe('A/B analysis', () => {
     ]);
   });
 
+  it('reads a left/right choice with the arms in meta.left and meta.right (the country-crops layout)', () => {
+    const task: Task = {
+      ...abTask('c1', ['x', 'y']),
+      fields: { choice: { type: 'enum', values: ['left', 'right'] }, sure: { type: 'integer', min: 1, max: 3 } },
+      meta: { left: 'window', right: 'cam' },
+    };
+    const answers = [ans('p1', 'c1', { choice: 'right', sure: 1 }), ans('p2', 'c1', { choice: 'right', sure: 2 })];
+    const [perTask, preference] = abAnalysis.tables('demo', [task], answers, new Rng(0));
+    expect(perTask.rows).toEqual([{ task: 'c1', arm1: 'window', arm2: 'cam', answers: 2, prefer1: 0, prefer2: 2, undecided: 0 }]);
+    expect(preference.rows[0]).toMatchObject({ first: 'cam', second: 'window', preferFirst: 2, preferSecond: 0 });
+  });
+
   it('says what an ab task lacks', () => {
-    expect(() => abAnalysis.tables('demo', [{ ...abTask('t1', ['a', 'b']), meta: {} }], [], new Rng(0))).toThrow('needs meta.arms');
+    const t = abTask('t1', ['a', 'b']);
+    const lacks = (task: Task) => () => abAnalysis.tables('demo', [task], [], new Rng(0));
+    expect(lacks({ ...t, meta: {} })).toThrow('ab task t1 needs meta.arms = [arm of image 1, arm of image 2] or meta.A and meta.B');
+    expect(lacks({ ...t, images: ['a.png'] })).toThrow('ab task t1 has 1 images, expected 2');
+    const two = { ...t, fields: { ...t.fields, other: { type: 'enum' as const, values: ['x', 'y'] } } };
+    expect(lacks(two)).toThrow('needs one enum field for the choice, or meta.field naming it (enums: preferred, other)');
+    expect(() => abAnalysis.tables('demo', [{ ...two, meta: { arms: ['a', 'b'], field: 'preferred' } }], [], new Rng(0))).not.toThrow();
   });
 });
 
@@ -163,7 +206,9 @@ describe('summary analysis', () => {
       ans('p3', 's3', { same: 'yes', name: 'clouds' }),
     ];
     const [perTask, overall] = summaryAnalysis.tables('demo', tasks, answers, new Rng(0));
-    expect(perTask.rows.map((r) => [r.task, r.label, r.raters, r['answered yes'], r.agreement, r.topName, r.namingConsistency, r.distinctNames])).toEqual([
+    expect(
+      perTask.rows.map((r) => [r.task, r.label, r.raters, r['answered yes'], r.agreement, r.topName, r.namingConsistency, r.distinctNames]),
+    ).toEqual([
       ['s1', 'wheel', 3, 2, 0.6667, 'wheel', 0.6667, 2],
       // Empty names do not count; the tie beak/bird head goes to the first in sorted order.
       ['s2', 'beak', 3, 0, 0, 'beak', 0.5, 2],
@@ -181,9 +226,18 @@ describe('summary analysis', () => {
   });
 
   it('says that kappa needs two summaries with two or more raters instead of leaving it out', () => {
-    const answers = [ans('p1', 's1', { same: 'yes', name: 'a' }), ans('p1', 's2', { same: 'no', name: 'b' }), ans('p2', 's2', { same: 'no', name: 'b' })];
+    const answers = [
+      ans('p1', 's1', { same: 'yes', name: 'a' }),
+      ans('p1', 's2', { same: 'no', name: 'b' }),
+      ans('p2', 's2', { same: 'no', name: 'b' }),
+    ];
     const [, overall] = summaryAnalysis.tables('demo', [summaryTask('s1', 'a'), summaryTask('s2', 'b')], answers, new Rng(0));
-    expect(overall.rows[2]).toMatchObject({ measure: `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`, value: NaN, summaries: 1, low: '' });
+    expect(overall.rows[2]).toMatchObject({
+      measure: `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`,
+      value: NaN,
+      summaries: 1,
+      low: '',
+    });
   });
 
   it('normalises names for comparison', () => {
@@ -193,7 +247,15 @@ describe('summary analysis', () => {
 });
 
 describe('analyzeAnswers', () => {
-  const tasks = [abTask('t1', ['x', 'y']), summaryTask('s1', 'a'), { ...summaryTask('r1', 'a'), kind: 'rating', fields: { score: { type: 'integer' as const, min: 1, max: 5 }, ok: { type: 'enum' as const, values: ['y', 'n'] } } }];
+  const tasks = [
+    abTask('t1', ['x', 'y']),
+    summaryTask('s1', 'a'),
+    {
+      ...summaryTask('r1', 'a'),
+      kind: 'rating',
+      fields: { score: { type: 'integer' as const, min: 1, max: 5 }, ok: { type: 'enum' as const, values: ['y', 'n'] } },
+    },
+  ];
 
   it('gives an overview, each kind its tables and other kinds counts; same seed, same tables', () => {
     const answers = [
@@ -204,7 +266,14 @@ describe('analyzeAnswers', () => {
       ans('p2', 'r1', { score: 5, ok: 'y' }),
     ];
     const tables = analyzeAnswers({ study: 'demo', tasks }, answers, new Rng(3));
-    expect(tables.map((t) => t.name)).toEqual(['overview', 'ab-per-task', 'ab-preference', 'summary-per-task', 'summary-overall', 'counts']);
+    expect(tables.map((t) => t.name)).toEqual([
+      'overview',
+      'ab-per-task',
+      'ab-preference',
+      'summary-per-task',
+      'summary-overall',
+      'counts',
+    ]);
     expect(tables[0].rows).toEqual([
       { kind: 'ab', tasks: 1, answers: 1, participants: 1 },
       { kind: 'rating', tasks: 1, answers: 2, participants: 2 },
@@ -219,6 +288,8 @@ describe('analyzeAnswers', () => {
   });
 
   it('refuses answers to tasks that are not in the set', () => {
-    expect(() => analyzeAnswers({ study: 'demo', tasks }, [ans('p1', 'zz', { preferred: 'A' })], new Rng(0))).toThrow('demo/zz, which is not a task of this set');
+    expect(() => analyzeAnswers({ study: 'demo', tasks }, [ans('p1', 'zz', { preferred: 'A' })], new Rng(0))).toThrow(
+      'demo/zz, which is not a task of this set',
+    );
   });
 });

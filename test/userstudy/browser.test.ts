@@ -79,7 +79,9 @@ describe('participant pages in Chromium', () => {
     expect(await page.textContent('#done h1')).toBe('Thank you!');
     expect(errors).toEqual([]);
     const api = requests.filter((r) => r.includes('/api/'));
-    expect(new Set(api.map((r) => r.replace(/\?.*/, '')))).toEqual(new Set(['POST /api/participants', 'GET /api/tasks', 'POST /api/responses']));
+    expect(new Set(api.map((r) => r.replace(/\?.*/, '')))).toEqual(
+      new Set(['POST /api/participants', 'GET /api/tasks', 'POST /api/responses']),
+    );
 
     // The same participant reloading sees the thank-you page, not the tasks again.
     await page.reload();

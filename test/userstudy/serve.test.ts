@@ -43,7 +43,12 @@ function serve(args: string[]): Promise<Child> {
 }
 
 async function post(url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(url, body === undefined ? { method: 'POST' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(
+    url,
+    body === undefined
+      ? { method: 'POST' }
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
@@ -113,7 +118,12 @@ describe('tessera serve', () => {
     const worker = async () => {
       for (let job = jobs.shift(); job; job = jobs.shift()) {
         try {
-          const r = await post(`${first.url}api/responses`, { participant: job.p, study: 'smoke', task: job.t, answer: validAnswer(job.t) });
+          const r = await post(`${first.url}api/responses`, {
+            participant: job.p,
+            study: 'smoke',
+            task: job.t,
+            answer: validAnswer(job.t),
+          });
           if (r.status !== 201) throw new Error(`HTTP ${r.status} ${JSON.stringify(r.json)}`);
           acked.push({ id: r.json.id as number, ...job });
           if (acked.length === KILL_AFTER) first.proc.kill('SIGKILL');
@@ -142,10 +152,24 @@ describe('tessera serve', () => {
     const stored = new Map(rows.map((r) => [Number(r[0]), `${r[2]}/${r[4]}`]));
     for (const a of acked) expect([a.id, stored.get(a.id)]).toEqual([a.id, `${a.p}/${a.t}`]);
     // Serves on: a new answer is taken, an acknowledged one is a conflict.
-    const pending = participants.flatMap((p) => set.tasks.map((t) => ({ p, t: t.id }))).find((j) => ![...stored.values()].includes(`${j.p}/${j.t}`))!;
-    expect((await post(`${second.url}api/responses`, { participant: pending.p, study: 'smoke', task: pending.t, answer: validAnswer(pending.t) })).status).toBe(201);
+    const pending = participants
+      .flatMap((p) => set.tasks.map((t) => ({ p, t: t.id })))
+      .find((j) => ![...stored.values()].includes(`${j.p}/${j.t}`))!;
+    expect(
+      (
+        await post(`${second.url}api/responses`, {
+          participant: pending.p,
+          study: 'smoke',
+          task: pending.t,
+          answer: validAnswer(pending.t),
+        })
+      ).status,
+    ).toBe(201);
     const again = acked[0];
-    expect((await post(`${second.url}api/responses`, { participant: again.p, study: 'smoke', task: again.t, answer: validAnswer(again.t) })).status).toBe(409);
+    expect(
+      (await post(`${second.url}api/responses`, { participant: again.p, study: 'smoke', task: again.t, answer: validAnswer(again.t) }))
+        .status,
+    ).toBe(409);
     second.proc.kill('SIGTERM');
     await exited(second.proc);
 
@@ -155,7 +179,13 @@ describe('tessera serve', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`smoke: ${stored.size + 1} answers from`);
     const tables = path.join(out, 'smoke', 'user-study', 'tables');
-    expect(fs.readdirSync(tables).sort()).toEqual(['ab-per-task.csv', 'ab-preference.csv', 'overview.csv', 'summary-overall.csv', 'summary-per-task.csv']);
+    expect(fs.readdirSync(tables).sort()).toEqual([
+      'ab-per-task.csv',
+      'ab-preference.csv',
+      'overview.csv',
+      'summary-overall.csv',
+      'summary-per-task.csv',
+    ]);
     const overview = fs.readFileSync(path.join(tables, 'overview.csv'), 'utf8');
     const answered = (kind: string) => [...stored.values(), `${pending.p}/${pending.t}`].filter((k) => k.includes(`/${kind}-`)).length;
     expect(overview).toContain(`ab,2,${answered('ab')},`);

@@ -87,7 +87,12 @@ describe('POST /api/responses', () => {
     expect(stored).toMatchObject({ participant: p, study: 'smoke', task: 'summary-1', answer: validAnswer('summary-1') });
     const tasks = (await app.inject({ url: `/api/tasks?participant=${p}` })).json().tasks as Array<{ id: string; answered: boolean }>;
     expect(tasks.filter((t) => t.answered).map((t) => t.id)).toEqual(['summary-1']);
-    const again = await respond({ participant: p, study: 'smoke', task: 'summary-1', answer: { ...validAnswer('summary-1'), name: 'other' } });
+    const again = await respond({
+      participant: p,
+      study: 'smoke',
+      task: 'summary-1',
+      answer: { ...validAnswer('summary-1'), name: 'other' },
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json().error).toContain('already answered task summary-1');
   });
@@ -101,17 +106,31 @@ describe('POST /api/responses', () => {
     ['an answer that is not an object', { answer: 'A' }, 'body.answer: must be object'],
     ['an extra envelope field', { extra: 1 }, 'body: unknown field "extra"'],
     ['a task id that is not a string', { task: 7 }, 'body.task: must be string (found 7)'],
-    ['an enum value not in the list', { answer: { same: 'maybe', name: 'x', confidence: 3 } }, 'answer.same: must be one of "yes", "no" (found "maybe")'],
+    [
+      'an enum value not in the list',
+      { answer: { same: 'maybe', name: 'x', confidence: 3 } },
+      'answer.same: must be one of "yes", "no" (found "maybe")',
+    ],
     ['an integer above its max', { answer: { same: 'yes', name: 'x', confidence: 6 } }, 'answer.confidence: must be <= 5 (found 6)'],
     ['an integer below its min', { answer: { same: 'yes', name: 'x', confidence: 0 } }, 'answer.confidence: must be >= 1 (found 0)'],
     ['a non-integer', { answer: { same: 'yes', name: 'x', confidence: 2.5 } }, 'answer.confidence: must be integer (found 2.5)'],
     ['a number as a string', { answer: { same: 'yes', name: 'x', confidence: '3' } }, 'answer.confidence: must be integer (found "3")'],
-    ['a string over its maxLength', { answer: { same: 'yes', name: 'x'.repeat(41), confidence: 3 } }, 'answer.name: must NOT have more than 40 characters'],
+    [
+      'a string over its maxLength',
+      { answer: { same: 'yes', name: 'x'.repeat(41), confidence: 3 } },
+      'answer.name: must NOT have more than 40 characters',
+    ],
     ['a missing answer field', { answer: { same: 'yes', confidence: 3 } }, 'answer: missing field "name"'],
     ['an unknown answer field', { answer: { same: 'yes', name: 'x', confidence: 3, mood: 'ok' } }, 'answer: unknown field "mood"'],
   ])('400 naming the bad field for %s', async (_what, change, message) => {
     const p = await participant();
-    const body: Record<string, unknown> = { participant: p, study: 'smoke', task: 'summary-2', answer: validAnswer('summary-2'), ...change };
+    const body: Record<string, unknown> = {
+      participant: p,
+      study: 'smoke',
+      task: 'summary-2',
+      answer: validAnswer('summary-2'),
+      ...change,
+    };
     for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
     const before = store.responses().length;
     const r = await respond(body);
@@ -121,17 +140,32 @@ describe('POST /api/responses', () => {
   });
 
   it('400 for malformed JSON, 400 for plain text, 415 for other types, 413 for a body over the cap', async () => {
-    const bad = await app.inject({ method: 'POST', url: '/api/responses', headers: { 'content-type': 'application/json' }, payload: '{"participant":' });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/responses',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"participant":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatch(/not valid JSON/);
     const text = await app.inject({ method: 'POST', url: '/api/responses', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
     expect(text.statusCode).toBe(400);
     expect(text.json().error).toBe('body: must be object (found "hello")');
-    const xml = await app.inject({ method: 'POST', url: '/api/responses', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
+    const xml = await app.inject({
+      method: 'POST',
+      url: '/api/responses',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
     expect(xml.statusCode).toBe(415);
     expect(xml.json()).toHaveProperty('error');
     const p = await participant();
-    const big = await respond({ participant: p, study: 'smoke', task: 'summary-2', answer: { same: 'yes', name: 'x'.repeat(20000), confidence: 1 } });
+    const big = await respond({
+      participant: p,
+      study: 'smoke',
+      task: 'summary-2',
+      answer: { same: 'yes', name: 'x'.repeat(20000), confidence: 1 },
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json()).toHaveProperty('error');
   });
@@ -145,7 +179,12 @@ describe('admin CSV', () => {
     expect(wrong.headers['www-authenticate']).toBe('Bearer');
     expect((await app.inject({ url: '/api/responses.csv', headers: { authorization: TOKEN } })).statusCode).toBe(401);
     const p = await participant();
-    await respond({ participant: p, study: 'smoke', task: 'summary-2', answer: { same: 'no', name: '=HYPERLINK("x"), "quoted"', confidence: 2 } });
+    await respond({
+      participant: p,
+      study: 'smoke',
+      task: 'summary-2',
+      answer: { same: 'no', name: '=HYPERLINK("x"), "quoted"', confidence: 2 },
+    });
     const ok = await app.inject({ url: '/api/responses.csv', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.statusCode).toBe(200);
     expect(ok.headers['content-type']).toMatch(/^text\/csv/);
@@ -153,7 +192,9 @@ describe('admin CSV', () => {
     expect(lines[0]).toBe('id,received,participant,study,task,kind,answer');
     expect(lines.length).toBe(store.responses().length + 1);
     // The answer column is JSON, CSV-quoted: a formula-looking answer stays inside a cell that starts with '{'.
-    expect(ok.body).toContain(`${p},smoke,summary-2,summary,"{""same"":""no"",""name"":""=HYPERLINK(\\""x\\""), \\""quoted\\"""",""confidence"":2}"`);
+    expect(ok.body).toContain(
+      `${p},smoke,summary-2,summary,"{""same"":""no"",""name"":""=HYPERLINK(\\""x\\""), \\""quoted\\"""",""confidence"":2}"`,
+    );
   });
 
   it('keeps the admin token in <db folder>/admin-token with mode 600, and reuses it', () => {

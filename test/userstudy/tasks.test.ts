@@ -30,9 +30,17 @@ describe('task sets', () => {
   it('the smoke demo set: two A/B and two summary tasks whose images exist in the folder', async () => {
     const { out, set } = await demoOut();
     expect(set.study).toBe('smoke');
-    expect(set.tasks.map((t) => `${t.id}:${t.kind}:${t.images.length}`)).toEqual(['ab-1:ab:2', 'ab-2:ab:2', 'summary-1:summary:3', 'summary-2:summary:3']);
+    expect(set.tasks.map((t) => `${t.id}:${t.kind}:${t.images.length}`)).toEqual([
+      'ab-1:ab:2',
+      'ab-2:ab:2',
+      'summary-1:summary:3',
+      'summary-2:summary:3',
+    ]);
     // The clean image is on side A in one task and on side B in the other; file names do not reveal the arm.
-    expect(set.tasks.slice(0, 2).map((t) => t.meta?.arms)).toEqual([['clean', 'extra noise'], ['extra noise', 'clean']]);
+    expect(set.tasks.slice(0, 2).map((t) => t.meta?.arms)).toEqual([
+      ['clean', 'extra noise'],
+      ['extra noise', 'clean'],
+    ]);
     expect(set.tasks.flatMap((t) => t.images).every((i) => !/clean|noisy/.test(i))).toBe(true);
     for (const image of set.tasks.flatMap((t) => t.images)) {
       expect(fs.readFileSync(path.join(set.dir, image)).subarray(0, 8)).toEqual(PNG);
@@ -76,13 +84,21 @@ describe('task sets', () => {
     ['an unknown top-level field', { study: 'demo', tasks: [task()], extra: 1 }, 'unknown field "extra"'],
     ['an empty task list', { study: 'demo', tasks: [] }, 'tasks.json.tasks: must NOT have fewer than 1 items'],
     ['a bad task id', { study: 'demo', tasks: [task({ id: '../x' })] }, 'tasks.json.tasks.0.id: must match pattern'],
-    ['a field type that does not exist', { study: 'demo', tasks: [task({ fields: { x: { type: 'float' } as never } })] }, 'tasks.json.tasks.0.fields.x'],
+    [
+      'a field type that does not exist',
+      { study: 'demo', tasks: [task({ fields: { x: { type: 'float' } as never } })] },
+      'tasks.json.tasks.0.fields.x',
+    ],
     ['a duplicate task id', { study: 'demo', tasks: [task(), task()] }, 'task id "t1" appears twice'],
     ['min > max', { study: 'demo', tasks: [task({ fields: { n: { type: 'integer', min: 5, max: 1 } } })] }, 'field n has min 5 > max 1'],
     ['a study name that is not the folder', { study: 'other', tasks: [task()] }, '"study" is "other" but the folder is demo/user-study'],
     ['a missing image', { study: 'demo', tasks: [task({ images: ['b.png'] })] }, 'image "b.png" does not exist'],
     ['an image that is not a PNG', { study: 'demo', tasks: [task({ images: ['notes.txt'] })] }, 'image "notes.txt" is not a .png'],
-    ['an image outside the folder through ..', { study: 'demo', tasks: [task({ images: ['../tasks.png'] })] }, "has an empty, '.' or '..' segment"],
+    [
+      'an image outside the folder through ..',
+      { study: 'demo', tasks: [task({ images: ['../tasks.png'] })] },
+      "has an empty, '.' or '..' segment",
+    ],
     ['an absolute image path', { study: 'demo', tasks: [task({ images: ['/etc/passwd'] })] }, 'is absolute'],
   ])('refuses %s', (_what, set, message) => {
     const file = writeSet(set ?? {}, { 'a.png': PNG, 'notes.txt': Buffer.from('x') });

@@ -2,7 +2,9 @@
 // Answers are participants' text: they go into the page through textContent only, so stored markup stays text.
 'use strict';
 (function () {
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
 
   /** RFC 4180 CSV (quoted cells, doubled quotes, newlines inside quotes) to rows of cells. */
   function parseCsv(text) {
@@ -13,15 +15,26 @@
     for (var i = 0; i < text.length; i++) {
       var c = text[i];
       if (quoted) {
-        if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
-        else if (c === '"') quoted = false;
+        if (c === '"' && text[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else if (c === '"') quoted = false;
         else cell += c;
       } else if (c === '"') quoted = true;
-      else if (c === ',') { row.push(cell); cell = ''; }
-      else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; }
-      else if (c !== '\r') cell += c;
+      else if (c === ',') {
+        row.push(cell);
+        cell = '';
+      } else if (c === '\n') {
+        row.push(cell);
+        rows.push(row);
+        row = [];
+        cell = '';
+      } else if (c !== '\r') cell += c;
     }
-    if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+    if (cell !== '' || row.length) {
+      row.push(cell);
+      rows.push(row);
+    }
     return rows;
   }
 
@@ -61,11 +74,17 @@
       .then(function (res) {
         if (res.status === 401) throw new Error('the token was not accepted');
         if (!res.ok) throw new Error('HTTP ' + res.status);
-        try { sessionStorage.setItem('tessera-admin', token); } catch (e) { /* keep nothing */ }
+        try {
+          sessionStorage.setItem('tessera-admin', token);
+        } catch (e) {
+          /* keep nothing */
+        }
         return res.text();
       })
       .then(render)
-      .catch(function (err) { $('summary').textContent = 'Could not load the answers: ' + err.message + '.'; });
+      .catch(function (err) {
+        $('summary').textContent = 'Could not load the answers: ' + err.message + '.';
+      });
   }
 
   document.addEventListener('DOMContentLoaded', function () {
@@ -74,7 +93,14 @@
       load($('token').value.trim());
     });
     var saved = null;
-    try { saved = sessionStorage.getItem('tessera-admin'); } catch (e) { saved = null; }
-    if (saved) { $('token').value = saved; load(saved); } else $('token').focus();
+    try {
+      saved = sessionStorage.getItem('tessera-admin');
+    } catch (e) {
+      saved = null;
+    }
+    if (saved) {
+      $('token').value = saved;
+      load(saved);
+    } else $('token').focus();
   });
 })();

@@ -4,14 +4,20 @@
 'use strict';
 (function () {
   var KEY = 'tessera-participant';
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
   var state = { participant: null, tasks: [], queue: [], total: 0, done: 0, current: null, busy: false };
 
   function show(section) {
-    ['welcome', 'task', 'done'].forEach(function (id) { $(id).hidden = id !== section; });
+    ['welcome', 'task', 'done'].forEach(function (id) {
+      $(id).hidden = id !== section;
+    });
   }
 
-  function status(text) { $('status').textContent = text || ''; }
+  function status(text) {
+    $('status').textContent = text || '';
+  }
 
   function api(method, url, body) {
     var init = { method: method, headers: {} };
@@ -20,7 +26,14 @@
       init.body = JSON.stringify(body);
     }
     return fetch(url, init).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (data) { return { status: res.status, data: data }; });
+      return res
+        .json()
+        .catch(function () {
+          return {};
+        })
+        .then(function (data) {
+          return { status: res.status, data: data };
+        });
     });
   }
 
@@ -28,7 +41,11 @@
     return api('POST', '/api/participants').then(function (r) {
       if (r.status !== 201) throw new Error(r.data.error || 'could not register (HTTP ' + r.status + ')');
       state.participant = r.data.participant;
-      try { localStorage.setItem(KEY, state.participant); } catch (e) { /* private mode: keep it in memory */ }
+      try {
+        localStorage.setItem(KEY, state.participant);
+      } catch (e) {
+        /* private mode: keep it in memory */
+      }
     });
   }
 
@@ -41,7 +58,9 @@
       if (r.status !== 200) throw new Error(r.data.error || 'could not load the tasks (HTTP ' + r.status + ')');
       state.tasks = r.data.tasks;
       state.total = state.tasks.length;
-      state.queue = state.tasks.filter(function (t) { return !t.answered; });
+      state.queue = state.tasks.filter(function (t) {
+        return !t.answered;
+      });
       state.done = state.total - state.queue.length;
     });
   }
@@ -56,7 +75,9 @@
     render(state.current);
   }
 
-  function optionId(name, i) { return 'f-' + name + '-' + i; }
+  function optionId(name, i) {
+    return 'f-' + name + '-' + i;
+  }
 
   function render(task) {
     show('task');
@@ -72,7 +93,7 @@
       var img = document.createElement('img');
       var name = task.images.length > 1 ? String.fromCharCode(65 + i) : '';
       img.src = src;
-      img.alt = 'image ' + (name || (i + 1)) + ' of ' + task.images.length;
+      img.alt = 'image ' + (name || i + 1) + ' of ' + task.images.length;
       fig.appendChild(img);
       if (name) {
         var cap = document.createElement('figcaption');
@@ -207,7 +228,12 @@
     if (!/^[1-9]$/.test(ev.key)) return;
     var sets = Array.prototype.slice.call(document.querySelectorAll('#fields fieldset[data-type="enum"]'));
     var focused = target && target.closest ? target.closest('fieldset[data-type="enum"]') : null;
-    var set = focused || sets.filter(function (s) { return !s.querySelector('input:checked'); })[0] || sets[0];
+    var set =
+      focused ||
+      sets.filter(function (s) {
+        return !s.querySelector('input:checked');
+      })[0] ||
+      sets[0];
     if (!set) return;
     var option = set.querySelectorAll('input[type="radio"]')[Number(ev.key) - 1];
     if (!option) return;
@@ -226,14 +252,24 @@
   function begin() {
     status('Loading…');
     var ready = state.participant ? Promise.resolve() : newParticipant();
-    ready.then(loadTasks).then(function () { status(''); next(); }).catch(fail);
+    ready
+      .then(loadTasks)
+      .then(function () {
+        status('');
+        next();
+      })
+      .catch(fail);
   }
 
   document.addEventListener('DOMContentLoaded', function () {
     $('form').addEventListener('submit', submit);
     document.addEventListener('keydown', onKey);
     $('done').querySelector('h1').tabIndex = -1;
-    try { state.participant = localStorage.getItem(KEY); } catch (e) { state.participant = null; }
+    try {
+      state.participant = localStorage.getItem(KEY);
+    } catch (e) {
+      state.participant = null;
+    }
     if (state.participant) {
       begin();
     } else {
