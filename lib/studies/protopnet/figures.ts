@@ -27,8 +27,8 @@ function imageOf(ds: DatasetSession, split: 'train' | 'test', i: number): Raster
   return fromBytes(d.imageBytes(i), d.width, d.height, d.channels);
 }
 
-/** Pixel magnification so that a panel cell is about 112 px wide. */
-const scaleOf = (ds: DatasetSession) => Math.max(1, Math.round(112 / ds.test.width));
+/** Pixel magnification so that a panel cell is about 160 px wide (room for the column titles). */
+const scaleOf = (ds: DatasetSession) => Math.max(1, Math.round(160 / ds.test.width));
 
 /** Heatmaps of chosen (image, prototype) pairs of similarity maps, for map cells. */
 export function pairMaps(maps: SimilarityMaps, pairs: [number, number][], targets: number[]): Heatmaps {
@@ -133,17 +133,15 @@ export async function reasoningFigure(ds: DatasetSession, run: ProtoPNetRun, map
     return cells;
   });
   const colLabels = ['test image', ...images[0].top.flatMap((_, k) => [`looks like (${k + 1})`, `that (${k + 1})`])];
-  const rowLabels = images.map((r) => {
-    const pts = r.top.map((t) => `${t.similarity.toFixed(2)}x${t.weight.toFixed(2)}`).join(' + ');
-    return `true ${names[r.label]}, predicted ${names[r.predicted]}: ${pts} + ...`;
-  });
+  // Row labels stay short (the label margin is 200 px); similarity x weight = points are in the table "reasoning".
+  const rowLabels = images.map((r) => (r.predicted === r.label ? names[r.label] : `${names[r.label]} (predicted ${names[r.predicted]})`));
   return {
     name: `reasoning-${ds.plan.dataset}`,
     caption:
       `"This looks like that" on ${ds.plan.label}: for each test image, the predicted class's top prototypes by points (similarity x ` +
       'last-layer weight). "looks like": the prototype\'s similarity over the latent grid, each cell drawn on its receptive field; "that": ' +
-      'the prototype\'s source training image with its boxes. The row label lists similarity x weight of the shown prototypes; the ' +
-      'class logit sums this over all prototypes (table "reasoning").',
+      'the prototype\'s source training image with its boxes. Rows: the true class. Similarity x weight = points of the shown ' +
+      'prototypes, and the logit that sums them over all prototypes, are in the table "reasoning".',
     spec: await labelledPanels({ title: `This looks like that — ${ds.plan.label}`, rows, colLabels, rowLabels, scale: scaleOf(ds) }),
   };
 }
@@ -206,7 +204,7 @@ export async function critiqueFigure(ds: DatasetSession, c: CritiqueResult, maps
     spec: await labelledPanels({
       title: `Upsampled map vs receptive field vs occlusion — ${ds.plan.label}`,
       rows,
-      colLabels: ['image and boxes', 'upsampled similarity', 'similarity on the latent grid', 'occlusion: similarity drop'],
+      colLabels: ['image, boxes', 'upsampled map', 'latent grid', 'occlusion drop'],
       rowLabels: c.images.slice(0, n).map((i) => `${ds.test.classNames[ds.labels[i]]}, prototype #${c.prototypes[i]}`),
       scale: scaleOf(ds),
     }),

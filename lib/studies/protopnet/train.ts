@@ -134,8 +134,11 @@ export async function trainProtoPNet(ds: DatasetSession): Promise<ProtoPNetRun> 
     checkpoints.push({ name: 'after last layer', cycle: plan.cycles, predictions: predict(model) });
 
     const nearest = nearestPatches(model, data, plan.prune.k, { progress: `${plan.dataset} nearest patches` });
-    const kept = classes.map((_, j) => j).filter((j) => nearest.neighbours[j].filter((e) => e.label === classes[j]).length >= plan.prune.tau);
-    const pruned = keepPrototypes(model, kept.length ? kept : [0], () => backboneCopy(ds), input);
+    const own = classes.map((c, j) => nearest.neighbours[j].filter((e) => e.label === c).length);
+    const passing = classes.map((_, j) => j).filter((j) => own[j] >= plan.prune.tau);
+    // A model needs one prototype: should pruning remove them all, the purest stays (the reference would fail there).
+    const kept = passing.length ? passing : [own.indexOf(Math.max(...own))];
+    const pruned = keepPrototypes(model, kept, () => backboneCopy(ds), input);
     const pruneStage: TrainStage = {
       name: 'last layer after pruning',
       epochs: plan.prune.lastEpochs,
