@@ -125,7 +125,12 @@ function provenanceHtml(saved: SavedResults): string {
     ['engine', engineText(p)],
     ['versions', p.versions ? `Node ${p.versions.node}, tfjs ${p.versions.tfjs}, libtorch ${p.versions.libtorch ?? '-'}, tslab ${p.versions.tslab ?? '-'}` : '?'],
     ['host', p.host ? `${p.host.platform}/${p.host.arch}, ${p.host.cpus} cores (${p.host.cpuModel})` : '?'],
-    ['run', `${p.via ?? '?'}${p.seconds !== undefined ? `, ${formatSeconds(p.seconds)}` : ''}, saved ${runDate(saved)}`],
+    [
+      'run',
+      saved.seeds
+        ? `${saved.seeds.length} seeds${p.seconds !== undefined ? `, ${formatSeconds(p.seconds)} in all` : ''}, merged ${runDate(saved)} (${p.aggregatedBy === 'study' ? "the study's rule" : 'default rule'})`
+        : `${p.via ?? '?'}${p.seconds !== undefined ? `, ${formatSeconds(p.seconds)}` : ''}, saved ${runDate(saved)}`,
+    ],
   ];
   if (saved.runs) rows.push(['seeds', saved.runs.map((r) => `seed ${r.seed}: ${r.provenance?.seconds !== undefined ? formatSeconds(r.provenance.seconds) : '?'}`).join(', ')]);
   const models = p.models ?? [];
