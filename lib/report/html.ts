@@ -18,6 +18,8 @@ export interface NotebookOutput {
 }
 
 export interface NotebookCell {
+  /** nbformat 4.5 cell id. */
+  id?: string;
   cell_type: 'code' | 'markdown' | 'raw';
   source: string | string[];
   outputs?: NotebookOutput[];

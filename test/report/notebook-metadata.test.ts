@@ -15,7 +15,7 @@ describe.each(NOTEBOOKS)('%s opens unmodified in Jupyter', (file) => {
       JupyterHandlerImpl: new (executor: unknown, isJs: boolean) => { handleKernel(): { language_info: unknown } };
     };
     const kernel = new JupyterHandlerImpl(null, false).handleKernel();
-    const nb = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8')) as Notebook & { cells: Array<{ id?: string }> };
+    const nb = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8')) as Notebook;
     expect(nb.metadata.language_info).toEqual(kernel.language_info);
     expect(nb.metadata.kernelspec).toEqual({ name: 'tslab', display_name: 'TypeScript (Tessera)', language: 'typescript' });
     expect([nb.nbformat, nb.nbformat_minor]).toEqual([4, 5]);
