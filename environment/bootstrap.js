@@ -78,7 +78,7 @@ function ensureNodeModules() {
     throw new Error(
       `${err.message}.\n  npm ci installs exactly package-lock.json; it fails when the lock does not match package.json or lacks ` +
         'a package for this platform.\n  The set-up does not fall back to `npm install`, which would rewrite the tracked lock. ' +
-        'Read npm\'s message above; if the lock is incomplete, report it (a maintainer regenerates it with ' +
+        "Read npm's message above; if the lock is incomplete, report it (a maintainer regenerates it with " +
         '`npm install --package-lock-only` and commits it).',
     );
   }

@@ -20,7 +20,9 @@ const passOn = args.filter((a) => a !== '--classic');
 function find(names) {
   const venvs = [process.env.TESSERA_JUPYTER_VENV, path.join(root, '.venv'), path.join(os.homedir(), '.venvs', 'jupyter')].filter(Boolean);
   const candidates = names.flatMap((n) => [...venvs.map((v) => path.join(v, 'bin', n)), n]);
-  return candidates.find((c) => (c.includes(path.sep) ? fs.existsSync(c) : true) && spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  return candidates.find(
+    (c) => (c.includes(path.sep) ? fs.existsSync(c) : true) && spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0,
+  );
 }
 
 const HOW = `JupyterLab is not installed. Debian has no JupyterLab package; install it with pip in a venv:
@@ -35,7 +37,10 @@ if (!program) {
   process.stderr.write(HOW + '\n');
   process.exit(1);
 }
-if (!lab && !classic) process.stderr.write('[lab] JupyterLab not found; starting the classic Notebook instead.\n' + HOW.split('\n').slice(0, 3).join('\n') + '\n');
+if (!lab && !classic)
+  process.stderr.write(
+    '[lab] JupyterLab not found; starting the classic Notebook instead.\n' + HOW.split('\n').slice(0, 3).join('\n') + '\n',
+  );
 
 // The kernelspec (and node_modules) come from the bootstrap; it is idempotent and quick when all is there.
 const boot = spawnSync(process.execPath, [path.join(__dirname, 'bootstrap.js'), '--quiet', '--no-apt'], { stdio: 'inherit' });

@@ -18,7 +18,8 @@ export const command: Command = {
     const args = parseArgs(argv, { command: 'notebook', values: ['out', 'executor', 'cell-timeout'] });
     if (args.positional.length === 0) throw new UserError('name at least one notebook (.ipynb)');
     const executor = stringFlag(args, 'executor', 'auto');
-    if (!['auto', 'nbconvert', 'tslab'].includes(executor)) throw new UserError(`--executor expects auto, nbconvert or tslab, found "${executor}"`);
+    if (!['auto', 'nbconvert', 'tslab'].includes(executor))
+      throw new UserError(`--executor expects auto, nbconvert or tslab, found "${executor}"`);
     let failures = 0;
     for (const file of args.positional) {
       const result = await runNotebook(file, {

@@ -25,7 +25,9 @@ options:
   --seeds 0,1,2                 several seeds: each runs into <out>/runs/<study>-s<N>/ (what
                                 \`tessera reproduce STUDY --seed N --out <out>/runs/<study>-s<N>\` writes), then
                                 \`tessera aggregate\` decides the claims over the seeds into <out>/<study>/.
-                                Default: ${Object.entries(DEFAULT_SEEDS).map(([s, seeds]) => `${s} ${seeds.join(',')}`).join('; ')}
+                                Default: ${Object.entries(DEFAULT_SEEDS)
+                                  .map(([s, seeds]) => `${s} ${seeds.join(',')}`)
+                                  .join('; ')}
   --notebooks auto|nbconvert|tslab|off
                                 run each study through its notebook: with Jupyter's nbconvert when installed
                                 (auto), always nbconvert, tslab's executor without Jupyter, or not at all (off:
@@ -42,7 +44,8 @@ export function seedsFlag(args: ParsedArgs, scale: Scale): number[] {
   if (list !== undefined && args.flags.seed !== undefined) throw new UserError('give --seed N or --seeds a,b,c, not both');
   if (list === undefined) return args.flags.seed !== undefined ? [intFlag(args, 'seed', 0, { min: 0 })] : DEFAULT_SEEDS[scale];
   const seeds = list.split(',').map((s) => s.trim());
-  if (seeds.some((s) => !/^\d+$/.test(s))) throw new UserError(`--seeds expects non-negative integers separated by commas (e.g. 0,1,2), found "${list}"`);
+  if (seeds.some((s) => !/^\d+$/.test(s)))
+    throw new UserError(`--seeds expects non-negative integers separated by commas (e.g. 0,1,2), found "${list}"`);
   const numbers = seeds.map(Number);
   if (new Set(numbers).size !== numbers.length) throw new UserError(`--seeds names a seed twice: "${list}"`);
   return numbers;
@@ -56,11 +59,16 @@ export function summaryLines(runs: StudyRun[], aggregates: AggregatedStudy[]): s
     return `paper claims: ${countsText(c.paper)}${other ? `; checks: ${countsText(c.other)}` : ''}`;
   };
   const rel = (p: string) => (p.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), p) : p);
-  const lines = runs.map((r) =>
-    `${r.study.padEnd(12)} seed ${String(r.seed).padEnd(6)} ${r.via.padEnd(8)} ${formatSeconds(r.seconds).padStart(7)}  ` +
+  const lines = runs.map(
+    (r) =>
+      `${r.study.padEnd(12)} seed ${String(r.seed).padEnd(6)} ${r.via.padEnd(8)} ${formatSeconds(r.seconds).padStart(7)}  ` +
       (r.ok ? `${counts(r.claims)} -> ${rel(r.dir)}` : `FAILED: ${r.error}`),
   );
-  for (const a of aggregates) lines.push(`${a.study.padEnd(12)} seeds ${a.seeds.join(',').padEnd(5)} ${'over'.padEnd(8)} ${''.padStart(7)}  ${counts(a.claims)} -> ${rel(a.dir)}`);
+  for (const a of aggregates)
+    lines.push(
+      `${a.study.padEnd(12)} seeds ${a.seeds.join(',').padEnd(5)} ${'over'.padEnd(8)} ${''.padStart(7)}  ` +
+        `${counts(a.claims)} -> ${rel(a.dir)}`,
+    );
   const total = runs.reduce((s, r) => s + r.seconds, 0);
   lines.push(`total ${formatSeconds(total)}`);
   return lines;

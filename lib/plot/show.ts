@@ -17,17 +17,20 @@ function bundleUrlFromNotebook(): string {
 }
 
 /**
- * Browser code: `tesseraPlotly(hint)` resolves to window.Plotly, loading the bundle once per page when missing. Where from: the bundle's URL
- * relative to the notebook (a hidden <input src>, which JupyterLab and Notebook 7 rewrite to the server's /files/ URL
- * after rendering, and which the classic Notebook resolves against the notebook's page), else the server root's
- * node_modules (`npm run lab` serves the project root). Kept in one promise on window, so many figures wait on one load.
+ * Browser code: `tesseraPlotly(hint)` resolves to window.Plotly, loading the bundle once per page when missing. Where
+ * from: the bundle's URL relative to the notebook (a hidden <input src>, which JupyterLab and Notebook 7 rewrite to the
+ * server's /files/ URL after rendering, and which the classic Notebook resolves against the notebook's page), else the
+ * server root's node_modules (`npm run lab` serves the project root). Kept in one promise on window, so many figures
+ * wait on one load.
  */
-const LOADER = `function tesseraPlotly(hint){var w=window;if(w.Plotly)return Promise.resolve(w.Plotly);if(w.__tesseraPlotly)return w.__tesseraPlotly;
+const LOADER = `function tesseraPlotly(hint){var w=window;if(w.Plotly)return Promise.resolve(w.Plotly);
+if(w.__tesseraPlotly)return w.__tesseraPlotly;
 function base(){try{var c=document.getElementById('jupyter-config-data');if(c)return JSON.parse(c.textContent).baseUrl||'/';}catch(e){}
 return (document.body&&document.body.getAttribute('data-base-url'))||'/';}
 function resolved(){return new Promise(function(ok){var t0=Date.now();(function wait(){var a=hint.getAttribute('src')||'';
 if(/\\/files\\//.test(a)||Date.now()-t0>1500)return ok(hint.src);setTimeout(wait,50);})();});}
-w.__tesseraPlotly=resolved().then(function(first){var urls=[first,base().replace(/\\/?$/,'/')+'files/node_modules/plotly.js-dist-min/plotly.min.js'];
+w.__tesseraPlotly=resolved().then(function(first){
+var urls=[first,base().replace(/\\/?$/,'/')+'files/node_modules/plotly.js-dist-min/plotly.min.js'];
 return new Promise(function(ok,fail){(function next(i){if(i>=urls.length){w.__tesseraPlotly=null;return fail(new Error(urls.join(', ')));}
 var s=document.createElement('script');s.src=urls[i];s.onload=function(){w.Plotly?ok(w.Plotly):next(i+1);};
 s.onerror=function(){s.remove();next(i+1);};document.head.appendChild(s);})(0);});});return w.__tesseraPlotly;}`;

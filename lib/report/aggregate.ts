@@ -102,7 +102,12 @@ export function checkRuns(runs: FoundRun[]): void {
     if (other) throw new UserError(`study ${r.study} seed ${r.seed} appears twice: ${other.dir} and ${r.dir}; pass each run once`);
     seen.set(key, r);
   }
-  const seedsOf = (study: string) => runs.filter((r) => r.study === study).map((r) => r.seed).sort((a, b) => a - b).join(',');
+  const seedsOf = (study: string) =>
+    runs
+      .filter((r) => r.study === study)
+      .map((r) => r.seed)
+      .sort((a, b) => a - b)
+      .join(',');
   const studies = [...new Set(runs.map((r) => r.study))];
   const sets = new Set(studies.map(seedsOf));
   if (sets.size > 1) {

@@ -22,11 +22,25 @@ export function validateClaims(claims: unknown, where: string): Claim[] {
       if (typeof value !== type) throw new Error(`${where}: claim ${i} field "${field}" must be a ${type}, found ${JSON.stringify(value)}`);
     }
     const claim = c as Claim;
-    if (claim.verdict !== undefined && !VERDICTS.includes(claim.verdict)) throw new Error(`${where}: claim ${i} verdict must be one of ${VERDICTS.join(', ')}, found ${JSON.stringify(claim.verdict)}`);
-    if (claim.verdict !== undefined && claim.pass !== (claim.verdict === 'holds')) throw new Error(`${where}: claim ${i} has pass ${claim.pass} but verdict ${claim.verdict}`);
-    if (claim.kind !== undefined && !CLAIM_KINDS.includes(claim.kind)) throw new Error(`${where}: claim ${i} kind must be one of ${CLAIM_KINDS.join(', ')}, found ${JSON.stringify(claim.kind)}`);
+    if (claim.verdict !== undefined && !VERDICTS.includes(claim.verdict))
+      throw new Error(`${where}: claim ${i} verdict must be one of ${VERDICTS.join(', ')}, found ${JSON.stringify(claim.verdict)}`);
+    if (claim.verdict !== undefined && claim.pass !== (claim.verdict === 'holds'))
+      throw new Error(`${where}: claim ${i} has pass ${claim.pass} but verdict ${claim.verdict}`);
+    if (claim.kind !== undefined && !CLAIM_KINDS.includes(claim.kind))
+      throw new Error(`${where}: claim ${i} kind must be one of ${CLAIM_KINDS.join(', ')}, found ${JSON.stringify(claim.kind)}`);
     const iv = claim.interval;
-    if (iv !== undefined && !(typeof iv === 'object' && iv !== null && typeof iv.low === 'number' && typeof iv.high === 'number' && iv.low <= iv.high && typeof iv.level === 'number' && typeof iv.over === 'string')) {
+    if (
+      iv !== undefined &&
+      !(
+        typeof iv === 'object' &&
+        iv !== null &&
+        typeof iv.low === 'number' &&
+        typeof iv.high === 'number' &&
+        iv.low <= iv.high &&
+        typeof iv.level === 'number' &&
+        typeof iv.over === 'string'
+      )
+    ) {
       throw new Error(`${where}: claim ${i} interval must be { low <= high, level, over }, found ${JSON.stringify(iv)}`);
     }
     const id = claim.id;
@@ -43,7 +57,10 @@ export function readClaims(file: string): Claim[] {
 
 function intervalText(c: Claim): string {
   const iv = c.interval;
-  return iv ? `<br><small>${Math.round(iv.level * 100)}% interval [${iv.low.toPrecision(3)}, ${iv.high.toPrecision(3)}] over ${escapeHtml(iv.over)}</small>` : '';
+  return iv
+    ? `<br><small>${Math.round(iv.level * 100)}% interval [${iv.low.toPrecision(3)}, ${iv.high.toPrecision(3)}] ` +
+        `over ${escapeHtml(iv.over)}</small>`
+    : '';
 }
 
 /** The claims as an HTML table with a verdict column. */

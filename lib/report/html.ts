@@ -55,7 +55,10 @@ let plotCounter = 0;
 
 function plotDiv(spec: PlotSpec): string {
   const id = `plot-${plotCounter++}`;
-  return `<div id="${id}" class="plot"></div><script>(function(){var s=${scriptJson(spec)};Plotly.newPlot('${id}', s.data, s.layout, Object.assign({responsive:true}, s.config||{}));})();</script>`;
+  return (
+    `<div id="${id}" class="plot"></div><script>(function(){var s=${scriptJson(spec)};` +
+    `Plotly.newPlot('${id}', s.data, s.layout, Object.assign({responsive:true}, s.config||{}));})();</script>`
+  );
 }
 
 /** One output, in the richest form a static page can show. */
@@ -66,7 +69,8 @@ function outputHtml(out: NotebookOutput): string {
       return text.trim() ? `<pre class="${out.name === 'stderr' ? 'stderr' : 'stdout'}">${escapeHtml(text)}</pre>` : '';
     }
     case 'error':
-      return `<pre class="error">${escapeHtml(cleanTerminalText([`${out.ename}: ${out.evalue}`, ...(out.traceback ?? [])].join('\n')))}</pre>`;
+      const text = cleanTerminalText([`${out.ename}: ${out.evalue}`, ...(out.traceback ?? [])].join('\n'));
+      return `<pre class="error">${escapeHtml(text)}</pre>`;
     default: {
       const data = out.data ?? {};
       if (data[PLOTLY_MIME]) return plotDiv(data[PLOTLY_MIME] as PlotSpec);
@@ -105,12 +109,20 @@ export function notebookHtml(nb: Notebook, title: string): string {
 }
 
 /** The CLI's own report, for a run without the notebook: summary, claims, figures and tables. */
-export function studyReportHtml(opts: { title: string; summary: string; scale: string; seed: number; backend?: string; output: StudyOutput }): string {
+export function studyReportHtml(opts: {
+  title: string;
+  summary: string;
+  scale: string;
+  seed: number;
+  backend?: string;
+  output: StudyOutput;
+}): string {
   const { output } = opts;
   const parts = [
     `<h1>${escapeHtml(opts.title)}</h1>`,
     `<p>${escapeHtml(opts.summary)}</p>`,
-    `<p class="prompt">scale ${escapeHtml(opts.scale)}, seed ${opts.seed}${opts.backend ? `, backend ${escapeHtml(opts.backend)}` : ''}; report written by the CLI (run without the notebook)</p>`,
+    `<p class="prompt">scale ${escapeHtml(opts.scale)}, seed ${opts.seed}${opts.backend ? `, backend ${escapeHtml(opts.backend)}` : ''}; ` +
+      'report written by the CLI (run without the notebook)</p>',
     '<h2>Claims</h2>',
     claimsTableHtml(output.claims),
     '<h2>Figures</h2>',

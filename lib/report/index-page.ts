@@ -40,7 +40,12 @@ interface StudyPage {
 }
 
 function listFiles(dir: string, ext: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(ext)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(ext))
+        .sort()
+    : [];
 }
 
 const DASHBOARD_CSS = `
@@ -59,7 +64,9 @@ details.claim dl{display:grid;grid-template-columns:8em 1fr;gap:.2em .8em;margin
 `;
 
 function countCells(counts: Record<Verdict, number>, kind: string): string {
-  return VERDICTS.map((v) => `<td class="n ${v}${counts[v] ? '' : ' zero'}" data-kind="${kind}" data-verdict="${v}">${counts[v]}</td>`).join('');
+  return VERDICTS.map(
+    (v) => `<td class="n ${v}${counts[v] ? '' : ' zero'}" data-kind="${kind}" data-verdict="${v}">${counts[v]}</td>`,
+  ).join('');
 }
 
 function seedsText(saved: SavedResults): string {
@@ -80,9 +87,11 @@ function dashboard(pages: StudyPage[]): string {
   const rows = pages.map(({ entry, claims, saved }) => {
     const c = verdictCounts(claims);
     return (
-      `<tr class="study-row" data-study="${escapeHtml(entry.name)}"><td><a href="#${escapeHtml(entry.name)}">${escapeHtml(entry.title)}</a></td>` +
+      `<tr class="study-row" data-study="${escapeHtml(entry.name)}">` +
+      `<td><a href="#${escapeHtml(entry.name)}">${escapeHtml(entry.title)}</a></td>` +
       `${countCells(c.paper, 'paper')}${countCells(c.other, 'other')}<td>${escapeHtml(saved.scale ?? '?')}</td>` +
-      `<td>${escapeHtml(seedsText(saved))}</td><td>${escapeHtml(saved.provenance?.engine?.backend ?? '?')}</td><td>${escapeHtml(runDate(saved))}</td></tr>`
+      `<td>${escapeHtml(seedsText(saved))}</td><td>${escapeHtml(saved.provenance?.engine?.backend ?? '?')}</td>` +
+      `<td>${escapeHtml(runDate(saved))}</td></tr>`
     );
   });
   return (
@@ -123,23 +132,43 @@ function provenanceHtml(saved: SavedResults): string {
   const rows: Array<[string, string]> = [
     ['code', `${codeVersionLabel(p.code)}${p.code.dirty ? ' (tracked files differed from the commit)' : ''}`],
     ['engine', engineText(p)],
-    ['versions', p.versions ? `Node ${p.versions.node}, tfjs ${p.versions.tfjs}, libtorch ${p.versions.libtorch ?? '-'}, tslab ${p.versions.tslab ?? '-'}` : '?'],
+    [
+      'versions',
+      p.versions
+        ? `Node ${p.versions.node}, tfjs ${p.versions.tfjs}, libtorch ${p.versions.libtorch ?? '-'}, tslab ${p.versions.tslab ?? '-'}`
+        : '?',
+    ],
     ['host', p.host ? `${p.host.platform}/${p.host.arch}, ${p.host.cpus} cores (${p.host.cpuModel})` : '?'],
     [
       'run',
       saved.seeds
-        ? `${saved.seeds.length} seeds${p.seconds !== undefined ? `, ${formatSeconds(p.seconds)} in all` : ''}, merged ${runDate(saved)} (${p.aggregatedBy === 'study' ? "the study's rule" : 'default rule'})`
+        ? `${saved.seeds.length} seeds${p.seconds !== undefined ? `, ${formatSeconds(p.seconds)} in all` : ''}, ` +
+          `merged ${runDate(saved)} (${p.aggregatedBy === 'study' ? "the study's rule" : 'default rule'})`
         : `${p.via ?? '?'}${p.seconds !== undefined ? `, ${formatSeconds(p.seconds)}` : ''}, saved ${runDate(saved)}`,
     ],
   ];
-  if (saved.runs) rows.push(['seeds', saved.runs.map((r) => `seed ${r.seed}: ${r.provenance?.seconds !== undefined ? formatSeconds(r.provenance.seconds) : '?'}`).join(', ')]);
+  if (saved.runs)
+    rows.push([
+      'seeds',
+      saved.runs
+        .map((r) => `seed ${r.seed}: ${r.provenance?.seconds !== undefined ? formatSeconds(r.provenance.seconds) : '?'}`)
+        .join(', '),
+    ]);
   const models = p.models ?? [];
   if (models.length) {
     const cached = models.filter((m) => m.fromCache).length;
-    rows.push(['models', `${models.length} (${cached} from the cache, ${models.length - cached} trained): ${models.map((m) => `${m.name}${m.fromCache ? ' (cache)' : ` (trained ${formatSeconds(m.seconds)})`}`).join(', ')}`]);
+    rows.push([
+      'models',
+      `${models.length} (${cached} from the cache, ${models.length - cached} trained): ` +
+        models.map((m) => `${m.name}${m.fromCache ? ' (cache)' : ` (trained ${formatSeconds(m.seconds)})`}`).join(', '),
+    ]);
   }
-  const steps = (p.steps ?? []).map((s) => `<tr><td>cell ${s.cell}</td><td><code>${escapeHtml(s.source)}</code></td><td>${formatSeconds(s.seconds)}</td></tr>`);
-  const loops = (p.loops ?? []).map((l) => `<tr><td>loop</td><td>${escapeHtml(l.label)} (${l.total} steps)</td><td>${formatSeconds(l.seconds)}</td></tr>`);
+  const steps = (p.steps ?? []).map(
+    (s) => `<tr><td>cell ${s.cell}</td><td><code>${escapeHtml(s.source)}</code></td><td>${formatSeconds(s.seconds)}</td></tr>`,
+  );
+  const loops = (p.loops ?? []).map(
+    (l) => `<tr><td>loop</td><td>${escapeHtml(l.label)} (${l.total} steps)</td><td>${formatSeconds(l.seconds)}</td></tr>`,
+  );
   return (
     '<details class="prov"><summary>Provenance: code, engine, versions, time per step, models</summary><table>' +
     rows.map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(v)}</td></tr>`).join('') +
@@ -157,16 +186,23 @@ function studySection(outRoot: string, { entry, claims, saved }: StudyPage): str
   const figures = listFiles(figDir, '.png').map((png) => {
     const base = png.slice(0, -4);
     const html = fs.existsSync(path.join(figDir, `${base}.html`)) ? `${name}/figures/${base}.html` : `${name}/figures/${png}`;
-    const svg = fs.existsSync(path.join(figDir, `${base}.svg`)) ? ` &middot; <a href="${escapeHtml(`${name}/figures/${base}.svg`)}">svg</a>` : '';
+    const svg = fs.existsSync(path.join(figDir, `${base}.svg`))
+      ? ` &middot; <a href="${escapeHtml(`${name}/figures/${base}.svg`)}">svg</a>`
+      : '';
     return (
-      `<figure><a href="${escapeHtml(html)}"><img loading="lazy" src="${escapeHtml(`${name}/figures/${png}`)}" alt="${escapeHtml(base)}"></a>` +
+      `<figure><a href="${escapeHtml(html)}">` +
+      `<img loading="lazy" src="${escapeHtml(`${name}/figures/${png}`)}" alt="${escapeHtml(base)}"></a>` +
       `<figcaption>${escapeHtml(base)}${svg}</figcaption></figure>`
     );
   });
-  const link = (file: string, label = file) => (fs.existsSync(path.join(dir, file)) ? `<a href="${escapeHtml(`${name}/${file}`)}">${escapeHtml(label)}</a>` : '');
+  const link = (file: string, label = file) =>
+    fs.existsSync(path.join(dir, file)) ? `<a href="${escapeHtml(`${name}/${file}`)}">${escapeHtml(label)}</a>` : '';
   const seedLinks = (saved.runs ?? []).flatMap((r) => {
     const runDir = `${name}/${r.dir}`;
-    return [`<a href="${escapeHtml(`${runDir}/report.html`)}">report seed ${r.seed}</a>`, `<a href="${escapeHtml(`${runDir}/claims.json`)}">claims seed ${r.seed}</a>`];
+    return [
+      `<a href="${escapeHtml(`${runDir}/report.html`)}">report seed ${r.seed}</a>`,
+      `<a href="${escapeHtml(`${runDir}/claims.json`)}">claims seed ${r.seed}</a>`,
+    ];
   });
   const links = [
     link('report.html', 'report'),
@@ -175,7 +211,9 @@ function studySection(outRoot: string, { entry, claims, saved }: StudyPage): str
     link('results.json'),
     ...listFiles(path.join(dir, 'tables'), '.csv').map((f) => link(`tables/${f}`, f)),
   ].filter(Boolean);
-  const figuresNote = saved.seeds ? `<p class="prov">Figures of seed ${saved.seeds[0]}; claims decided over seeds ${saved.seeds.join(', ')}.</p>` : '';
+  const figuresNote = saved.seeds
+    ? `<p class="prov">Figures of seed ${saved.seeds[0]}; claims decided over seeds ${saved.seeds.join(', ')}.</p>`
+    : '';
   return [
     `<h2 id="${escapeHtml(name)}">${escapeHtml(entry.title)} <small>(${escapeHtml(name)})</small></h2>`,
     `<p>${escapeHtml(entry.summary)}</p>`,
@@ -209,11 +247,11 @@ export function writeIndex(outRoot: string, entries: IndexEntry[] = studyEntries
     `<style>${DASHBOARD_CSS}</style>`,
     '<h1>Tessera: reproduced claims</h1>',
     "<p>Each study's claims as the paper states them and as measured here, with the rule that decides the verdict " +
-      '(open a claim to see it). Implementation checks and our extensions are counted apart from the paper\'s claims.</p>',
+      "(open a claim to see it). Implementation checks and our extensions are counted apart from the paper's claims.</p>",
     quick.length
       ? `<p class="caveat"><b>Quick scale</b> (${escapeHtml(quick.join(', '))}): small data and short training, ` +
         'sized to run in minutes on a laptop. Its verdicts check the pipeline and show tendencies; they do not ' +
-        'reproduce the papers\' numbers. Run <code>tessera reproduce --scale standard</code> (3 seeds) for verdicts to rely on.</p>'
+        "reproduce the papers' numbers. Run <code>tessera reproduce --scale standard</code> (3 seeds) for verdicts to rely on.</p>"
       : '',
     pages.length ? dashboard(pages) : '<p>No study has run yet: <code>npm run reproduce</code>.</p>',
     ...pages.map((p) => studySection(outRoot, p)),

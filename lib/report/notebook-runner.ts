@@ -74,7 +74,9 @@ export async function runNotebook(input: string, opts: RunNotebookOptions): Prom
   const choice = opts.executor ?? 'auto';
   const useNbconvert = choice === 'nbconvert' || (choice === 'auto' && hasNbconvert() && kernelspecReady());
   if (choice === 'nbconvert' && !hasNbconvert()) {
-    throw new UserError('jupyter nbconvert is not installed; run `npm run bootstrap` as root (apt-get install jupyter-nbconvert) or use --executor tslab');
+    throw new UserError(
+      'jupyter nbconvert is not installed; run `npm run bootstrap` as root (apt-get install jupyter-nbconvert) or use --executor tslab',
+    );
   }
   const timeout = opts.cellTimeout ?? 1800;
   // The kernel appends its progress events to this file (TESSERA_PROGRESS_FILE); the relay shows them here.
@@ -82,8 +84,14 @@ export async function runNotebook(input: string, opts: RunNotebookOptions): Prom
   const channel = path.join(channelDir, 'events.jsonl');
   fs.writeFileSync(channel, '');
   // Headless runs use the sources as they were at the start (see environment/tslab-headless.js).
-  const env = { ...process.env, ...(opts.env ?? {}), TESSERA_NOTEBOOK: '1', TESSERA_FREEZE_SOURCES: '1', TESSERA_PROGRESS_FILE: channel,
-    TESSERA_NOTEBOOK_DIR: path.dirname(path.resolve(input)) };
+  const env = {
+    ...process.env,
+    ...(opts.env ?? {}),
+    TESSERA_NOTEBOOK: '1',
+    TESSERA_FREEZE_SOURCES: '1',
+    TESSERA_PROGRESS_FILE: channel,
+    TESSERA_NOTEBOOK_DIR: path.dirname(path.resolve(input)),
+  };
   const show = opts.progress ? (typeof opts.progress === 'object' ? opts.progress : {}) : null;
   const relay = new ProgressRelay({
     file: channel,
@@ -124,7 +132,13 @@ function lineForwarder(relay: ProgressRelay): (d: Buffer) => void {
   };
 }
 
-function runNbconvert(input: string, output: string, timeout: number, env: NodeJS.ProcessEnv, relay: ProgressRelay): Promise<string | undefined> {
+function runNbconvert(
+  input: string,
+  output: string,
+  timeout: number,
+  env: NodeJS.ProcessEnv,
+  relay: ProgressRelay,
+): Promise<string | undefined> {
   const jupyterPath = [path.join(ROOT, '.jupyter'), env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
   const args = [
     'nbconvert',
@@ -160,13 +174,23 @@ function runNbconvert(input: string, output: string, timeout: number, env: NodeJ
   });
 }
 
-function runTslab(input: string, output: string, timeout: number, env: NodeJS.ProcessEnv, relay: ProgressRelay): Promise<string | undefined> {
+function runTslab(
+  input: string,
+  output: string,
+  timeout: number,
+  env: NodeJS.ProcessEnv,
+  relay: ProgressRelay,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', path.join(ROOT, 'bin', 'register.js'), path.join(__dirname, 'tslab-child.ts'), input, output], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['-r', path.join(ROOT, 'bin', 'register.js'), path.join(__dirname, 'tslab-child.ts'), input, output],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    );
     let stderr = '';
     let current = -1;
     let timer: NodeJS.Timeout | undefined;

@@ -91,7 +91,8 @@ async function viaNotebook(study: Study, ctx: StudyContext, opts: ReproduceOptio
     },
   });
   if (!result.ok) throw new Error(`notebook ${study.notebook} failed (${result.executor}): ${result.error}; see ${result.htmlPath}`);
-  if (!fs.existsSync(claimsFile)) throw new Error(`notebook ${study.notebook} ran but wrote no ${claimsFile}; it must call saveStudyOutput`);
+  if (!fs.existsSync(claimsFile))
+    throw new Error(`notebook ${study.notebook} ran but wrote no ${claimsFile}; it must call saveStudyOutput`);
   return result.cells;
 }
 
@@ -100,7 +101,14 @@ async function viaCli(study: Study, ctx: StudyContext, exporter: () => Promise<F
   const { saveStudyOutput } = await import('./save');
   const output = await study.run(ctx);
   await saveStudyOutput(ctx, output, await exporter());
-  const html = studyReportHtml({ title: study.title, summary: study.summary, scale: ctx.scale, seed: ctx.seed, backend: currentEngine()?.backend, output });
+  const html = studyReportHtml({
+    title: study.title,
+    summary: study.summary,
+    scale: ctx.scale,
+    seed: ctx.seed,
+    backend: currentEngine()?.backend,
+    output,
+  });
   writeFileAtomic(path.join(ctx.out, 'report.html'), html);
 }
 
@@ -124,7 +132,13 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const jobs = studies.flatMap((study) =>
     opts.seeds.map((seed) => ({
       study,
-      ctx: makeContext({ study: study.name, scale: opts.scale, seed, outRoot: several ? seedRunRoot(opts.outRoot, study.name, seed) : opts.outRoot, data: opts.data }),
+      ctx: makeContext({
+        study: study.name,
+        scale: opts.scale,
+        seed,
+        outRoot: several ? seedRunRoot(opts.outRoot, study.name, seed) : opts.outRoot,
+        data: opts.data,
+      }),
     })),
   );
   const outRoot = path.resolve(opts.outRoot);
@@ -139,7 +153,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
       const expected = previousSeconds(study.name, ctx.scale, [ctx.out, path.join(PROJECT_ROOT, 'figures', study.name)]);
       log(
         `== [${i + 1}/${jobs.length}] ${study.name}: ${study.title} (scale ${ctx.scale}, seed ${ctx.seed}, ` +
-          `${useNotebook ? `notebook ${study.notebook}` : 'direct'}${expected ? `, last run ${formatSeconds(expected)}` : ''}) -> ${ctx.out}`,
+          `${useNotebook ? `notebook ${study.notebook}` : 'direct'}` +
+          `${expected ? `, last run ${formatSeconds(expected)}` : ''}) -> ${ctx.out}`,
       );
       const started = Date.now();
       const loopMark = loopTimes().length;
@@ -157,7 +172,16 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
         log(`== ${study.name} seed ${ctx.seed}: done in ${formatSeconds(seconds)}; ${verdictSummary(claims)}`);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        runs.push({ study: study.name, seed: ctx.seed, ok: false, via, seconds: (Date.now() - started) / 1000, claims: [], dir: ctx.out, error: message });
+        runs.push({
+          study: study.name,
+          seed: ctx.seed,
+          ok: false,
+          via,
+          seconds: (Date.now() - started) / 1000,
+          claims: [],
+          dir: ctx.out,
+          error: message,
+        });
         log(`== ${study.name} seed ${ctx.seed}: FAILED: ${message}`);
       }
     }
@@ -166,7 +190,10 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   }
   let aggregates: AggregatedStudy[] = [];
   if (several && runs.every((r) => r.ok)) {
-    aggregates = aggregateRuns(jobs.map((j) => j.ctx.outRoot), outRoot);
+    aggregates = aggregateRuns(
+      jobs.map((j) => j.ctx.outRoot),
+      outRoot,
+    );
     for (const agg of aggregates) log(`== ${agg.study} over seeds ${agg.seeds.join(',')}: ${verdictSummary(agg.claims)} -> ${agg.dir}`);
   } else if (several) {
     log('== not aggregating: a run failed (rerun it, then `tessera aggregate` its folder with the others)');

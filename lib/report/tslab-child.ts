@@ -27,12 +27,14 @@ async function main(): Promise<void> {
     if (last && last.output_type === 'stream' && last.name === name) last.text = joinText(last.text) + text;
     else outputs.push({ output_type: 'stream', name, text });
   };
-  const writer = (stream: 'stdout' | 'stderr') => (chunk: string | Uint8Array, ...rest: unknown[]) => {
-    appendStream(stream, typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    cb?.();
-    return true;
-  };
+  const writer =
+    (stream: 'stdout' | 'stderr') =>
+    (chunk: string | Uint8Array, ...rest: unknown[]) => {
+      appendStream(stream, typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    };
   const converters = {
     node: createConverter({ isJS: false, isBrowser: false }),
     browser: createConverter({ isJS: false, isBrowser: true }),
@@ -43,7 +45,8 @@ async function main(): Promise<void> {
   };
   const executor = createExecutor(process.cwd(), converters, {
     log: (...args: unknown[]) => appendStream('stdout', args.map(String).join(' ') + '\n'),
-    error: (...args: unknown[]) => appendStream('stderr', args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' ') + '\n'),
+    error: (...args: unknown[]) =>
+      appendStream('stderr', args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' ') + '\n'),
   });
   jupyter.lastWriteDisplayData = (msg: { data: Record<string, unknown> }) => {
     outputs.push({ output_type: 'display_data', data: msg.data, metadata: {} } as NotebookOutput);
@@ -64,7 +67,10 @@ async function main(): Promise<void> {
       continue;
     }
     process.send?.({ type: 'cell', index: i });
-    const firstLine = joinText(cell.source).split('\n').find((l) => l.trim()) ?? '';
+    const firstLine =
+      joinText(cell.source)
+        .split('\n')
+        .find((l) => l.trim()) ?? '';
     emitProgressEvent({ kind: 'cell', index: ++ordinal, of: codeCells, source: firstLine.slice(0, 100), at: Date.now() });
     outputs = [];
     process.stdout.write = writer('stdout') as typeof process.stdout.write;
@@ -78,7 +84,11 @@ async function main(): Promise<void> {
     }
     cell.execution_count = ++count;
     if (!ok) {
-      const message = outputs.filter((o) => o.output_type === 'stream' && o.name === 'stderr').map((o) => joinText(o.text)).join('').trim();
+      const message = outputs
+        .filter((o) => o.output_type === 'stream' && o.name === 'stderr')
+        .map((o) => joinText(o.text))
+        .join('')
+        .trim();
       outputs.push({ output_type: 'error', ename: 'CellError', evalue: message || 'the cell failed', traceback: [] });
       failed = true;
     }

@@ -170,7 +170,11 @@ export function formatSeconds(seconds: number): string {
 }
 
 /** Runs `body` for each item with a progress bar. */
-export async function withProgress<T>(label: string, items: readonly T[], body: (item: T, index: number) => Promise<void> | void): Promise<void> {
+export async function withProgress<T>(
+  label: string,
+  items: readonly T[],
+  body: (item: T, index: number) => Promise<void> | void,
+): Promise<void> {
   const bar = new Progress(label, items.length);
   for (let i = 0; i < items.length; i++) {
     await body(items[i], i);

@@ -19,7 +19,7 @@ const claim = (id: string, verdict: Claim['verdict'], extra: Partial<Claim> = {}
 });
 
 describe('defaultAggregate (the harness rule when a study has no aggregate hook)', () => {
-  it('keeps a verdict every seed agrees on, else inconclusive with every seed\'s measurement and verdict', () => {
+  it("keeps a verdict every seed agrees on, else inconclusive with every seed's measurement and verdict", () => {
     const runs: SeedRun[] = [
       { seed: 0, results: {}, claims: [claim('a', 'holds'), claim('b', 'holds'), claim('c', 'fails', { kind: 'check' })] },
       { seed: 1, results: {}, claims: [claim('a', 'holds'), claim('b', 'fails'), claim('c', 'fails', { kind: 'check' })] },
@@ -42,7 +42,12 @@ describe('defaultAggregate (the harness rule when a study has no aggregate hook)
       { seed: 5, results: {}, claims: [claim('a', 'holds', { interval: iv(0.55, 0.66) })] },
     ];
     const [a, z] = defaultAggregate(runs);
-    expect(a.interval).toEqual({ low: 0.55, high: 0.7, level: 0.95, over: "envelope of the 2 seeds' intervals (each over images (bootstrap))" });
+    expect(a.interval).toEqual({
+      low: 0.55,
+      high: 0.7,
+      level: 0.95,
+      over: "envelope of the 2 seeds' intervals (each over images (bootstrap))",
+    });
     expect(z.verdict).toBe('inconclusive');
     expect(z.measured).toContain('seed 5: not measured (missing)');
   });
@@ -52,11 +57,20 @@ describe('defaultAggregate (the harness rule when a study has no aggregate hook)
     const hook = (rs: readonly SeedRun[]): Claim[] => {
       const accs = rs.map((r) => r.results.acc as number);
       const low = Math.min(...accs);
-      return [claim('acc', low > 0.55 ? 'holds' : 'inconclusive', { measured: accs.join(','), interval: { low, high: Math.max(...accs), level: 1, over: 'seeds' } })];
+      return [
+        claim('acc', low > 0.55 ? 'holds' : 'inconclusive', {
+          measured: accs.join(','),
+          interval: { low, high: Math.max(...accs), level: 1, over: 'seeds' },
+        }),
+      ];
     };
-    expect(decideOverSeeds({ name: 's', aggregate: hook }, runs)).toEqual([expect.objectContaining({ verdict: 'inconclusive', measured: '0.5,0.6,0.7' })]);
+    expect(decideOverSeeds({ name: 's', aggregate: hook }, runs)).toEqual([
+      expect.objectContaining({ verdict: 'inconclusive', measured: '0.5,0.6,0.7' }),
+    ]);
     const broken = () => [{ ...claim('x', 'holds'), pass: false }];
-    expect(() => decideOverSeeds({ name: 's', aggregate: broken }, runs)).toThrow(/aggregate of s over seeds: claim 0 has pass false but verdict holds/);
+    expect(() => decideOverSeeds({ name: 's', aggregate: broken }, runs)).toThrow(
+      /aggregate of s over seeds: claim 0 has pass false but verdict holds/,
+    );
   });
 });
 
@@ -105,7 +119,9 @@ describe('tessera aggregate: refuses runs that do not belong together (exit 2, a
   it('studies run over different seeds, and a seed given twice', async () => {
     let r = await run(['aggregate', fakeRun('a', 'smoke', 0), fakeRun('b', 'bagnet', 1), '--out', path.join(dir, 'out')]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/the studies were run over different seeds \(smoke has seeds 0, bagnet has seeds 1\)|bagnet has seeds 1, smoke has seeds 0/);
+    expect(r.err).toMatch(
+      /the studies were run over different seeds \(smoke has seeds 0, bagnet has seeds 1\)|bagnet has seeds 1, smoke has seeds 0/,
+    );
     r = await run(['aggregate', fakeRun('c', 'smoke', 0), fakeRun('d', 'smoke', 0), '--out', path.join(dir, 'out')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/study smoke seed 0 appears twice/);
@@ -114,12 +130,21 @@ describe('tessera aggregate: refuses runs that do not belong together (exit 2, a
   it('a folder that holds no run, a missing folder, no --out', async () => {
     fs.mkdirSync(path.join(dir, 'empty'));
     expect((await run(['aggregate', path.join(dir, 'empty'), '--out', path.join(dir, 'out')])).err).toMatch(/holds no finished study run/);
-    expect((await run(['aggregate', path.join(dir, 'nope'), '--out', path.join(dir, 'out')])).err).toMatch(/does not exist or is not a folder/);
+    expect((await run(['aggregate', path.join(dir, 'nope'), '--out', path.join(dir, 'out')])).err).toMatch(
+      /does not exist or is not a folder/,
+    );
     expect((await run(['aggregate', fakeRun('a', 'smoke', 0)])).err).toMatch(/--out DIR is required/);
   });
 
   it('merges runs that belong together: verdicts over seeds, the index page', async () => {
-    const r = await run(['aggregate', fakeRun('a', 'smoke', 0), fakeRun('b', 'smoke', 2), fakeRun('c', 'smoke', 1), '--out', path.join(dir, 'out')]);
+    const r = await run([
+      'aggregate',
+      fakeRun('a', 'smoke', 0),
+      fakeRun('b', 'smoke', 2),
+      fakeRun('c', 'smoke', 1),
+      '--out',
+      path.join(dir, 'out'),
+    ]);
     expect(r.code).toBe(0);
     const claims = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'smoke', 'claims.json'), 'utf8')) as Claim[];
     expect(claims[0].verdict).toBe('inconclusive'); // seed 1 fails, 0 and 2 hold
@@ -144,7 +169,8 @@ describe('seeds in one command and as independent jobs give the same claims (smo
     };
     const one = path.join(dir, 'one');
     tessera('reproduce', 'smoke', '--seeds', '0,1', '--notebooks', 'off', '--out', one);
-    for (const seed of [0, 1]) tessera('reproduce', 'smoke', '--seed', String(seed), '--notebooks', 'off', '--out', path.join(dir, 'runs', `smoke-s${seed}`));
+    for (const seed of [0, 1])
+      tessera('reproduce', 'smoke', '--seed', String(seed), '--notebooks', 'off', '--out', path.join(dir, 'runs', `smoke-s${seed}`));
     const two = path.join(dir, 'two');
     const summary = tessera('aggregate', path.join(dir, 'runs', 'smoke-s0'), path.join(dir, 'runs', 'smoke-s1'), '--out', two);
     expect(summary).toMatch(/smoke\s+seeds 0,1/);

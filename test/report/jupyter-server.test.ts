@@ -57,7 +57,13 @@ function freePort(): Promise<number> {
     base = `http://127.0.0.1:${port}`;
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-jupyter-out-'));
     jupyterDirs = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-jupyter-'));
-    const args = ['server', `--ServerApp.port=${port}`, '--ServerApp.ip=127.0.0.1', `--ServerApp.token=${token}`, '--ServerApp.open_browser=False'];
+    const args = [
+      'server',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.token=${token}`,
+      '--ServerApp.open_browser=False',
+    ];
     if (process.getuid?.() === 0) args.push('--allow-root');
     server = spawn('jupyter', args, {
       cwd: ROOT,
@@ -89,12 +95,17 @@ function freePort(): Promise<number> {
     fs.rmSync(jupyterDirs, { recursive: true, force: true });
   });
 
-  it('lists the kernel, runs every cell: engine note on stdout, live progress, figures without the inlined bundle, saved claims', async () => {
+  it('lists the kernel, runs every cell: engine on stdout, live progress, figures without the inlined bundle, claims', async () => {
     const specs = (await api('GET', '/api/kernelspecs')) as { kernelspecs: Record<string, unknown> };
     expect(Object.keys(specs.kernelspecs)).toContain('tslab');
     const nbPath = 'notebooks/smoke.ipynb';
     const nb = JSON.parse(fs.readFileSync(path.join(ROOT, nbPath), 'utf8')) as Notebook;
-    const session = (await api('POST', '/api/sessions', { path: nbPath, type: 'notebook', name: 'smoke.ipynb', kernel: { name: 'tslab' } })) as {
+    const session = (await api('POST', '/api/sessions', {
+      path: nbPath,
+      type: 'notebook',
+      name: 'smoke.ipynb',
+      kernel: { name: 'tslab' },
+    })) as {
       id: string;
       kernel: { id: string };
     };
@@ -113,7 +124,15 @@ function freePort(): Promise<number> {
       const msg_id = crypto.randomUUID();
       const idle = new Promise<Message>((r) => replies.set(msg_id, r));
       const reply = new Promise<Message>((r) => replies.set(`${msg_id}:reply`, r));
-      ws.send(JSON.stringify({ header: { msg_id, msg_type, username: 'test', session: session.id, version: '5.3', date: new Date().toISOString() }, parent_header: {}, metadata: {}, content, channel: 'shell' }));
+      ws.send(
+        JSON.stringify({
+          header: { msg_id, msg_type, username: 'test', session: session.id, version: '5.3', date: new Date().toISOString() },
+          parent_header: {},
+          metadata: {},
+          content,
+          channel: 'shell',
+        }),
+      );
       const [r] = await Promise.all([reply, idle]);
       return { reply: r, outputs: iopub.filter((m) => m.parent_header.msg_id === msg_id) };
     };
@@ -125,7 +144,12 @@ function freePort(): Promise<number> {
       const streams: Record<string, string> = { stdout: '', stderr: '' };
       const displays: Array<Record<string, unknown>> = [];
       for (const cell of nb.cells.filter((c) => c.cell_type === 'code')) {
-        const { reply, outputs } = await request('execute_request', { code: joinText(cell.source), silent: false, store_history: true, allow_stdin: false });
+        const { reply, outputs } = await request('execute_request', {
+          code: joinText(cell.source),
+          silent: false,
+          store_history: true,
+          allow_stdin: false,
+        });
         expect([reply.content.status, joinText(cell.source).slice(0, 60)]).toEqual(['ok', joinText(cell.source).slice(0, 60)]);
         for (const m of outputs) {
           if (m.header.msg_type === 'stream') streams[m.content.name as string] += m.content.text as string;

@@ -76,7 +76,7 @@ describe('runNotebook with tslab: per-cell timeout', () => {
 
 describe.each(executors)('progress on the terminal while a notebook runs (%s, under a pseudo-terminal)', (executor) => {
   const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-  (hasScript ? it : it.skip)('shows the kernel\'s progress bar, its cells and notes, redrawn in place', () => {
+  (hasScript ? it : it.skip)("shows the kernel's progress bar, its cells and notes, redrawn in place", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tessera-nb-pty-${executor}-`));
     const file = path.join(dir, 'loop.ipynb');
     fs.writeFileSync(
@@ -91,7 +91,11 @@ describe.each(executors)('progress on the terminal while a notebook runs (%s, un
     );
     const cli = path.join(__dirname, '..', '..', 'bin', 'tessera.js');
     const command = `node ${cli} notebook ${file} --out ${dir} --executor ${executor}`;
-    const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '160' }, timeout: 240_000 });
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...process.env, COLUMNS: '160' },
+      timeout: 240_000,
+    });
     expect(r.status).toBe(0);
     const out = r.stdout;
     expect(out).toMatch(/\x1b\[2K {2}demo-loop \[#{24}\] 6\/6 [\d.]+s step 5\r?\n/); // the final line, printed above the status

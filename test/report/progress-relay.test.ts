@@ -13,7 +13,15 @@ describe('ProgressRelay', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   const append = (...events: ProgressEvent[]) => fs.appendFileSync(file, events.map((e) => JSON.stringify(e) + '\n').join(''));
-  const bar = (done: number, final = false): ProgressEvent => ({ kind: 'bar', label: 'train', done, total: 10, elapsed: done, status: '', final });
+  const bar = (done: number, final = false): ProgressEvent => ({
+    kind: 'bar',
+    label: 'train',
+    done,
+    total: 10,
+    elapsed: done,
+    status: '',
+    final,
+  });
 
   it('in logs: cells, notes, every tenth of a loop once and its final line, tagged; times the cells', () => {
     let out = '';
@@ -27,7 +35,10 @@ describe('ProgressRelay', () => {
     fs.appendFileSync(file, JSON.stringify(bar(1)).slice(10) + '\n');
     append(bar(1), bar(5), bar(10, true), { kind: 'cell', index: 2, of: 2, source: 'show(x)', at: t0 });
     const cells = relay.stop();
-    const lines = out.trim().split('\n').map((l) => l.replace(/^\[smoke s0 [\d.ms]+\] /, ''));
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\[smoke s0 [\d.ms]+\] /, ''));
     expect(lines).toEqual([
       'cell 1/2: const a = 1;',
       'engine: torch',

@@ -48,7 +48,7 @@ describe('Progress', () => {
     delete process.env.TESSERA_PROGRESS;
   });
 
-  it('formats a bar from its state alone (the runner draws the kernel\'s bars with it)', () => {
+  it("formats a bar from its state alone (the runner draws the kernel's bars with it)", () => {
     expect(formatBar({ label: 'x', done: 1, total: 2, elapsed: 3, status: 's' })).toBe('x [############------------] 1/2 3.0s eta 3.0s s');
   });
 
@@ -81,7 +81,11 @@ describe('Progress', () => {
       p.finish();
       info('engine: test');
     });
-    const events = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ProgressEvent);
+    const events = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ProgressEvent);
     expect(events.map((e) => e.kind)).toEqual(['bar', 'bar', 'bar', 'info']);
     expect(events[0]).toMatchObject({ kind: 'bar', label: 'sweep', done: 1, total: 3, final: false });
     expect(events[2]).toMatchObject({ kind: 'bar', done: 3, status: 'done', final: true });
@@ -89,7 +93,11 @@ describe('Progress', () => {
     // in a notebook, notes go to stdout (Jupyter shows stderr in a red box)
     expect(stdout).toContain('engine: test\n');
     expect(stderr).toBe('');
-    expect(loopTimes().slice(before).map((l) => [l.label, l.total])).toEqual([['sweep', 3]]);
+    expect(
+      loopTimes()
+        .slice(before)
+        .map((l) => [l.label, l.total]),
+    ).toEqual([['sweep', 3]]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
