@@ -58,9 +58,9 @@ export async function accuracyMapsFigure(world: ShiftWorld, avg: AverageMaps): P
       `Share of objects classified right (left) and mean softmax probability of the true class (right) at every object position ` +
       `(${avg.label}); viridis from 0 to 1.`,
     spec: await labelledPanels({
-      title: `Accuracy and true-class probability over position — ${avg.label}`,
+      title: `Over position — ${avg.label}`,
       rows: vs.map((v) => [cell(avg.accuracy[v.variant]), cell(avg.prob[v.variant])]),
-      colLabels: ['accuracy', 'true-class probability'],
+      colLabels: ['accuracy', 'p(true class)'],
       rowLabels: vs.map((v) => v.label),
       scale: magnify(avg.side),
     }),
@@ -82,7 +82,7 @@ export async function circularFigure(world: ShiftWorld, circ: CircularResult): P
       `unrolled object (${circ.objects} objects, ${circ.condition}); columns: layers, 'hot' from 0 to the layer's largest distance ` +
       `(${LAYER_ROLES.map((r) => `${r} ${top[r].toExponential(1)}`).join(', ')}).`,
     spec: await labelledPanels({
-      title: 'Circular-shift feature distances per layer',
+      title: 'Circular-shift distances',
       rows: firstSeed.map((m) => LAYER_ROLES.map((r) => ({ image: heatmap(circ.distance[m.key][r], circ.shifts, circ.shifts, { cmap: 'hot', vmin: 0, vmax: top[r] }) }))),
       colLabels: [...LAYER_ROLES],
       rowLabels: firstSeed.map((m) => m.label),
