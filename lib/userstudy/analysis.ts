@@ -14,7 +14,8 @@ import type { Answer, Task, TaskSetFile } from './tasks';
  *   `meta[<value>]` for each of the two values (e.g. meta.left = "cam", meta.right = "window"). Put each arm on
  *   either side across tasks: the analysis maps positions back to arms.
  * - "summary": the images of one summary; an enum field `same` whose FIRST value is the affirmative ("yes": the
- *   images show the same part) and a string field `name` (the part's name); `meta.label` optionally names the summary.
+ *   images show the same part) and a string field `name` (the part's name); integer fields (e.g. a clarity rating) are
+ *   averaged; `meta.label` optionally names the summary and `meta.group` (e.g. the architecture) groups the summaries.
  * - any other kind: counts of every enum value and the mean of every integer field, per task.
  */
 export interface KindAnalysis {
@@ -189,16 +190,71 @@ export const abAnalysis: KindAnalysis = {
   },
 };
 
-/** Per summary: agreement that the images show one part, the modal name and naming consistency; overall: Fleiss' kappa. */
+/** One summary's numbers, as the overall rows pool them. */
+interface SummaryStats {
+  group: string;
+  agreement: number;
+  consistency: number;
+  /** Counts per "same" value when two or more raters answered, else null (kappa needs two). */
+  kappaRow: number[] | null;
+  /** Per integer field, the mean answer (NaN without answers). */
+  means: Record<string, number>;
+}
+
+/** Mean over the units (indices) of `values`, for bootstrapInterval. */
+const meanOf = (values: readonly number[]) => (idx: Int32Array) => {
+  let s = 0;
+  for (const i of idx) s += values[i];
+  return s / idx.length;
+};
+
+/** A measure's mean over summaries with a bootstrap interval over summaries (none for a single summary). */
+function meanRow(measure: string, values: readonly number[], rng: Rng): Record<string, unknown> {
+  const m = values.reduce((a, b) => a + b, 0) / values.length;
+  const iv = values.length > 1 ? bootstrapInterval(values.length, meanOf(values), rng, { unit: 'summaries' }) : null;
+  return { measure, value: round(m), summaries: values.length, ...intervalColumns(iv) };
+}
+
+/** The overall rows of a set of summaries: mean agreement, naming consistency, integer fields, Fleiss' kappa. */
+function summaryOverall(stats: readonly SummaryStats[], integerFields: readonly string[], rng: Rng): Record<string, unknown>[] {
+  const rows = [];
+  const finite = (xs: number[]) => xs.filter(Number.isFinite);
+  const agreement = finite(stats.map((s) => s.agreement));
+  if (agreement.length) rows.push(meanRow('agreement (mean over summaries)', agreement, rng.fork('agreement')));
+  const naming = finite(stats.map((s) => s.consistency));
+  if (naming.length) rows.push(meanRow('naming consistency (mean over summaries)', naming, rng.fork('naming')));
+  for (const f of integerFields) {
+    const means = finite(stats.map((s) => s.means[f]));
+    if (means.length) rows.push(meanRow(`${f} (mean over summaries)`, means, rng.fork(`mean-${f}`)));
+  }
+  const kappaRows = stats.flatMap((s) => (s.kappaRow ? [s.kappaRow] : []));
+  if (kappaRows.length >= 2) {
+    const { kappa } = fleissKappa(kappaRows);
+    const iv = bootstrapInterval(kappaRows.length, (idx) => fleissKappa(Array.from(idx, (i) => kappaRows[i])).kappa, rng.fork('kappa'), {
+      unit: 'summaries',
+    });
+    rows.push({ measure: `Fleiss' kappa of "same"`, value: round(kappa), summaries: kappaRows.length, ...intervalColumns(iv) });
+  } else {
+    // Said, not left out: kappa needs at least two summaries that each have two or more raters.
+    const measure = `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`;
+    rows.push({ measure, value: NaN, summaries: kappaRows.length, ...intervalColumns(null) });
+  }
+  return rows;
+}
+
+/**
+ * Per summary: agreement that its images show one part, the modal name, naming consistency and the mean of each
+ * integer field; overall (and per `meta.group` when tasks have one, e.g. the architecture): their means over
+ * summaries and Fleiss' kappa of "same", with bootstrap intervals over summaries.
+ */
 export const summaryAnalysis: KindAnalysis = {
   kind: 'summary',
   tables(study, tasks, answers, rng) {
     const by = answersByTask(answers);
     const perTask = [];
-    const agreements: number[] = [];
-    const consistencies: number[] = [];
+    const stats: SummaryStats[] = [];
     let categories: readonly string[] | null = null;
-    const kappaRows: number[][] = [];
+    const integerFields = [...new Set(tasks.flatMap((t) => Object.keys(t.fields).filter((n) => t.fields[n].type === 'integer')))];
     for (const task of tasks) {
       const same = task.fields.same;
       if (same?.type !== 'enum') throw new Error(`user study ${study}: summary task ${task.id} needs an enum field "same"`);
@@ -213,69 +269,45 @@ export const summaryAnalysis: KindAnalysis = {
       const yes = got.filter((a) => a.answer.same === same.values[0]).length;
       const names = got.map((a) => normaliseName(String(a.answer.name ?? ''))).filter(Boolean);
       const top = mode(names);
-      const agreement = got.length ? yes / got.length : NaN;
-      const consistency = names.length ? top.count / names.length : NaN;
-      if (got.length) agreements.push(agreement);
-      if (names.length) consistencies.push(consistency);
-      if (got.length >= 2) kappaRows.push(same.values.map((v) => got.filter((a) => a.answer.same === v).length));
+      const means: Record<string, number> = {};
+      for (const f of integerFields) {
+        const xs = got.map((a) => a.answer[f]).filter((v): v is number => typeof v === 'number');
+        means[f] = xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+      }
+      const group = typeof task.meta?.group === 'string' ? task.meta.group : '';
+      const kappaRow = got.length >= 2 ? same.values.map((v) => got.filter((a) => a.answer.same === v).length) : null;
+      const st = {
+        group,
+        agreement: got.length ? yes / got.length : NaN,
+        consistency: names.length ? top.count / names.length : NaN,
+        kappaRow,
+        means,
+      };
+      stats.push(st);
       perTask.push({
         task: task.id,
+        ...(group ? { group } : {}),
         label: typeof task.meta?.label === 'string' ? task.meta.label : '',
         raters: got.length,
         [`answered ${same.values[0]}`]: yes,
-        agreement: round(agreement),
+        agreement: round(st.agreement),
         topName: top.value,
-        namingConsistency: round(consistency),
+        namingConsistency: round(st.consistency),
         distinctNames: new Set(names).size,
+        ...Object.fromEntries(integerFields.map((f) => [`mean ${f}`, round(means[f])])),
       });
     }
-    const meanOf = (values: readonly number[]) => (idx: Int32Array) => {
-      let s = 0;
-      for (const i of idx) s += values[i];
-      return s / idx.length;
-    };
-    const overall = [];
-    if (agreements.length) {
-      const m = agreements.reduce((a, b) => a + b, 0) / agreements.length;
-      overall.push({
-        measure: 'agreement (mean over summaries)',
-        value: round(m),
-        summaries: agreements.length,
-        ...intervalColumns(
-          agreements.length > 1
-            ? bootstrapInterval(agreements.length, meanOf(agreements), rng.fork('agreement'), { unit: 'summaries' })
-            : null,
-        ),
-      });
-    }
-    if (consistencies.length) {
-      const m = consistencies.reduce((a, b) => a + b, 0) / consistencies.length;
-      overall.push({
-        measure: 'naming consistency (mean over summaries)',
-        value: round(m),
-        summaries: consistencies.length,
-        ...intervalColumns(
-          consistencies.length > 1
-            ? bootstrapInterval(consistencies.length, meanOf(consistencies), rng.fork('naming'), { unit: 'summaries' })
-            : null,
-        ),
-      });
-    }
-    if (kappaRows.length >= 2) {
-      const { kappa } = fleissKappa(kappaRows);
-      const iv = bootstrapInterval(kappaRows.length, (idx) => fleissKappa(Array.from(idx, (i) => kappaRows[i])).kappa, rng.fork('kappa'), {
-        unit: 'summaries',
-      });
-      overall.push({ measure: `Fleiss' kappa of "same"`, value: round(kappa), summaries: kappaRows.length, ...intervalColumns(iv) });
-    } else {
-      // Said, not left out: kappa needs at least two summaries that each have two or more raters.
-      overall.push({
-        measure: `Fleiss' kappa of "same" (needs 2 summaries with 2+ raters)`,
-        value: NaN,
-        summaries: kappaRows.length,
-        ...intervalColumns(null),
-      });
-    }
+    const groups = [...new Set(stats.map((s) => s.group).filter(Boolean))].sort();
+    const overall = [
+      ...summaryOverall(stats, integerFields, rng).map((r) => (groups.length ? { group: 'all', ...r } : r)),
+      ...groups.flatMap((g) =>
+        summaryOverall(
+          stats.filter((s) => s.group === g),
+          integerFields,
+          rng.fork(`group-${g}`),
+        ).map((r) => ({ group: g, ...r })),
+      ),
+    ];
     return [
       {
         name: 'summary-per-task',
@@ -285,8 +317,10 @@ export const summaryAnalysis: KindAnalysis = {
       {
         name: 'summary-overall',
         caption:
-          `${study}: agreement, naming consistency (share of names equal to the summary's most common name) and Fleiss' kappa ` +
-          'over summaries with at least two raters; 95% percentile-bootstrap intervals over summaries',
+          `${study}: agreement, naming consistency (share of names equal to the summary's most common name), integer fields and ` +
+          "Fleiss' kappa over summaries with at least two raters" +
+          (groups.length ? ', over all summaries and per group' : '') +
+          '; 95% percentile-bootstrap intervals over summaries',
         rows: overall,
       },
     ];

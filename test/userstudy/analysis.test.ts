@@ -240,6 +240,47 @@ describe('summary analysis', () => {
     });
   });
 
+  it('averages integer fields and repeats the overall rows per meta.group (e.g. per architecture)', () => {
+    const t = (id: string, group: string): Task => ({
+      ...summaryTask(id, id),
+      fields: { ...summaryTask(id, id).fields, clarity: { type: 'integer', min: 1, max: 5 } },
+      meta: { group },
+    });
+    const answers = [
+      ans('p1', 'a1', { same: 'yes', name: 'x', clarity: 5 }),
+      ans('p2', 'a1', { same: 'yes', name: 'x', clarity: 3 }),
+      ans('p1', 'a2', { same: 'no', name: 'y', clarity: 1 }),
+      ans('p1', 'b1', { same: 'no', name: 'z', clarity: 2 }),
+    ];
+    const [perTask, overall] = summaryAnalysis.tables('demo', [t('a1', 'vgg'), t('a2', 'vgg'), t('b1', 'resnet')], answers, new Rng(0));
+    expect(perTask.rows.map((r) => [r.task, r.group, r['mean clarity']])).toEqual([
+      ['a1', 'vgg', 4],
+      ['a2', 'vgg', 1],
+      ['b1', 'resnet', 2],
+    ]);
+    const value = (group: string, measure: string) => overall.rows.find((r) => r.group === group && r.measure === measure)?.value;
+    // Means over summaries: clarity (4 + 1 + 2) / 3 overall, (4 + 1) / 2 for vgg, 2 for resnet; agreement 1, 0, 0.
+    expect(value('all', 'clarity (mean over summaries)')).toBeCloseTo(7 / 3, 4);
+    expect(value('vgg', 'clarity (mean over summaries)')).toBe(2.5);
+    expect(value('resnet', 'clarity (mean over summaries)')).toBe(2);
+    expect(value('vgg', 'agreement (mean over summaries)')).toBe(0.5);
+    expect(value('resnet', 'agreement (mean over summaries)')).toBe(0);
+    expect(overall.rows.map((r) => r.group)).toEqual([
+      'all',
+      'all',
+      'all',
+      'all',
+      'resnet',
+      'resnet',
+      'resnet',
+      'resnet',
+      'vgg',
+      'vgg',
+      'vgg',
+      'vgg',
+    ]);
+  });
+
   it('normalises names for comparison', () => {
     expect(normaliseName('  The  Wheel!! ')).toBe('the wheel');
     expect(normaliseName('"beak"')).toBe('beak');

@@ -69,7 +69,8 @@ describe('participant pages in Chromium', () => {
 
     let summaries = 0;
     for (let k = 1; k <= set.tasks.length; k++) {
-      await page.waitForFunction(`document.getElementById('progress-text').textContent === 'Task ${k} of 4'`);
+      // Selectors, not string predicates: the page's CSP forbids eval, which string predicates need.
+      await page.waitForSelector(`#progress-text:text-is("Task ${k} of 4")`);
       const images = (await page.evaluate(`[...document.querySelectorAll('#images img')].map((i) => i.naturalWidth)`)) as number[];
       expect(images.every((w) => w === 96)).toBe(true); // every image loaded (8 px stripes magnified 12x)
       const { kind } = await answerWithKeyboard(page, summaries);
@@ -124,7 +125,7 @@ describe('participant pages in Chromium', () => {
     await page.goto(`${server.url}admin`);
     await page.fill('#token', 'wrong');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(`/not accepted/.test(document.getElementById('summary').textContent)`);
+    await page.waitForSelector('#summary:has-text("not accepted")');
     await page.fill('#token', TOKEN);
     await page.keyboard.press('Enter');
     await page.waitForSelector('#answers:not([hidden])');
