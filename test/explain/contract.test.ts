@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createMethod, CrispMask, ExplanationMethod, heatmapProblems, METHODS, ModelContext } from '../../lib/explain/index';
+import { AttributeOptions, createMethod, CrispMask, ExplanationMethod, heatmapProblems, METHODS, ModelContext } from '../../lib/explain/index';
 import { buildModel, ModelConfig } from '../../lib/models/index';
 import { Rng } from '../../lib/util/rng';
 import { randomizeWeights, randomTensor } from '../models/helpers';
@@ -28,11 +28,19 @@ function modelFor(id: string): { model: tf.LayersModel; context: ModelContext; s
   return { model, context: { config }, size };
 }
 
+/** Options that keep the slow methods quick here (fewer steps and windows; the contract does not depend on them). */
+const FAST: Record<string, AttributeOptions & Record<string, unknown>> = {
+  'integrated-gradients': { steps: 3 },
+  occlusion: { window: 4, stride: 2 },
+  'sliding-window': { stride: 4 },
+};
+
 describe.each(METHODS.map((m) => m.info.id))('%s keeps the method contract', (id) => {
   const { model, context, size } = modelFor(id);
   const image = id === 'sliding-window' ? 16 : size;
   // The crisp mask runs 450 Adam steps by default; a few keep the contract test fast (the contract is the same).
   const method: ExplanationMethod = id === 'crisp-mask' ? new CrispMask(model, { stage1: { iterations: 4 }, stage2: { iterations: 3 }, progress: false }) : createMethod(id, model, context);
+  const fast = FAST[id] ?? {};
   const x = randomTensor([3, image, image, C], 11) as tf.Tensor4D;
   const targets = [0, 2, 1];
 
@@ -42,13 +50,13 @@ describe.each(METHODS.map((m) => m.info.id))('%s keeps the method contract', (id
   });
 
   it('a batch of 3 equals three batches of 1, and a second call gives the same numbers', () => {
-    const all = method.attribute(x, targets);
-    const again = method.attribute(x, targets);
+    const all = method.attribute(x, targets, fast);
+    const again = method.attribute(x, targets, fast);
     expect(Array.from(again.values)).toEqual(Array.from(all.values));
     const hw = all.height * all.width;
     for (let i = 0; i < 3; i++) {
       const xi = x.slice(i, 1);
-      const one = method.attribute(xi, [targets[i]]);
+      const one = method.attribute(xi, [targets[i]], fast);
       xi.dispose();
       const expected = Array.from(all.values.subarray(i * hw, (i + 1) * hw));
       Array.from(one.values).forEach((v, p) => expect(v).toBeCloseTo(expected[p], 5));
@@ -56,28 +64,28 @@ describe.each(METHODS.map((m) => m.info.id))('%s keeps the method contract', (id
   });
 
   it('leaks no tensor', () => {
-    method.attribute(x, targets); // warm-up (lazy weights, sub-models)
+    method.attribute(x, targets, fast); // warm-up (lazy weights, sub-models)
     const before = tf.memory().numTensors;
-    method.attribute(x, targets, { batchSize: 2 });
+    method.attribute(x, targets, { ...fast, batchSize: 2 });
     method.allClasses?.(x);
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('returns valid heatmaps whose cells lie on the image, for the given targets', () => {
-    const h = method.attribute(x, targets);
+    const h = method.attribute(x, targets, fast);
     expect(heatmapProblems(h)).toEqual([]);
     expect(h.method).toBe(id);
     expect(h.targets).toEqual(targets);
     expect([h.imageHeight, h.imageWidth]).toEqual([image, image]);
     expect(h.signed).toBe(method.info.signed);
-    const other = method.attribute(x, [1, 0, 2]);
+    const other = method.attribute(x, [1, 0, 2], fast);
     expect(Array.from(other.values)).not.toEqual(Array.from(h.values));
   });
 
   it('allClasses, where present, holds attribute() for every class', () => {
     if (!method.allClasses) return;
     const all = method.allClasses(x);
-    const h = method.attribute(x, targets);
+    const h = method.attribute(x, targets, fast);
     const hw = h.height * h.width;
     for (let i = 0; i < 3; i++) for (let p = 0; p < hw; p++) expect(all.values[(i * hw + p) * all.classes + targets[i]]).toBeCloseTo(h.values[i * hw + p], 6);
   });
