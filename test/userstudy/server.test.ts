@@ -140,23 +140,15 @@ describe('POST /api/responses', () => {
   });
 
   it('400 for malformed JSON, 400 for plain text, 415 for other types, 413 for a body over the cap', async () => {
-    const bad = await app.inject({
-      method: 'POST',
-      url: '/api/responses',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"participant":',
-    });
+    const raw = (type: string, payload: string) =>
+      app.inject({ method: 'POST', url: '/api/responses', headers: { 'content-type': type }, payload });
+    const bad = await raw('application/json', '{"participant":');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatch(/not valid JSON/);
-    const text = await app.inject({ method: 'POST', url: '/api/responses', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
+    const text = await raw('text/plain', 'hello');
     expect(text.statusCode).toBe(400);
     expect(text.json().error).toBe('body: must be object (found "hello")');
-    const xml = await app.inject({
-      method: 'POST',
-      url: '/api/responses',
-      headers: { 'content-type': 'application/xml' },
-      payload: '<a/>',
-    });
+    const xml = await raw('application/xml', '<a/>');
     expect(xml.statusCode).toBe(415);
     expect(xml.json()).toHaveProperty('error');
     const p = await participant();
