@@ -73,17 +73,18 @@ export async function summariesFigure(s: Session, r: ArchitectureSummaries, whic
 
 /** The paper's table as a figure: mean summaries per class (+- sd) against test accuracy, per architecture, both similarities. */
 export function countsFigure(table: ReturnType<typeof import('./results').summaryTable>): PlotSpec {
+  // Architecture names on the main trace only (the ablation's markers sit on the same x).
   const trace = (name: string, y: number[], err: number[] | null, symbol: string) => ({
     type: 'scatter',
-    mode: 'markers+text',
+    mode: err ? 'markers+text' : 'markers',
     name,
     x: table.map((r) => r.accuracy),
     y,
-    text: table.map((r) => r.architecture),
-    textposition: 'top center',
+    ...(err ? { text: table.map((r) => r.architecture), textposition: 'middle right' } : {}),
     marker: { size: 11, symbol },
     ...(err ? { error_y: { type: 'data', array: err, visible: true } } : {}),
   });
+  const xs = table.map((r) => r.accuracy);
   return {
     data: [
       trace('Proposal Flow (mean +- sd over classes)', table.map((r) => r.summariesPerClass), table.map((r) => r.summariesSd), 'circle'),
@@ -91,8 +92,9 @@ export function countsFigure(table: ReturnType<typeof import('./results').summar
     ],
     layout: {
       title: { text: 'Summaries per class against test accuracy' },
-      xaxis: { title: { text: 'test accuracy (parts-birds)' } },
+      xaxis: { title: { text: 'test accuracy (parts-birds)' }, range: [Math.min(...xs) - 0.05, Math.max(...xs) + 0.1] },
       yaxis: { title: { text: 'summaries per class' }, rangemode: 'tozero' },
+      legend: { orientation: 'h', y: -0.2 },
       width: 720,
       height: 480,
     },
