@@ -12,9 +12,10 @@ import { AttributeOptions, checkInputs, ExplanationMethod, MethodInfo, numClasse
  * BagNet class evidence (Brendel & Bethge, ICLR 2019):
  * - `patchLogits`: the per-location logit map of the "patch_logits" layer, one q x q patch every `jump` pixels
  *   (the paper's heatmap before averaging; image logits are its spatial mean);
- * - `patchSweep`: the exact per-pixel heatmap of the reference code's `generate_heatmap_pytorch`: zero-pad the image
- *   by (q-1)/2, run the BagNet on the q x q patch centred on every pixel; the value at (y, x) is the logit of the
- *   patch centred there. `patchSweepLiteral` does exactly that, patch by patch; `patchSweep` gets the same numbers
+ * - `patchSweep`: the exact per-pixel heatmap of the reference code's `generate_heatmap_pytorch`: pad the image by
+ *   (q-1)/2, run the BagNet on the q x q patch centred on every pixel; the value at (y, x) is the logit of the patch
+ *   centred there. The reference pads the *normalised* image with zeros, i.e. with the mean colour; here the default
+ *   pad is each image's own mean colour (the occlusion fill, `occlude` 'mean'); 'zero' pads with black. `patchSweepLiteral` does exactly that, patch by patch; `patchSweep` gets the same numbers
  *   from jump² shifted passes of the whole padded image (each pass yields every jump-th patch, since a patch-logit
  *   unit depends only on its q x q field: valid convolutions, centred residual crops, BN in inference mode).
  */
@@ -31,10 +32,26 @@ export function bagnetGeometry(model: tf.LayersModel): { q: number; jump: number
   return { q: rf.y.size, jump: rf.y.jump, start: rf.y.start };
 }
 
-/** The q x q patches of `image` [H,W,C] (zero-padded by (q-1)/2), centred on pixels `centres` ([y, x]): [n,q,q,C]. */
-export function extractPatches(image: Float32Array, h: number, w: number, c: number, q: number, centres: readonly [number, number][]): Float32Array {
+/** What the sweep pads the image with: each image's mean colour (default, the occlusion fill) or black. */
+export type SweepPad = 'mean' | 'zero';
+
+/** The pad colour [C] of image [H,W,C] (flat): its per-channel mean, or zeros. */
+export function padColour(image: Float32Array, c: number, pad: SweepPad): Float32Array {
+  const colour = new Float32Array(c);
+  if (pad === 'zero') return colour;
+  const pixels = image.length / c;
+  for (let p = 0; p < pixels; p++) for (let ch = 0; ch < c; ch++) colour[ch] += image[p * c + ch] / pixels;
+  return colour;
+}
+
+/**
+ * The q x q patches of `image` [H,W,C], padded by (q-1)/2 with `fill` [C] (default black), centred on pixels
+ * `centres` ([y, x]): [n,q,q,C].
+ */
+export function extractPatches(image: Float32Array, h: number, w: number, c: number, q: number, centres: readonly [number, number][], fill: ArrayLike<number> = new Float32Array(c)): Float32Array {
   const r = (q - 1) / 2;
   const out = new Float32Array(centres.length * q * q * c);
+  for (let p = 0; p < centres.length * q * q; p++) for (let ch = 0; ch < c; ch++) out[p * c + ch] = fill[ch];
   centres.forEach(([cy, cx], k) => {
     for (let dy = 0; dy < q; dy++) {
       const y = cy - r + dy;
@@ -52,11 +69,11 @@ export function extractPatches(image: Float32Array, h: number, w: number, c: num
 }
 
 /**
- * The literal sweep, as in the reference code: every zero-padded q x q patch through the BagNet built for q x q
- * inputs (its logit map is then 1 x 1). Slow; kept as the definition the fast sweep is tested against.
- * [N,H,W,C] -> [N,H,W,K].
+ * The literal sweep, as in the reference code: every padded q x q patch through the BagNet built for q x q inputs
+ * (its logit map is then 1 x 1). Slow; kept as the definition the fast sweep is tested against.
+ * [N,H,W,C] -> [N,H,W,K]; `pad` as in patchSweep (default 'mean').
  */
-export function patchSweepLiteral(bag: BagNetModel, x: tf.Tensor4D, batchSize = 1024): tf.Tensor4D {
+export function patchSweepLiteral(bag: BagNetModel, x: tf.Tensor4D, batchSize = 1024, pad: SweepPad = 'mean'): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const q = bag.config.q;
   const K = bag.model.outputs[0].shape[1] as number;
@@ -67,9 +84,10 @@ export function patchSweepLiteral(bag: BagNetModel, x: tf.Tensor4D, batchSize = 
   for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) centres.push([y, xx]);
   for (let i = 0; i < n; i++) {
     const img = data.subarray(i * h * w * c, (i + 1) * h * w * c);
+    const fill = padColour(img, c, pad);
     for (let s = 0; s < centres.length; s += batchSize) {
       const chunk = centres.slice(s, s + batchSize);
-      const logits = tf.tidy(() => small.predict(tf.tensor4d(extractPatches(img, h, w, c, q, chunk), [chunk.length, q, q, c])) as tf.Tensor2D);
+      const logits = tf.tidy(() => small.predict(tf.tensor4d(extractPatches(img, h, w, c, q, chunk, fill), [chunk.length, q, q, c])) as tf.Tensor2D);
       out.set(logits.dataSync(), (i * h * w + s) * K);
       logits.dispose();
     }
@@ -79,11 +97,12 @@ export function patchSweepLiteral(bag: BagNetModel, x: tf.Tensor4D, batchSize = 
 }
 
 /**
- * The exact per-pixel sweep, fast: pad by (q-1)/2 (plus jump-1 zeros bottom/right), then for every shift (dy, dx) in
- * [0, jump)² run the patch-logit map on the padded image cropped at (dy, dx); unit (i, j) of that pass is the patch
- * centred on pixel (dy + jump*i, dx + jump*j). Same numbers as `patchSweepLiteral`. [N,H,W,C] -> [N,H,W,K].
+ * The exact per-pixel sweep, fast: pad by (q-1)/2 (plus jump-1 more bottom/right) with the `pad` colour, then for
+ * every shift (dy, dx) in [0, jump)² run the patch-logit map on the padded image cropped at (dy, dx); unit (i, j) of
+ * that pass is the patch centred on pixel (dy + jump*i, dx + jump*j). Same numbers as `patchSweepLiteral`.
+ * [N,H,W,C] -> [N,H,W,K]; pad: each image's mean colour (default) or 'zero'.
  */
-export function patchSweep(bag: BagNetModel, x: tf.Tensor4D, batchSize = 32): tf.Tensor4D {
+export function patchSweep(bag: BagNetModel, x: tf.Tensor4D, batchSize = 32, pad: SweepPad = 'mean'): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const { q, jump, start } = bagnetGeometry(bag.model);
   if (q !== bag.config.q || start !== 0) throw new Error(`patchSweep: the model's patch size is ${q} (start ${start}), its config says q=${bag.config.q}`);
@@ -96,7 +115,12 @@ export function patchSweep(bag: BagNetModel, x: tf.Tensor4D, batchSize = 32): tf
   const out = new Float32Array(n * h * w * K);
   for (let i0 = 0; i0 < n; i0 += batchSize) {
     const nb = Math.min(batchSize, n - i0);
-    const padded = tf.tidy(() => tf.pad(x.slice([i0, 0, 0, 0], [nb, -1, -1, -1]), [[0, 0], [r, r + jump - 1], [r, r + jump - 1], [0, 0]]));
+    const padded = tf.tidy(() => {
+      const xb = x.slice([i0, 0, 0, 0], [nb, -1, -1, -1]);
+      // Padding x - colour with zeros, then adding the colour back, pads x with the colour.
+      const colour = pad === 'mean' ? tf.mean(xb, [1, 2], true) : tf.zeros([nb, 1, 1, c]);
+      return tf.add(tf.pad(tf.sub(xb, colour), [[0, 0], [r, r + jump - 1], [r, r + jump - 1], [0, 0]]), colour);
+    });
     for (let dy = 0; dy < jump; dy++) {
       for (let dx = 0; dx < jump; dx++) {
         const map = tf.tidy(() => pm.predict(padded.slice([0, dy, dx, 0], [nb, sh, sw, c])) as tf.Tensor4D);
@@ -219,10 +243,16 @@ export class BagNetPatchLogits implements ExplanationMethod {
   }
 }
 
+/** Options of the BagNet sweep: batchSize (default 32) and the pad colour (default 'mean', see patchSweep). */
+export interface SweepOptions extends AttributeOptions {
+  pad?: SweepPad;
+}
+
 /**
  * The exact per-pixel BagNet heatmap of the reference code (`generate_heatmap_pytorch`): the value at pixel (y, x) is
- * the logit of the zero-padded q x q patch centred there (`patchSweep`; `patchSweepLiteral` is its literal twin).
- * Needs the BagNet's build config, to rebuild it for the padded input. Options: batchSize (default 32).
+ * the logit of the padded q x q patch centred there (`patchSweep`; `patchSweepLiteral` is its literal twin). Pads
+ * with each image's mean colour by default (the reference pads the normalised image with zeros: the mean colour).
+ * Needs the BagNet's build config, to rebuild it for the padded input. Options: SweepOptions.
  */
 export class BagNetSweep implements ExplanationMethod {
   readonly info = BAGNET_SWEEP_INFO;
@@ -234,9 +264,9 @@ export class BagNetSweep implements ExplanationMethod {
     if (config?.family !== 'bagnet') throw new UserError(`${this.info.id}: needs the BagNet's build config (family "bagnet"), found ${JSON.stringify(config)}`);
   }
 
-  allClasses(x: tf.Tensor4D, options: AttributeOptions = {}): ClassHeatmaps {
+  allClasses(x: tf.Tensor4D, options: SweepOptions = {}): ClassHeatmaps {
     checkInputs(this.info, this.model, x, Array.from({ length: x.shape[0] }, () => 0));
-    const t = patchSweep({ model: this.model, config: this.config }, x, options.batchSize ?? 32);
+    const t = patchSweep({ model: this.model, config: this.config }, x, options.batchSize ?? 32, options.pad ?? 'mean');
     const values = t.dataSync() as Float32Array;
     t.dispose();
     const [n, H, W] = x.shape;
@@ -245,7 +275,7 @@ export class BagNetSweep implements ExplanationMethod {
     return { method: this.info.id, n, height: H, width: W, imageHeight: H, imageWidth: W, classes: numClasses(this.model), geometry: { y: axis, x: { ...axis } }, signed: true, values };
   }
 
-  attribute(x: tf.Tensor4D, targets: ArrayLike<number>, options: AttributeOptions = {}): Heatmaps {
+  attribute(x: tf.Tensor4D, targets: ArrayLike<number>, options: SweepOptions = {}): Heatmaps {
     checkInputs(this.info, this.model, x, targets);
     return selectClasses(this.allClasses(x, options), targets);
   }

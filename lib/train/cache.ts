@@ -54,6 +54,8 @@ export interface CacheRequest {
 
 export interface CachedModel {
   model: tf.LayersModel;
+  /** The engine that trained it (the backend and build, as in the key; from meta.json when loaded). */
+  engine: EngineBuild;
   /** The training history and final metrics (from meta.json when loaded from the cache). */
   result: TrainResult;
   dir: string;
@@ -61,8 +63,60 @@ export interface CachedModel {
   key: string;
 }
 
+/** The engine a model is trained on: tfjs backend, tfjs version and the backend package's build. */
+export interface EngineBuild {
+  backend: string;
+  tfjs: string;
+  build: string;
+}
+
+/** The backend packages whose version (and native build) changes the numbers, by tfjs backend name. */
+const BACKEND_PACKAGES: Record<string, string> = {
+  torch: 'tfjs-backend-torch',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+/** The engine in use now (call after initEngine). */
+export function engineBuild(): EngineBuild {
+  const backend = tf.getBackend();
+  const pkg = BACKEND_PACKAGES[backend];
+  let build = 'tfjs ' + tf.version_core;
+  if (pkg) {
+    try {
+      build = `${pkg} ${require(`${pkg}/package.json`).version}`;
+      const info = (require(pkg) as { info?: () => { version?: string } | null }).info?.();
+      if (info?.version) build += ` (libtorch ${info.version})`;
+    } catch {
+      build = `${pkg} (version unknown)`;
+    }
+  }
+  return { backend, tfjs: tf.version_core, build };
+}
+
+let codeHash: string | null = null;
+
 /**
- * The hash that names a run: config, input, training options, augmentation and loss keys, data content and seed.
+ * A fingerprint of the code that builds and trains a model: every source file of lib/models and lib/train (sorted
+ * by name). Any change there gives new cache keys, so old models retrain rather than being reused unchecked.
+ */
+export function codeFingerprint(): string {
+  if (codeHash) return codeHash;
+  const h = crypto.createHash('sha256');
+  for (const dir of [path.resolve(__dirname, '..', 'models'), __dirname]) {
+    const files = fs.readdirSync(dir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort();
+    for (const f of files) {
+      h.update(`${path.basename(dir)}/${f}\n`);
+      h.update(fs.readFileSync(path.join(dir, f)));
+    }
+  }
+  codeHash = h.digest('hex').slice(0, 16);
+  return codeHash;
+}
+
+/**
+ * The hash that names a run: config, input, training options, augmentation and loss keys, data content and seed,
+ * the engine build (engineBuild) and the model and trainer code (codeFingerprint).
  * JSON cannot see a function, so a stage whose trainable predicate, loss or onStart is a function must carry a `key`
  * naming it (else two runs differing only there would share a key, and a cache hit would return the wrong model).
  */
@@ -84,8 +138,9 @@ export function runKey(req: Pick<CacheRequest, 'config' | 'data' | 'train' | 'se
       seed: req.seed,
       augment: req.augment?.key ?? null,
       data: { train: datasetFingerprint(req.data.train), val: req.data.val ? datasetFingerprint(req.data.val) : null },
-      // Only when given, so that the keys of runs without a loss hook (and their cached models) stay as they were.
       ...(req.loss ? { loss: req.loss.key } : {}),
+      engine: engineBuild(),
+      code: codeFingerprint(),
     }),
   );
   return h.digest('hex').slice(0, 16);
@@ -110,7 +165,8 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
   if (!req.retrain && fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
     recordModel({ name: path.basename(dir), key, fromCache: true, seconds: 0 });
-    return { model: await loadModel(dir), result: meta.result as TrainResult, dir, fromCache: true, key };
+    const engine: EngineBuild = meta.engine ?? { backend: meta.backend, tfjs: 'unknown', build: 'unknown' };
+    return { model: await loadModel(dir), engine, result: meta.result as TrainResult, dir, fromCache: true, key };
   }
   const model = buildFor(req.config, req.data.train, req.seed);
   const trainStart = Date.now();
@@ -134,6 +190,8 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
     loss: req.loss?.key ?? null,
     data: { train: { name: req.data.train.name, split: req.data.train.split, size: req.data.train.size }, val: req.data.val ? { name: req.data.val.name, split: req.data.val.split, size: req.data.val.size } : null },
     backend: tf.getBackend(),
+    engine: engineBuild(),
+    code: codeFingerprint(),
     date: new Date().toISOString(),
     result,
   };
@@ -143,5 +201,5 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
   });
   fs.rmSync(ckpt, { recursive: true, force: true });
   recordModel({ name: path.basename(dir), key, fromCache: false, seconds: (Date.now() - trainStart) / 1000 });
-  return { model, result, dir, fromCache: false, key };
+  return { model, engine: engineBuild(), result, dir, fromCache: false, key };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildBagNet, BagNetConfig } from '../../lib/models/bagnet';
-import { BagNetPatchLogits, bagnetGeometry, extractPatches, patchSweep, patchSweepLiteral, topPatches } from '../../lib/explain/patches';
+import { BagNetPatchLogits, bagnetGeometry, extractPatches, padColour, patchSweep, patchSweepLiteral, topPatches } from '../../lib/explain/patches';
 import { scrambleTilesBytes } from '../../lib/data/transforms';
 import { Rng } from '../../lib/util/rng';
 import { std } from '../../lib/analysis/stats';
@@ -50,7 +50,50 @@ describe('BagNet patch evidence', () => {
     expect(Array.from(extractPatches(img, 3, 3, 1, 3, [[1, 1]]))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  it.each([5, 9])('the fast sweep equals the BagNet run on every zero-padded q x q patch (q=%i)', (q) => {
+  it('extractPatches pads with the fill colour; padColour is the per-channel mean (or black)', () => {
+    // 2x1 image, two channels: pixels (0.2, 1) and (0.4, 0): mean (0.3, 0.5).
+    const img = Float32Array.from([0.2, 1, 0.4, 0]);
+    const mean = padColour(img, 2, 'mean');
+    expect(mean[0]).toBeCloseTo(0.3, 6);
+    expect(mean[1]).toBeCloseTo(0.5, 6);
+    expect(Array.from(padColour(img, 2, 'zero'))).toEqual([0, 0]);
+    // q = 3 around pixel (0, 0) of the 2x1 image: only the centre (1,1) and the pixel below it (2,1) are inside.
+    const p = Array.from(extractPatches(img, 2, 1, 2, 3, [[0, 0]], [9, 8]));
+    expect(p).toEqual([9, 8, 9, 8, 9, 8, 9, 8, 0.2, 1, 9, 8, 9, 8, 0.4, 0, 9, 8].map((v) => Math.fround(v)));
+  });
+
+  it.each(['mean', 'zero'] as const)('the fast sweep equals the literal one with %s padding', (pad) => {
+    const bag = tinyBagNet(9, 10);
+    const x = randomTensor([2, 10, 10, 2], 3) as tf.Tensor4D;
+    const fast = patchSweep(bag, x, 32, pad).dataSync();
+    const slow = patchSweepLiteral(bag, x, 1024, pad).dataSync();
+    let maxErr = 0;
+    for (let i = 0; i < fast.length; i++) maxErr = Math.max(maxErr, Math.abs(fast[i] - slow[i]));
+    expect(maxErr).toBeLessThan(1e-4);
+  });
+
+  it('mean padding changes the border of the sweep, not the pixels whose patch lies inside the image', () => {
+    const q = 5;
+    const bag = tinyBagNet(q, 12);
+    const x = randomTensor([1, 12, 12, 2], 5) as tf.Tensor4D;
+    const a = patchSweep(bag, x, 32, 'mean').dataSync();
+    const b = patchSweep(bag, x, 32, 'zero').dataSync();
+    const K = a.length / 144;
+    const r = (q - 1) / 2;
+    let inside = 0;
+    let border = 0;
+    for (let y = 0; y < 12; y++)
+      for (let xx = 0; xx < 12; xx++)
+        for (let k = 0; k < K; k++) {
+          const d = Math.abs(a[(y * 12 + xx) * K + k] - b[(y * 12 + xx) * K + k]);
+          if (y >= r && y < 12 - r && xx >= r && xx < 12 - r) inside = Math.max(inside, d);
+          else border = Math.max(border, d);
+        }
+    expect(inside).toBeLessThan(1e-5);
+    expect(border).toBeGreaterThan(1e-3);
+  });
+
+  it.each([5, 9])('the fast sweep equals the BagNet run on every padded q x q patch (q=%i)', (q) => {
     const bag = tinyBagNet(q, 10);
     const x = randomTensor([1, 10, 10, 2], 7) as tf.Tensor4D;
     const fast = patchSweep(bag, x).dataSync();

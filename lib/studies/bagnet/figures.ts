@@ -3,7 +3,7 @@ import { fromBytes, Raster } from '../../plot/images';
 import { lineChart, linePanels } from '../../plot/line';
 import { labelledPanels, PanelCell } from '../../plot/panels';
 import { identityScatter } from '../../plot/scatter';
-import type { Figure } from '../types';
+import type { Figure, Interval } from '../types';
 import type { AccuracyResult } from './accuracy';
 import { fix } from './format';
 import type { HeatmapResult } from './heatmaps';
@@ -58,9 +58,9 @@ export function accuracyFigures(ds: DatasetSession, acc: AccuracyResult): Datase
     vsQ: {
       name: `fig1-accuracy-vs-q-${tag}`,
       caption:
-        `Fig. 1: test accuracy (top-1, ${ds.counts.eval} test images) of BagNet-q against q on ${plan.label}, with the CNNs as ` +
-        "dashed reference lines (the paper's Fig. 1B).",
-      spec: lineChart({
+        `Fig. 1: test accuracy (top-1, ${ds.counts.eval} test images, 95% Wilson intervals) of BagNet-q against q on ${plan.label}, ` +
+        "with the CNNs as dashed reference lines (the paper's Fig. 1B). Every model trained on the same budget.",
+      spec: withErrorBars(0, bagnets.map((b) => acc.accuracy[b.key]), bagnets.map((b) => acc.accuracyInterval[b.key]), lineChart({
         title: `Accuracy against patch size q — ${plan.label}`,
         xTitle: 'patch size q (pixels)',
         yTitle: 'test accuracy (top-1)',
@@ -73,7 +73,7 @@ export function accuracyFigures(ds: DatasetSession, acc: AccuracyResult): Datase
             reference: true,
           })),
         ],
-      }),
+      })),
     },
     perClass: {
       name: `fig6-per-class-accuracy-${tag}`,
@@ -174,7 +174,7 @@ export async function heatmapFigures(ds: DatasetSession, heat: HeatmapResult): P
   return { maps, gallery, wrong };
 }
 
-/** Figure 3: accuracy against the scrambling tile size, per model. */
+/** Figure 3: accuracy against the scrambling tile size, per model, with the BagNets' intact-patch controls (dashed). */
 export function scramblingFigure(ds: DatasetSession, scr: ScrambleResult): Figure {
   const { plan } = ds;
   const spec = lineChart({
@@ -182,14 +182,21 @@ export function scramblingFigure(ds: DatasetSession, scr: ScrambleResult): Figur
     xTitle: 'tile size t (pixels)',
     yTitle: 'test accuracy (top-1)',
     logX: true,
-    series: ds.models.map((m) => ({ name: m.label, x: scr.tiles, y: scr.accuracy[m.key] })),
+    series: [
+      ...ds.models.map((m) => ({ name: m.label, x: scr.tiles, y: scr.accuracy[m.key] })),
+      ...ds.bagnets.map((b) => ({ name: `${b.label}, intact patches only`, x: scr.tiles, y: scr.controlAccuracy[b.key] })),
+    ],
   });
   (spec.layout.xaxis as Record<string, unknown>).tickvals = scr.tiles;
+  for (const trace of spec.data.slice(ds.models.length) as Record<string, unknown>[]) trace.line = { ...(trace.line as object), dash: 'dot' };
+  const j = scr.tiles.indexOf(scr.compareTile);
   return {
     name: `fig3-scrambling-${plan.dataset}`,
     caption:
-      `Fig. 3: accuracy on images whose t x t tiles are shuffled, against t, for every model on ${plan.label} ` +
-      `(t = ${ds.test.height}: unscrambled).`,
+      `Fig. 3: accuracy on images whose t x t tiles are shuffled (our proxy for the paper's texturised images), against t, for ` +
+      `every model on ${plan.label} (t = ${ds.test.height}: unscrambled). Dotted: each BagNet's logits averaged over its intact ` +
+      `patches only (no seam evidence). At the compare tile t = ${scr.compareTile}, intact patches: ` +
+      `${ds.bagnets.map((b) => `${b.label} ${(100 * scr.intact[b.key][j]).toFixed(0)}%`).join(', ')}.`,
     spec,
   };
 }
@@ -239,19 +246,22 @@ export function occlusionFigures(ds: DatasetSession, occ: OcclusionResult): Data
 export function removalFigures(ds: DatasetSession, rem: RemovalResult): DatasetFigures['removal'] {
   const { plan, largest, cnns } = ds;
   const { settings, names } = rem;
-  const colours: Record<string, string> = { [names.bagnet]: '#d62728', [names.own]: '#1f77b4', [names.random]: '#7f7f7f' };
+  const palette = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b'];
+  const colours: Record<string, string> = { [names.sweep]: '#d62728', [names.masking]: '#ff7f0e', [names.random]: '#7f7f7f' };
+  Object.values(names.methods).forEach((n, i) => (colours[n] = palette[i % palette.length]));
   const panels = (y: 'meanLogit' | 'accuracy') =>
     [largest, ...cnns].map((m) => ({
       title: m.label,
-      series: Object.entries(rem.curves[m.key]).map(([name, c]) => ({ name, x: c.ks, y: c[y] })),
+      series: Object.entries(rem.curves[m.key]).map(([name, c]) => ({ name, x: rem.ks, y: c[y] })),
     }));
   return {
     logit: {
       name: `fig5-removal-logit-${plan.dataset}`,
       caption:
         `Fig. 5a: mean true-class logit after masking the k most predictive ${settings.cell}x${settings.cell} cells (mean-colour ` +
-        `fill; ${rem.images} images), cells ranked by ${largest.label}'s heatmap, by the model's own ${settings.attribution}, or ` +
-        `at random; on ${plan.label}.`,
+        `fill; ${rem.images} images), cells ranked by ${largest.label}'s heatmap, by its exact single-cell masking effect, by ` +
+        `each attribution method on the masked model itself (${settings.methods.join(', ')}; baseline ${settings.baseline}), or ` +
+        `at random (mean of ${settings.randomOrders} orders); on ${plan.label}.`,
       spec: linePanels({
         title: `Patch removal: class logit — ${plan.label}`,
         xTitle: 'masked cells k',
@@ -278,7 +288,7 @@ export function removalFigures(ds: DatasetSession, rem: RemovalResult): DatasetF
 export function pointingFigure(ds: DatasetSession, pt: PointingResult): Figure {
   const { plan, bagnets } = ds;
   const qs = bagnets.map((b) => b.q!);
-  const line = (name: string, field: Exclude<keyof PointingScore, 'images'>) => ({
+  const line = (name: string, field: Exclude<keyof PointingScore, 'images' | 'hitInterval'>) => ({
     name,
     x: qs,
     y: bagnets.map((b) => pt.scores[b.key][field]),
@@ -302,4 +312,16 @@ export function pointingFigure(ds: DatasetSession, pt: PointingResult): Figure {
       yRange: [0, 1],
     }),
   };
+}
+
+/** Adds error bars (intervals) to trace `index` of a line chart whose y values are `y`. */
+function withErrorBars<T extends { data: unknown[] }>(index: number, y: number[], intervals: Interval[], spec: T): T {
+  const trace = spec.data[index] as Record<string, unknown>;
+  trace.error_y = {
+    type: 'data',
+    symmetric: false,
+    array: intervals.map((iv, i) => iv.high - y[i]),
+    arrayminus: intervals.map((iv, i) => y[i] - iv.low),
+  };
+  return spec;
 }

@@ -101,7 +101,7 @@ export const study: Study = {
   run: runBagNet,
 };
 
-export { BAGNET_CONFIGS, CLAIM_RULES } from './config';
+export { BAGNET_CONFIGS, CLAIM_RULES, PAPER_Q_OVER_SIDE } from './config';
 export type { BagNetStudyConfig, DatasetPlan } from './config';
 export type { AccuracyResult } from './accuracy';
 export type { DatasetFigures } from './figures';

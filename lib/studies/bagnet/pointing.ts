@@ -1,4 +1,6 @@
+import { wilsonInterval } from '../../analysis/intervals';
 import { pointingGame } from '../../analysis/stats';
+import type { Interval } from '../types';
 import { firstImagesOf, plane, selectClasses } from '../../explain/heatmaps';
 import type { SweepResult } from './heatmaps';
 import { DatasetSession, timed } from './session';
@@ -6,6 +8,8 @@ import { DatasetSession, timed } from './session';
 /** Pointing game of one BagNet's sweeps on the discriminative parts (fractions in [0,1]). */
 export interface PointingScore {
   hitRate: number;
+  /** Wilson interval of the hit rate over the images. */
+  hitInterval: Interval;
   chance: number;
   massOnTarget: number;
   areaFraction: number;
@@ -45,7 +49,8 @@ export function pointing(ds: DatasetSession, sweep: SweepResult): PointingResult
       const planes = labels.slice(0, n).map((_, i) => plane(maps, i));
       const r = pointingGame(planes, masks, H, W, tolerance);
       const { hitRate, chance, massOnTarget, areaFraction, images } = r;
-      scores[b.key] = { hitRate, chance, massOnTarget, areaFraction, images };
+      const hitInterval = wilsonInterval(Math.round(hitRate * images), images, 0.95, 'test images');
+      scores[b.key] = { hitRate, hitInterval, chance, massOnTarget, areaFraction, images };
     }
     return { tolerance, images: n, scores };
   });

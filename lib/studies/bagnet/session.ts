@@ -37,9 +37,13 @@ export interface EvalCounts {
 export interface DatasetSession {
   plan: DatasetPlan;
   train: Dataset;
+  /** The validation split carved from the training images. */
+  val: Dataset;
   test: Dataset;
   /** The dataset's generator (the study's, forked by the dataset name); steps fork it again by experiment. */
   rng: Rng;
+  /** The study's bootstrap resamples (config.resamples). */
+  resamples: number;
   /** BagNets by increasing q, then the CNNs shallowest first. */
   models: TrainedModel[];
   bagnets: TrainedModel[];
@@ -75,10 +79,10 @@ export async function load(bag: BagNetSession, dataset: DatasetPlan | DatasetPla
   const plan = typeof dataset === 'string' ? planOf(bag, dataset) : dataset;
   const seconds: Record<string, number> = {};
   let t0 = Date.now();
-  const { train, test } = await loadData(plan, bag.ctx);
+  const { train, val, test } = await loadData(plan, bag.ctx);
   seconds.data = (Date.now() - t0) / 1000;
   t0 = Date.now();
-  const models = await trainModels(plan, train, bag.ctx.seed);
+  const models = await trainModels(plan, { train, val }, bag.ctx.seed);
   seconds.training = (Date.now() - t0) / 1000;
   const nEval = Math.min(plan.evalImages, test.size);
   const { x, y } = test.batch(Array.from({ length: nEval }, (_, i) => i));
@@ -88,8 +92,10 @@ export async function load(bag: BagNetSession, dataset: DatasetPlan | DatasetPla
   return {
     plan,
     train,
+    val,
     test,
     rng: bag.rng.fork(plan.dataset),
+    resamples: bag.config.resamples,
     models,
     bagnets,
     cnns: models.filter((m) => m.kind === 'cnn'),
