@@ -5,6 +5,9 @@ import * as path from 'path';
 import { hasNbconvert, runNotebook } from '../../lib/report/notebook-runner';
 import type { Notebook } from '../../lib/report/html';
 
+// Each run starts a kernel and the TypeScript compiler: about 10 s on a quiet machine, minutes on a loaded one.
+jest.setTimeout(300_000);
+
 /** Executes tiny notebooks headless with both executors and checks outputs, execution counts and error messages. */
 function notebook(...sources: string[]): Notebook {
   return {
