@@ -152,6 +152,9 @@ function runNbconvert(
     path.basename(output),
     '--ExecutePreprocessor.kernel_name=tslab',
     `--ExecutePreprocessor.timeout=${timeout}`,
+    // After a cell's reply nbclient waits this long for the kernel's last outputs (default 4 s); on a loaded machine
+    // they come later, and a failed cell then loses its error message.
+    '--ExecutePreprocessor.iopub_timeout=120',
     '--config',
     path.join(__dirname, 'nbconvert-hooks.py'),
   ];

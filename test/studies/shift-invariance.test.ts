@@ -3,10 +3,10 @@ import { Dataset } from '../../lib/data/dataset';
 import { buildModel } from '../../lib/models/index';
 import { validateClaims } from '../../lib/report/claims';
 import { getStudy } from '../../lib/studies/index';
-import { shiftClaims } from '../../lib/studies/shift-invariance/claims';
+import { differenceInterval, plateauClaim, plateauEpoch, shiftClaims } from '../../lib/studies/shift-invariance/claims';
 import { CLAIM_RULES, SHIFT_CONFIGS, ShiftStudyConfig } from '../../lib/studies/shift-invariance/config';
 import { ANCHOR_NAMES, LAYER_ROLES, shiftMaps } from '../../lib/studies/shift-invariance/maps';
-import { pastedSet, ShiftWorld } from '../../lib/studies/shift-invariance/session';
+import { pastedSet, ShiftWorld, splitPerClass } from '../../lib/studies/shift-invariance/session';
 import { ConditionSummary, fallOff, summarise, VariantSummary } from '../../lib/studies/shift-invariance/summary';
 import { SCALES } from '../../lib/studies/types';
 import { Rng } from '../../lib/util/rng';
@@ -74,12 +74,12 @@ function tinyWorld(): ShiftWorld {
   const models = (['none', 'bin-5'] as const).map((antialias) => {
     const model = buildModel({ ...arch.config, antialias, widths: [4, 4, 4] }, { inputShape: [12, 12, 3], numClasses: 2 }, new Rng(3));
     const variant = `${arch.key}-${antialias}`;
-    return { key: `${variant}-s0`, variant, label: variant, arch, antialias, seed: 0, model, stride: 4, params: 0, heldOutAccuracy: 0, trainSeconds: 0, fromCache: false };
+    return { key: `${variant}-s0`, variant, label: variant, arch, antialias, seed: 0, model, stride: 4, params: 0, heldOutAccuracy: 0, valCurve: [0.5], trainSeconds: 0, fromCache: false };
   });
   const ctx = { study: 'shift-invariance', scale: 'quick' as const, seed: 0, outRoot: '/tmp', out: '/tmp/x' };
   const session = { ctx, config, engine: { backend: 'cpu', threads: 1, detail: 'cpu' }, rng: new Rng(0) };
   const toy = items(2);
-  return { session, train: toy, heldOut: toy, items: toy, models, seconds: {} } as unknown as ShiftWorld;
+  return { session, train: toy, val: toy, heldOut: toy, items: toy, models, seconds: {} } as unknown as ShiftWorld;
 }
 
 describe('shiftMaps and summarise on untrained tiny models', () => {
@@ -180,5 +180,36 @@ describe('shiftClaims', () => {
     expect(c2.verdict).toBe('inconclusive');
     expect(c2.interval!.low).toBeLessThan(CLAIM_RULES.periodicPeak);
     expect(c2.interval!.high).toBeGreaterThan(CLAIM_RULES.periodicPeak);
+  });
+});
+
+describe('the plateau check', () => {
+  it("differenceInterval is Newcombe's method 10 (his worked example: 56/70 - 48/80 = 0.2, [0.0524, 0.3339])", () => {
+    const iv = differenceInterval(56, 70, 48, 80);
+    expect(iv.low).toBeCloseTo(0.0524, 3);
+    expect(iv.high).toBeCloseTo(0.3339, 3);
+  });
+  it('compares the last epoch with the end of the first two thirds', () => {
+    expect([1, 2, 3, 4, 6, 9].map(plateauEpoch)).toEqual([1, 1, 2, 3, 4, 6]);
+  });
+  it('holds for a flat curve, fails for one still climbing fast, is inconclusive in between', () => {
+    const claim = (curve: number[]) => plateauClaim([{ label: 'm', seed: 0, valCurve: curve, images: 1000 }]);
+    expect(claim([0.5, 0.7, 0.75, 0.755]).verdict).toBe('holds');
+    expect(claim([0.3, 0.4, 0.5, 0.7]).verdict).toBe('fails');
+    expect(claim([0.5, 0.6, 0.7, 0.76]).verdict).toBe('inconclusive');
+    expect(claim([0.5, 0.7, 0.75, 0.755]).interval!.over).toMatch(/validation images/);
+  });
+});
+
+describe('splitPerClass', () => {
+  it('keeps the first perClass items of every class for training and the rest for validation', () => {
+    const toy = items(8); // labels 0,1,0,1,...
+    const { trainItems, valItems } = splitPerClass(toy, 3);
+    expect(Array.from(trainItems.labels)).toEqual([0, 1, 0, 1, 0, 1]);
+    expect(Array.from(valItems.labels)).toEqual([0, 1]);
+    expect(valItems.imageBytes(0)).toEqual(toy.imageBytes(6));
+  });
+  it('says which class has no item left for validation', () => {
+    expect(() => splitPerClass(items(8), 4)).toThrow(/class "a" has 4 items, expected more than the 4 for training/);
   });
 });

@@ -260,3 +260,54 @@ export function learntClaim(models: { label: string; seed: number; accuracy: num
     f3,
   );
 }
+
+/**
+ * Newcombe's hybrid score interval (Newcombe 1998, method 10) of the difference p1 - p2 of two proportions k1/n1 and
+ * k2/n2 from their Wilson intervals: [d - sqrt((p1 - l1)^2 + (u2 - p2)^2), d + sqrt((u1 - p1)^2 + (p2 - l2)^2)].
+ * For independent samples; on paired ones (the same images) it is conservative (wider).
+ */
+export function differenceInterval(k1: number, n1: number, k2: number, n2: number, level = 0.95, unit = 'images'): Interval {
+  const [p1, p2] = [k1 / n1, k2 / n2];
+  const [a, b] = [wilsonInterval(k1, n1, level), wilsonInterval(k2, n2, level)];
+  const d = p1 - p2;
+  return {
+    low: d - Math.hypot(p1 - a.low, b.high - p2),
+    high: d + Math.hypot(a.high - p1, p2 - b.low),
+    level,
+    over: `${unit} (Newcombe hybrid score from Wilson intervals)`,
+  };
+}
+
+/** The 1-based epoch whose validation accuracy the last epoch is compared with: the end of the first two thirds. */
+export function plateauEpoch(epochs: number): number {
+  return Math.max(1, Math.round((2 * epochs) / 3));
+}
+
+/**
+ * Check: every model trained to a plateau. The validation accuracy gained from the end of the first two thirds of
+ * the epochs (plateauEpoch) to the last epoch must be below CLAIM_RULES.plateauGain: holds when the whole interval
+ * of the gain is below it, fails when the whole interval is above, inconclusive otherwise.
+ */
+export function plateauClaim(models: { label: string; seed: number; valCurve: number[]; images: number }[]): Claim {
+  const R = CLAIM_RULES;
+  const parts = models.map((m) => {
+    const E = m.valCurve.length;
+    const at = plateauEpoch(E);
+    const [last, mid] = [m.valCurve[E - 1], m.valCurve[at - 1]];
+    const interval = differenceInterval(Math.round(last * m.images), m.images, Math.round(mid * m.images), m.images, 0.95, 'validation images');
+    return { name: `${m.label} (seed ${m.seed}, epoch ${at} → ${E})`, value: last - mid, interval, verdict: verdictFromInterval(interval, R.plateauGain, 'below') };
+  });
+  return claimOf(
+    {
+      id: 'models-plateau',
+      claim: 'Every model was trained to a plateau of its validation accuracy',
+      paper: 'precondition (the paper studies converged ImageNet models); equal budgets for baseline and anti-aliased models',
+      details:
+        'validation accuracy (other Fashion-MNIST train items pasted as the training images) at the last epoch minus at the end ' +
+        `of the first two thirds of the epochs; holds when the interval of the gain is below ${R.plateauGain} for every model`,
+      kind: 'check',
+    },
+    parts,
+    f3,
+  );
+}

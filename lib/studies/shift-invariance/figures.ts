@@ -1,4 +1,5 @@
 import { heatmap } from '../../plot/images';
+import { lineChart } from '../../plot/line';
 import { labelledPanels, PanelCell } from '../../plot/panels';
 import type { Figure } from '../types';
 import type { CircularResult } from './circular';
@@ -14,6 +15,23 @@ function lowest(maps: ArrayLike<number>[]): number {
   let lo = Infinity;
   for (const m of maps) for (let i = 0; i < m.length; i++) lo = Math.min(lo, m[i]);
   return lo;
+}
+
+/** Validation accuracy after every epoch, per model (the plateau the models-plateau check reads). */
+export function learningCurvesFigure(world: ShiftWorld): Figure {
+  return {
+    name: 'learning-curves',
+    caption:
+      `Validation accuracy after every epoch (${world.val.size} pasted Fashion-MNIST train items not trained on), every model with ` +
+      'the same images, epochs and schedule.',
+    spec: lineChart({
+      title: 'Validation accuracy per epoch',
+      xTitle: 'epoch',
+      yTitle: 'validation accuracy',
+      yRange: [0, 1],
+      series: world.models.map((m) => ({ name: `${m.label} (seed ${m.seed})`, x: Array.from({ length: m.valCurve.length }, (_, e) => e + 1), y: m.valCurve })),
+    }),
+  };
 }
 
 /**

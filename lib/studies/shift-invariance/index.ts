@@ -1,6 +1,6 @@
 import type { Figure, Study, StudyContext, StudyOutput, Table } from '../types';
 import { circularShifts, CircularResult } from './circular';
-import { learntClaim, shiftClaims } from './claims';
+import { learntClaim, plateauClaim, shiftClaims } from './claims';
 import { CLAIM_RULES } from './config';
 import * as figures from './figures';
 import { ANCHOR_NAMES, LAYER_ROLES, shiftMaps } from './maps';
@@ -28,12 +28,13 @@ export function tables(world: ShiftWorld, summaries: ConditionSummary[]): Table[
   return [
     {
       name: 'models',
-      caption: 'Every model: parameters, network stride, held-out accuracy, training time.',
+      caption: 'Every model: parameters, network stride, validation accuracy at the last epoch, held-out accuracy, training time.',
       rows: world.models.map((m) => ({
         model: m.label,
         seed: m.seed,
         params: m.params,
         stride: m.stride,
+        valAccuracy: round(m.valCurve[m.valCurve.length - 1], 4),
         heldOutAccuracy: round(m.heldOutAccuracy, 4),
         trainSeconds: round(m.trainSeconds, 1),
         fromCache: m.fromCache,
@@ -91,14 +92,19 @@ export function output(world: ShiftWorld, summaries: ConditionSummary[], circula
       config,
       rules: CLAIM_RULES,
       trainImages: world.train.size,
+      valImages: world.val.size,
       heldOutImages: world.heldOut.size,
-      models: world.models.map((m) => ({ key: m.key, label: m.label, seed: m.seed, params: m.params, stride: m.stride, heldOutAccuracy: m.heldOutAccuracy, trainSeconds: m.trainSeconds, fromCache: m.fromCache })),
+      models: world.models.map((m) => {
+        const { key, label, seed, params, stride, heldOutAccuracy, valCurve, trainSeconds, fromCache } = m;
+        return { key, label, seed, params, stride, heldOutAccuracy, valCurve, trainSeconds, fromCache };
+      }),
       conditions: summaries,
       circular: { condition: circular.condition, shifts: circular.shifts, objects: circular.objects, meanDistance: circularMeans },
       seconds: world.seconds,
     },
     claims: [
       learntClaim(world.models.map((m) => ({ label: m.label, seed: m.seed, accuracy: m.heldOutAccuracy, images: world.heldOut.size }))),
+      plateauClaim(world.models.map((m) => ({ label: m.label, seed: m.seed, valCurve: m.valCurve, images: world.val.size }))),
       ...shiftClaims(summaries, ctx.seed, config.resamples),
     ],
     figures: figs,
@@ -112,7 +118,7 @@ export async function runShiftInvariance(ctx: StudyContext): Promise<StudyOutput
   const world = await load(session);
   try {
     const summaries: ConditionSummary[] = [];
-    const figs: Figure[] = [];
+    const figs: Figure[] = [figures.learningCurvesFigure(world)];
     for (const c of session.config.conditions) {
       const { summary, averages } = await measureCondition(world, c.name);
       summaries.push(summary);

@@ -33,6 +33,8 @@ export interface ShiftModel {
   stride: number;
   params: number;
   heldOutAccuracy: number;
+  /** Validation accuracy after every epoch (the plateau), on `ShiftWorld.val`. */
+  valCurve: number[];
   trainSeconds: number;
   fromCache: boolean;
 }
@@ -42,6 +44,8 @@ export interface ShiftWorld {
   session: ShiftSession;
   /** Training images: Fashion-MNIST train items pasted at random positions, sizes and backgrounds. */
   train: Dataset;
+  /** Validation images: other Fashion-MNIST train items pasted the same way (the plateau is read on them). */
+  val: Dataset;
   /** Held-out images pasted the same way (test items). */
   heldOut: Dataset;
   /** The Fashion-MNIST test items that the exhaustive shifts paste (round robin over classes). */
@@ -87,9 +91,11 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
   const seconds: Record<string, number> = {};
   let t0 = Date.now();
   const fm = (split: 'train' | 'test', limit: number) => loadDataset('fashion-mnist', { split, data: ctx.data, limit, seed: ctx.seed });
-  const [trainItems, testItems] = await Promise.all([fm('train', cfg.train.perClass), fm('test', Math.max(cfg.heldOutPerClass, Math.ceil(cfg.objects / 10)))]);
-  const { sizes, backgrounds } = cfg.train;
+  const { perClass, valPerClass, sizes, backgrounds } = cfg.train;
+  const [trainSplit, testItems] = await Promise.all([fm('train', perClass + valPerClass), fm('test', Math.max(cfg.heldOutPerClass, Math.ceil(cfg.objects / 10)))]);
+  const { trainItems, valItems } = splitPerClass(trainSplit, perClass);
   const train = pastedSet(trainItems, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('train-positions'));
+  const val = pastedSet(valItems, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('val-positions'));
   const heldOut = pastedSet(testItems.perClassSubset(cfg.heldOutPerClass, session.rng.fork('held-out')), cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('held-out-positions'));
   seconds.data = (Date.now() - t0) / 1000;
   t0 = Date.now();
@@ -102,7 +108,7 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
         const label = `${arch.label.split(' (')[0]}${antialias === 'none' ? '' : ` AA ${antialias}`}`;
         const cached = await trainCached({
           config,
-          data: { train },
+          data: { train, val },
           train: { epochs: cfg.train.epochs, batchSize: cfg.train.batchSize, optimizer: { type: 'adam', lr: cfg.train.lr }, schedule: { type: 'cosine' } },
           seed: ctx.seed + s,
           name: `shift-${modelName(config)}`,
@@ -121,6 +127,7 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
           stride: features.x.jump,
           params: countParams(cached.model),
           heldOutAccuracy: evaluate(cached.model, heldOut, { batchSize: cfg.batchSize }).accuracy,
+          valCurve: cached.result.history.map((h) => h.valAccuracy ?? NaN),
           trainSeconds: cached.result.history.reduce((a, h) => a + h.seconds, 0),
           fromCache: cached.fromCache,
         });
@@ -129,7 +136,26 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
   }
   seconds.training = (Date.now() - t0) / 1000;
   const items = testItems.perClassSubset(Math.ceil(cfg.objects / 10), session.rng.fork('objects'));
-  return { session, train, heldOut, items, models, seconds };
+  return { session, train, val, heldOut, items, models, seconds };
+}
+
+/**
+ * Splits items into the first `perClass` of every class (training) and the rest (validation), in dataset order.
+ * Throws when a class has no item left for validation.
+ */
+export function splitPerClass(items: Dataset, perClass: number): { trainItems: Dataset; valItems: Dataset } {
+  const seen = new Array<number>(items.numClasses).fill(0);
+  const train: number[] = [];
+  const val: number[] = [];
+  for (let i = 0; i < items.size; i++) (seen[items.labels[i]]++ < perClass ? train : val).push(i);
+  const short = seen.findIndex((n) => n <= perClass);
+  if (short >= 0) {
+    throw new Error(
+      `shift-invariance: class "${items.classNames[short]}" has ${seen[short]} items, expected more than the ${perClass} for training; ` +
+        'lower train.perClass or check the dataset',
+    );
+  }
+  return { trainItems: items.subset(train), valItems: items.subset(val) };
 }
 
 /** The variants (architecture x filter) in config order, each with its models (one per seed). */
