@@ -47,15 +47,16 @@ export function accuracyFigure(ds: DatasetSession, acc: AccuracyResult): Figure 
     data: [
       {
         type: 'bar',
-        x: acc.rows.map((r) => r.model),
+        x: acc.rows.map((r) => r.model.replace(/^ProtoPNet /, '')),
         y: acc.rows.map((r) => r.accuracy),
         error_y: { type: 'data', symmetric: false, array: acc.rows.map((r) => r.interval.high - r.accuracy), arrayminus: acc.rows.map((r) => r.accuracy - r.interval.low) },
       },
     ],
     layout: {
       title: { text: `Test accuracy — ${ds.plan.label}` },
+      xaxis: { title: { text: 'baseline CNN, then ProtoPNet at each point of its schedule' } },
       yaxis: { title: { text: `top-1 accuracy (${acc.testImages} test images, 95% Wilson)` }, range: [0, 1] },
-      margin: { t: 50, l: 70, r: 20, b: 120 },
+      margin: { t: 50, l: 70, r: 20, b: 90 },
     },
   };
   return {
@@ -200,12 +201,13 @@ export async function critiqueFigure(ds: DatasetSession, c: CritiqueResult, maps
     caption:
       `Are upsampled activation maps faithful? On ${ds.plan.label}, for test images and their class's top prototype: the image with ` +
       "the paper's 95th-percentile box (red), the receptive field of the most similar cell (yellow) and the centre of the window whose " +
-      "occlusion lowers the prototype's similarity most (blue); the upsampled map; the map on the latent grid; the occlusion map.",
+      "occlusion lowers the prototype's similarity most (blue); the upsampled map; the map on the latent grid; the occlusion map. " +
+      'Rows: the true class and the prototype (#index).',
     spec: await labelledPanels({
       title: `Upsampled map vs receptive field vs occlusion — ${ds.plan.label}`,
       rows,
       colLabels: ['image, boxes', 'upsampled map', 'latent grid', 'occlusion drop'],
-      rowLabels: c.images.slice(0, n).map((i) => `${ds.test.classNames[ds.labels[i]]}, prototype #${c.prototypes[i]}`),
+      rowLabels: c.images.slice(0, n).map((i) => `${ds.test.classNames[ds.labels[i]]} #${c.prototypes[i]}`),
       scale: scaleOf(ds),
     }),
   };
