@@ -172,7 +172,14 @@ export function purityOf(parts: readonly number[]): { purity: number; part: numb
  * and members. Members are cropped at their own boxes (the reference warps them onto the exemplar by the dense flow
  * and an SD filter first; see the notebook).
  */
-export function summariseClass(s: Session, images: readonly ExplainedImage[], props: ProposalResults, similarity: PairSimilarity, rng: Rng): ClassSummaries {
+export function summariseClass(s: Session, images: readonly ExplainedImage[], props: ProposalResults, pairSimilarity: PairSimilarity, rng: Rng): ClassSummaries {
+  // Each image pair's matrix is asked for many times below: compute (or transpose) it once per call.
+  const pairs = new Map<string, Float32Array>();
+  const similarity = (a: number, b: number) => {
+    const key = `${a}/${b}`;
+    if (!pairs.has(key)) pairs.set(key, pairSimilarity(a, b));
+    return pairs.get(key)!;
+  };
   const { regions, pruning, clustering, cleaning } = s.config;
   const [h, w, c] = s.test.imageShape;
   const label = images.length ? images[0].label : -1;
