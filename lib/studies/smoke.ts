@@ -111,13 +111,14 @@ export function smokeClaims(losses: number[], testAccuracy: number): Claim[] {
   const k = Math.max(1, Math.floor(losses.length / 10));
   const first = mean(losses.slice(0, k));
   const last = mean(losses.slice(-k));
+  const checked = (pass: boolean) => ({ pass, verdict: pass ? ('holds' as const) : ('fails' as const), kind: 'check' as const });
   return [
     {
       id: 'loss-decreases',
       claim: 'Training lowers the loss',
       paper: 'sanity check (no paper)',
       measured: `mean loss of the first ${k} steps ${first.toFixed(3)}, of the last ${k} steps ${last.toFixed(3)}`,
-      pass: last < 0.8 * first,
+      ...checked(last < 0.8 * first),
       details: 'pass when the mean loss of the last tenth of the steps is below 0.8x that of the first tenth',
     },
     {
@@ -125,7 +126,7 @@ export function smokeClaims(losses: number[], testAccuracy: number): Claim[] {
       claim: 'The net tells horizontal from vertical stripes on held-out images',
       paper: 'sanity check (no paper); chance is 50%',
       measured: `test accuracy ${(100 * testAccuracy).toFixed(1)}%`,
-      pass: testAccuracy >= 0.75,
+      ...checked(testAccuracy >= 0.75),
       details: 'pass when the test accuracy is at least 75% (chance 50%)',
     },
   ];

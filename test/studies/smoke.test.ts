@@ -23,7 +23,7 @@ describe('smoke study end to end', () => {
       encoding: 'utf8',
       cwd: ROOT,
     });
-    expect(r.stderr + r.stdout).toMatch(/smoke\s+notebook\s+[\d.]+s\s+2\/2 claims hold/);
+    expect(r.stderr + r.stdout).toMatch(/smoke\s+seed 0\s+notebook\s+[\dms.]+\s+paper claims: 0 hold; checks: 2 hold/);
     expect(r.status).toBe(0);
     const claims = readClaims(path.join(out, 'smoke', 'claims.json'));
     expect(claims.map((c) => c.id)).toEqual(['loss-decreases', 'above-chance']);
@@ -35,7 +35,7 @@ describe('smoke study end to end', () => {
     expect(fs.existsSync(path.join(out, 'index.html'))).toBe(true);
   });
 
-  it('renders: the report shows the plot as SVG, the index shows the claims table', async () => {
+  it('renders: the report shows the plot as SVG, the index shows the claims on the dashboard', async () => {
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
@@ -44,7 +44,7 @@ describe('smoke study end to end', () => {
       expect(await page.locator('.plot .main-svg').count()).toBeGreaterThan(0);
       expect(await page.locator('.scatterlayer .trace').count()).toBe(1);
       await page.goto('file://' + path.join(out, 'index.html'));
-      const rows = await page.locator('table.claims tbody tr').allTextContents();
+      const rows = await page.locator('details.claim').allTextContents();
       expect(rows).toHaveLength(2);
       expect(rows[0]).toContain('loss-decreases');
       expect(rows[0]).toContain('holds');
