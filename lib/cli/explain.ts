@@ -45,6 +45,7 @@ options:
                        occlusion; half the side for sliding-window, whose crops the model sees resized to its input)
   --stride N           occlusion, sliding-window: pixels between windows (default: half / a quarter of the window)
   --fill F             occlusion: what masks a window: mean (default, the image's mean colour), zero or blur
+  --mask-steps A,B     crisp-mask: optimisation steps of its two stages (default 300,150)
   --backend NAME       force a tfjs backend (default: the fastest that loads)`;
 
 const VALUES = [
@@ -63,6 +64,7 @@ const VALUES = [
   'window',
   'stride',
   'fill',
+  'mask-steps',
   'backend',
 ] as const;
 
@@ -194,6 +196,14 @@ function methodOptions(args: ParsedArgs): Record<string, unknown> {
   }
   if (args.flags.window !== undefined) o.window = intFlag(args, 'window', 1, { min: 1 });
   if (args.flags.stride !== undefined) o.stride = intFlag(args, 'stride', 1, { min: 1 });
+  const maskSteps = stringFlag(args, 'mask-steps');
+  if (maskSteps !== undefined) {
+    const [a, b] = maskSteps.split(',').map(Number);
+    if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0) || maskSteps.split(',').length !== 2)
+      throw new UserError(`explain: --mask-steps expects two non-negative integers A,B (stage 1 and stage 2 steps), found "${maskSteps}"`);
+    o.stage1 = { iterations: a };
+    o.stage2 = { iterations: b };
+  }
   const fill = stringFlag(args, 'fill');
   if (fill !== undefined) {
     if (!['mean', 'zero', 'blur'].includes(fill)) throw new UserError(`explain: --fill expects mean, zero or blur, found "${fill}"`);

@@ -86,6 +86,8 @@ describe('tessera explain', () => {
       out,
       '--steps',
       '4',
+      '--mask-steps',
+      '3,2',
     );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
