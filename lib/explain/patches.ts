@@ -15,7 +15,8 @@ import { AttributeOptions, checkInputs, ExplanationMethod, MethodInfo, numClasse
  * - `patchSweep`: the exact per-pixel heatmap of the reference code's `generate_heatmap_pytorch`: pad the image by
  *   (q-1)/2, run the BagNet on the q x q patch centred on every pixel; the value at (y, x) is the logit of the patch
  *   centred there. The reference pads the *normalised* image with zeros, i.e. with the mean colour; here the default
- *   pad is each image's own mean colour (the occlusion fill, `occlude` 'mean'); 'zero' pads with black. `patchSweepLiteral` does exactly that, patch by patch; `patchSweep` gets the same numbers
+ *   pad is each image's own mean colour (the occlusion fill, `occlude` 'mean'); 'zero' pads with black.
+ *   `patchSweepLiteral` does exactly that, patch by patch; `patchSweep` gets the same numbers
  *   from jump² shifted passes of the whole padded image (each pass yields every jump-th patch, since a patch-logit
  *   unit depends only on its q x q field: valid convolutions, centred residual crops, BN in inference mode).
  */
@@ -48,7 +49,15 @@ export function padColour(image: Float32Array, c: number, pad: SweepPad): Float3
  * The q x q patches of `image` [H,W,C], padded by (q-1)/2 with `fill` [C] (default black), centred on pixels
  * `centres` ([y, x]): [n,q,q,C].
  */
-export function extractPatches(image: Float32Array, h: number, w: number, c: number, q: number, centres: readonly [number, number][], fill: ArrayLike<number> = new Float32Array(c)): Float32Array {
+export function extractPatches(
+  image: Float32Array,
+  h: number,
+  w: number,
+  c: number,
+  q: number,
+  centres: readonly [number, number][],
+  fill: ArrayLike<number> = new Float32Array(c),
+): Float32Array {
   const r = (q - 1) / 2;
   const out = new Float32Array(centres.length * q * q * c);
   for (let p = 0; p < centres.length * q * q; p++) for (let ch = 0; ch < c; ch++) out[p * c + ch] = fill[ch];
@@ -87,7 +96,9 @@ export function patchSweepLiteral(bag: BagNetModel, x: tf.Tensor4D, batchSize = 
     const fill = padColour(img, c, pad);
     for (let s = 0; s < centres.length; s += batchSize) {
       const chunk = centres.slice(s, s + batchSize);
-      const logits = tf.tidy(() => small.predict(tf.tensor4d(extractPatches(img, h, w, c, q, chunk, fill), [chunk.length, q, q, c])) as tf.Tensor2D);
+      const logits = tf.tidy(
+        () => small.predict(tf.tensor4d(extractPatches(img, h, w, c, q, chunk, fill), [chunk.length, q, q, c])) as tf.Tensor2D,
+      );
       out.set(logits.dataSync(), (i * h * w + s) * K);
       logits.dispose();
     }
@@ -105,7 +116,8 @@ export function patchSweepLiteral(bag: BagNetModel, x: tf.Tensor4D, batchSize = 
 export function patchSweep(bag: BagNetModel, x: tf.Tensor4D, batchSize = 32, pad: SweepPad = 'mean'): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const { q, jump, start } = bagnetGeometry(bag.model);
-  if (q !== bag.config.q || start !== 0) throw new Error(`patchSweep: the model's patch size is ${q} (start ${start}), its config says q=${bag.config.q}`);
+  if (q !== bag.config.q || start !== 0)
+    throw new Error(`patchSweep: the model's patch size is ${q} (start ${start}), its config says q=${bag.config.q}`);
   const K = bag.model.outputs[0].shape[1] as number;
   const r = (q - 1) / 2;
   const sh = h + q - 1;
@@ -119,7 +131,15 @@ export function patchSweep(bag: BagNetModel, x: tf.Tensor4D, batchSize = 32, pad
       const xb = x.slice([i0, 0, 0, 0], [nb, -1, -1, -1]);
       // Padding x - colour with zeros, then adding the colour back, pads x with the colour.
       const colour = pad === 'mean' ? tf.mean(xb, [1, 2], true) : tf.zeros([nb, 1, 1, c]);
-      return tf.add(tf.pad(tf.sub(xb, colour), [[0, 0], [r, r + jump - 1], [r, r + jump - 1], [0, 0]]), colour);
+      return tf.add(
+        tf.pad(tf.sub(xb, colour), [
+          [0, 0],
+          [r, r + jump - 1],
+          [r, r + jump - 1],
+          [0, 0],
+        ]),
+        colour,
+      );
     });
     for (let dy = 0; dy < jump; dy++) {
       for (let dx = 0; dx < jump; dx++) {
@@ -161,7 +181,15 @@ export interface ScoredPatch {
  * mapped to image patches through the map's geometry (unit (i, j) covers [start + jump*i, +q) on each axis).
  * `images` restricts the search to some images.
  */
-export function topPatches(scores: Float32Array, n: number, mh: number, mw: number, geometry: { q: number; jump: number; start: number }, k: number, images?: readonly number[]): ScoredPatch[] {
+export function topPatches(
+  scores: Float32Array,
+  n: number,
+  mh: number,
+  mw: number,
+  geometry: { q: number; jump: number; start: number },
+  k: number,
+  images?: readonly number[],
+): ScoredPatch[] {
   const list: ScoredPatch[] = [];
   for (const i of images ?? Array.from({ length: n }, (_, j) => j)) {
     for (let iy = 0; iy < mh; iy++) {
@@ -192,7 +220,8 @@ export function cropPatch(bytes: Uint8Array, h: number, w: number, c: number, p:
 
 /** Checks that `model` is a BagNet (has the "patch_logits" layer); the message says what to do otherwise. */
 export function bagnetProblem(model: tf.LayersModel): string | null {
-  if (!model.layers.some((l) => l.name === 'patch_logits')) return 'needs a BagNet: the model has no layer named "patch_logits" (the per-patch logits it averages)';
+  if (!model.layers.some((l) => l.name === 'patch_logits'))
+    return 'needs a BagNet: the model has no layer named "patch_logits" (the per-patch logits it averages)';
   return null;
 }
 
@@ -228,13 +257,29 @@ export class BagNetPatchLogits implements ExplanationMethod {
   }
 
   allClasses(x: tf.Tensor4D, options: AttributeOptions = {}): ClassHeatmaps {
-    checkInputs(this.info, this.model, x, Array.from({ length: x.shape[0] }, () => 0));
+    checkInputs(
+      this.info,
+      this.model,
+      x,
+      Array.from({ length: x.shape[0] }, () => 0),
+    );
     const pm = patchLogitModel(this.model);
     const values = mapBatches(x, options.batchSize ?? 64, (xb) => pm.predict(xb) as tf.Tensor);
     const rf = receptiveField(this.model, 'patch_logits');
     const [h, w] = rf.outputSize!;
     const [n, H, W] = x.shape;
-    return { method: this.info.id, n, height: h, width: w, imageHeight: H, imageWidth: W, classes: numClasses(this.model), geometry: { y: rf.y, x: rf.x }, signed: true, values };
+    return {
+      method: this.info.id,
+      n,
+      height: h,
+      width: w,
+      imageHeight: H,
+      imageWidth: W,
+      classes: numClasses(this.model),
+      geometry: { y: rf.y, x: rf.x },
+      signed: true,
+      values,
+    };
   }
 
   attribute(x: tf.Tensor4D, targets: ArrayLike<number>, options: AttributeOptions = {}): Heatmaps {
@@ -261,18 +306,35 @@ export class BagNetSweep implements ExplanationMethod {
     readonly config: BagNetConfig,
   ) {
     requireBagNet(this.info, model);
-    if (config?.family !== 'bagnet') throw new UserError(`${this.info.id}: needs the BagNet's build config (family "bagnet"), found ${JSON.stringify(config)}`);
+    if (config?.family !== 'bagnet')
+      throw new UserError(`${this.info.id}: needs the BagNet's build config (family "bagnet"), found ${JSON.stringify(config)}`);
   }
 
   allClasses(x: tf.Tensor4D, options: SweepOptions = {}): ClassHeatmaps {
-    checkInputs(this.info, this.model, x, Array.from({ length: x.shape[0] }, () => 0));
+    checkInputs(
+      this.info,
+      this.model,
+      x,
+      Array.from({ length: x.shape[0] }, () => 0),
+    );
     const t = patchSweep({ model: this.model, config: this.config }, x, options.batchSize ?? 32, options.pad ?? 'mean');
     const values = t.dataSync() as Float32Array;
     t.dispose();
     const [n, H, W] = x.shape;
     const r = (this.config.q - 1) / 2;
     const axis = { size: this.config.q, jump: 1, start: -r };
-    return { method: this.info.id, n, height: H, width: W, imageHeight: H, imageWidth: W, classes: numClasses(this.model), geometry: { y: axis, x: { ...axis } }, signed: true, values };
+    return {
+      method: this.info.id,
+      n,
+      height: H,
+      width: W,
+      imageHeight: H,
+      imageWidth: W,
+      classes: numClasses(this.model),
+      geometry: { y: axis, x: { ...axis } },
+      signed: true,
+      values,
+    };
   }
 
   attribute(x: tf.Tensor4D, targets: ArrayLike<number>, options: SweepOptions = {}): Heatmaps {

@@ -104,7 +104,10 @@ export function codeFingerprint(): string {
   if (codeHash) return codeHash;
   const h = crypto.createHash('sha256');
   for (const dir of [path.resolve(__dirname, '..', 'models'), __dirname]) {
-    const files = fs.readdirSync(dir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
+      .sort();
     for (const f of files) {
       h.update(`${path.basename(dir)}/${f}\n`);
       h.update(fs.readFileSync(path.join(dir, f)));
@@ -188,7 +191,10 @@ export async function trainCached(req: CacheRequest): Promise<CachedModel> {
     seed: req.seed,
     augment: req.augment?.key ?? null,
     loss: req.loss?.key ?? null,
-    data: { train: { name: req.data.train.name, split: req.data.train.split, size: req.data.train.size }, val: req.data.val ? { name: req.data.val.name, split: req.data.val.split, size: req.data.val.size } : null },
+    data: {
+      train: { name: req.data.train.name, split: req.data.train.split, size: req.data.train.size },
+      val: req.data.val ? { name: req.data.val.name, split: req.data.val.split, size: req.data.val.size } : null,
+    },
     backend: tf.getBackend(),
     engine: engineBuild(),
     code: codeFingerprint(),

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildBagNet, BagNetConfig } from '../../lib/models/bagnet';
-import { BagNetPatchLogits, bagnetGeometry, extractPatches, padColour, patchSweep, patchSweepLiteral, topPatches } from '../../lib/explain/patches';
+import {
+  BagNetPatchLogits,
+  bagnetGeometry,
+  extractPatches,
+  padColour,
+  patchSweep,
+  patchSweepLiteral,
+  topPatches,
+} from '../../lib/explain/patches';
 import { scrambleTilesBytes } from '../../lib/data/transforms';
 import { Rng } from '../../lib/util/rng';
 import { std } from '../../lib/analysis/stats';
@@ -116,7 +124,7 @@ describe('BagNet patch evidence', () => {
     const r = (q - 1) / 2;
     for (let i = 0; i < mh; i++)
       for (let j = 0; j < mw; j++)
-        for (let k = 0; k < K; k++) expect(sweep[((4 * i + r) * 13 + 4 * j + r) * K + k]).toBeCloseTo(m[((i * mw) + j) * K + k], 4);
+        for (let k = 0; k < K; k++) expect(sweep[((4 * i + r) * 13 + 4 * j + r) * K + k]).toBeCloseTo(m[(i * mw + j) * K + k], 4);
   });
 
   it('scrambling tiles that are multiples of the patch stride keeps the multiset of in-tile patch logits', () => {
@@ -136,7 +144,8 @@ describe('BagNet patch evidence', () => {
         for (let j = 0; j < mw; j++) {
           const y0 = 4 * i;
           const x0 = 4 * j;
-          if (Math.floor(y0 / t) === Math.floor((y0 + q - 1) / t) && Math.floor(x0 / t) === Math.floor((x0 + q - 1) / t)) vals.push(v[(i * mw + j) * K]);
+          if (Math.floor(y0 / t) === Math.floor((y0 + q - 1) / t) && Math.floor(x0 / t) === Math.floor((x0 + q - 1) / t))
+            vals.push(v[(i * mw + j) * K]);
         }
       return vals.sort((a, b) => a - b);
     };

@@ -1,6 +1,6 @@
 import { bagnetKernelFlags } from '../../lib/models/bagnet';
 import { buildModel } from '../../lib/models/index';
-import { decide, diffOf, Estimate, estimate, ratioOf } from '../../lib/studies/bagnet/estimates';
+import { decide, diffOf, Estimate, estimate, formatPart, ratioOf } from '../../lib/studies/bagnet/estimates';
 import { modelReceptiveField, plateauGain } from '../../lib/studies/bagnet/models';
 import { intactUnits } from '../../lib/studies/bagnet/scrambling';
 import { Rng } from '../../lib/util/rng';
@@ -20,9 +20,21 @@ const engine = { backend: 'cpu', tfjs: '4.22.0', build: 'tfjs 4.22.0' };
 /** A hand-made result in which every claim holds; tests then break one thing at a time. */
 function goodResult(): DatasetResult {
   const model = (key: string, label: string, kind: string, q: number | null, accuracy: number, rf: number) => ({
-    key, label, kind, q, receptiveField: rf, rfOverSide: rf / 64, params: 1, epochs: 4, accuracy,
+    key,
+    label,
+    kind,
+    q,
+    receptiveField: rf,
+    rfOverSide: rf / 64,
+    params: 1,
+    epochs: 4,
+    accuracy,
     accuracyInterval: { low: accuracy - 0.05, high: accuracy + 0.05, level: 0.95, over: 'test images' },
-    valCurve: [0.5, 0.7, 0.8, 0.81], plateauGain: 0.01, trainSeconds: 1, fromCache: false, engine,
+    valCurve: [0.5, 0.7, 0.8, 0.81],
+    plateauGain: 0.01,
+    trainSeconds: 1,
+    fromCache: false,
+    engine,
   });
   const models = [
     model('bagnet-q3', 'BagNet-3', 'bagnet', 3, 0.7, 3),
@@ -36,7 +48,12 @@ function goodResult(): DatasetResult {
   const bagKeys = keys.slice(0, 3);
   const byBag = <T>(f: (k: string) => T) => Object.fromEntries(bagKeys.map((k) => [k, f(k)]));
   const curve = { meanLogit: [3, 2, 1], accuracy: [1, 0.5, 0.2] };
-  const names = { sweep: 'BagNet-9 heatmap', masking: 'BagNet-9 masking', methods: { saliency: 'own saliency' }, random: 'random (2 orders)' };
+  const names = {
+    sweep: 'BagNet-9 heatmap',
+    masking: 'BagNet-9 masking',
+    methods: { saliency: 'own saliency' },
+    random: 'random (2 orders)',
+  };
   return {
     dataset: 'toy',
     label: 'toy',
@@ -59,7 +76,13 @@ function goodResult(): DatasetResult {
     },
     occlusion: {
       distances: [0, 4, 8, 16],
-      r: { 'bagnet-q3': [0.9, 1, 1, 1], 'bagnet-q5': [0.8, 0.9999, 1, 1], 'bagnet-q9': [0.5, 0.9, 1, 1], 'vgg-custom': [0.5, 0.6, 0.7, 0.9], 'resnet-custom': [0.4, 0.5, 0.6, 0.8] },
+      r: {
+        'bagnet-q3': [0.9, 1, 1, 1],
+        'bagnet-q5': [0.8, 0.9999, 1, 1],
+        'bagnet-q9': [0.5, 0.9, 1, 1],
+        'vgg-custom': [0.5, 0.6, 0.7, 0.9],
+        'resnet-custom': [0.4, 0.5, 0.6, 0.8],
+      },
       interaction: byKey(() => [0.5, 0.4, 0.3, 0.1]),
       farOverNear: { 'vgg-custom': est(0.2, 0.1, 0.3), 'resnet-custom': est(0.3, 0.2, 0.4) },
       far: { 'vgg-custom': est(0.05, 0.03, 0.07), 'resnet-custom': est(0.1, 0.07, 0.13) },
@@ -79,11 +102,21 @@ function goodResult(): DatasetResult {
     correlation: {
       perClass: {},
       accuracyR: {},
-      logitR: { 'vgg-custom': { 'bagnet-q3': 0.5, 'bagnet-q5': 0.6, 'bagnet-q9': 0.7 }, 'resnet-custom': { 'bagnet-q3': 0.4, 'bagnet-q5': 0.5, 'bagnet-q9': 0.55 } },
+      logitR: {
+        'vgg-custom': { 'bagnet-q3': 0.5, 'bagnet-q5': 0.6, 'bagnet-q9': 0.7 },
+        'resnet-custom': { 'bagnet-q3': 0.4, 'bagnet-q5': 0.5, 'bagnet-q9': 0.55 },
+      },
       logitRRise: { 'vgg-custom': est(0.2, 0.1, 0.3), 'resnet-custom': est(0.15, 0.05, 0.25) },
     },
     pointing: {
-      'bagnet-q3': { hitRate: 0.6, hitInterval: { low: 0.5, high: 0.7, level: 0.95, over: 'test images (Wilson)' }, chance: 0.1, massOnTarget: 0.3, areaFraction: 0.05, images: 10 },
+      'bagnet-q3': {
+        hitRate: 0.6,
+        hitInterval: { low: 0.5, high: 0.7, level: 0.95, over: 'test images (Wilson)' },
+        chance: 0.1,
+        massOnTarget: 0.3,
+        areaFraction: 0.05,
+        images: 10,
+      },
     },
     seconds: {},
   };
@@ -95,9 +128,18 @@ describe('BagNet study claims', () => {
   it('every claim holds on a result built to satisfy them, and the claims are well formed', () => {
     const claims = validateClaims(bagnetClaims([goodResult()]), 'bagnet');
     expect(claims.map((c) => c.id)).toEqual([
-      'accuracy-rises-with-q', 'largest-bagnet-near-vgg', 'logits-are-mean-of-patch-logits', 'models-reach-plateau',
-      'scrambling-bagnets-barely-move', 'scrambling-deeper-cnn-drops-more', 'occlusion-additive-beyond-q', 'cnn-interactions-shrink',
-      'deeper-cnn-interacts-longer', 'bagnet-patches-hurt-cnns', 'bagnet-patches-beat-attribution', 'heatmaps-on-discriminative-parts',
+      'accuracy-rises-with-q',
+      'largest-bagnet-near-vgg',
+      'logits-are-mean-of-patch-logits',
+      'models-reach-plateau',
+      'scrambling-bagnets-barely-move',
+      'scrambling-deeper-cnn-drops-more',
+      'occlusion-additive-beyond-q',
+      'cnn-interactions-shrink',
+      'deeper-cnn-interacts-longer',
+      'bagnet-patches-hurt-cnns',
+      'bagnet-patches-beat-attribution',
+      'heatmaps-on-discriminative-parts',
       'logit-correlation-rises-with-q',
     ]);
     expect(claims.filter((c) => c.verdict !== 'holds').map((c) => c.id)).toEqual([]);
@@ -186,6 +228,11 @@ describe('BagNet study helpers', () => {
     expect(e.interval.high).toBeLessThanOrEqual(1);
     expect(ratioOf([1, 3], [2, 2])(Int32Array.from([0, 1]))).toBeCloseTo(1, 10);
     expect(ratioOf([1, 3], [2, 2])(Int32Array.from([1, 1]))).toBeCloseTo(1.5, 10);
+  });
+
+  it('formatPart: three decimals, small magnitudes as exponents', () => {
+    expect(formatPart({ label: 'a', estimate: est(0.25, 0.1, 0.4) })).toBe('a 0.250 [0.100, 0.400]');
+    expect(formatPart({ label: 'b', estimate: est(2e-5, 0, 0.5) })).toBe('b 2.00e-5 [0.000, 0.500]');
   });
 
   it('intactUnits: a unit is intact when its field lies inside one tile', () => {

@@ -5,7 +5,9 @@ import { fix, pct } from './format';
 import type { DatasetResult, ModelRecord } from './results';
 
 /** A claim's verdict, kind and interval decide `pass`: true only for 'holds'. */
-function claim(c: Omit<Claim, 'pass' | 'verdict' | 'kind' | 'interval'> & { verdict: Verdict; kind: ClaimKind; interval?: Interval }): Claim {
+function claim(
+  c: Omit<Claim, 'pass' | 'verdict' | 'kind' | 'interval'> & { verdict: Verdict; kind: ClaimKind; interval?: Interval },
+): Claim {
   const out: Claim = { ...c, pass: c.verdict === 'holds' };
   if (!c.interval) delete out.interval;
   return out;
@@ -31,7 +33,11 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
   const accs = (r: DatasetResult, ms: ModelRecord[]) => ms.map((m) => `${m.label} ${pct(m.accuracy)}`).join(', ');
 
   // Fig. 1B: accuracy rises with q.
-  const rise = decide(parts((r) => [{ label: `${largest(r).label} - ${bags(r)[0].label}`, estimate: r.accuracyComparisons.riseWithQ }]), 0, 'above');
+  const rise = decide(
+    parts((r) => [{ label: `${largest(r).label} - ${bags(r)[0].label}`, estimate: r.accuracyComparisons.riseWithQ }]),
+    0,
+    'above',
+  );
   claims.push(
     claim({
       id: 'accuracy-rises-with-q',
@@ -47,7 +53,11 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
     }),
   );
   // Fig. 1B: the largest BagNet near the VGG-like.
-  const near = decide(parts((r) => [{ label: `${largest(r).label} - ${cnns(r)[0].label}`, estimate: r.accuracyComparisons.largestVsVgg }]), -R.cnnMargin, 'above');
+  const near = decide(
+    parts((r) => [{ label: `${largest(r).label} - ${cnns(r)[0].label}`, estimate: r.accuracyComparisons.largestVsVgg }]),
+    -R.cnnMargin,
+    'above',
+  );
   claims.push(
     claim({
       id: 'largest-bagnet-near-vgg',
@@ -81,28 +91,38 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
       kind: 'check',
       claim: 'Every model trained on the same budget reaches a plateau of its validation accuracy',
       paper: 'the paper trains with the standard ImageNet schedule (90 epochs); not a claim of the paper: a condition of a fair test',
-      measured: per((r) => r.models.map((m) => `${m.label} +${fix(100 * m.plateauGain, 1)} pts (val ${pct(m.valCurve[m.valCurve.length - 1])})`).join(', ')),
+      measured: per((r) =>
+        r.models.map((m) => `${m.label} +${fix(100 * m.plateauGain, 1)} pts (val ${pct(m.valCurve[m.valCurve.length - 1])})`).join(', '),
+      ),
       verdict: exact(plateaus.every(({ m }) => m.plateauGain <= R.plateauGain)),
       details:
         `holds when every model's validation accuracy rose by at most ${R.plateauGain * 100} points over the last quarter of its ` +
-        `epochs (validation split carved from the training images; ${results.map((r) => `${r.dataset} ${r.models[0].epochs} epochs`).join(', ')})`,
+        `epochs (validation split carved from the training images; ` +
+        `${results.map((r) => `${r.dataset} ${r.models[0].epochs} epochs`).join(', ')})`,
     }),
   );
   // Scrambling (our proxy for texturised images).
   const tileText = (r: DatasetResult) => {
     const s = r.scramble;
     const j = s.tiles.indexOf(s.compareTile);
-    const bagText = bags(r).map((m) => `${m.label} intact patches ${pct(s.intact[m.key][j])}, control drop ${formatPart({ label: '', estimate: s.controlDrop[m.key] })}`);
+    const bagText = bags(r).map(
+      (m) =>
+        `${m.label} intact patches ${pct(s.intact[m.key][j])}, ${formatPart({ label: 'control drop', estimate: s.controlDrop[m.key] })}`,
+    );
     return `t=${s.compareTile}: ${bagText.join('; ')}`;
   };
-  const barely = decide(parts((r) => bags(r).map((m) => ({ label: `${m.label} drop`, estimate: r.scramble.drop[m.key] }))), R.scrambleBarely, 'below');
+  const barely = decide(
+    parts((r) => bags(r).map((m) => ({ label: `${m.label} drop`, estimate: r.scramble.drop[m.key] }))),
+    R.scrambleBarely,
+    'below',
+  );
   claims.push(
     claim({
       id: 'scrambling-bagnets-barely-move',
       kind: 'extension',
       claim: 'Shuffling tiles at least 2q wide (multiples of the patch stride) barely moves BagNet accuracy',
       paper:
-        'ours: tile scrambling is our proxy for the paper\'s texturised images, which it used on the CNNs; a BagNet only loses the ' +
+        "ours: tile scrambling is our proxy for the paper's texturised images, which it used on the CNNs; a BagNet only loses the " +
         'patches that cross a seam and gains the seam patches',
       measured: `${barely.text}. ${per(tileText)}`,
       verdict: barely.verdict,
@@ -113,7 +133,11 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
         'separates lost patches from new seam evidence',
     }),
   );
-  const deeperDrop = decide(parts((r) => [{ label: `${deep(r).label} - ${cnns(r)[0].label} drop`, estimate: r.scramble.deeperMinusShallower }]), 0, 'above');
+  const deeperDrop = decide(
+    parts((r) => [{ label: `${deep(r).label} - ${cnns(r)[0].label} drop`, estimate: r.scramble.deeperMinusShallower }]),
+    0,
+    'above',
+  );
   claims.push(
     claim({
       id: 'scrambling-deeper-cnn-drops-more',
@@ -122,22 +146,33 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
       paper:
         'texturised ImageNet: VGG-16 top-5 drops only 90.1% → 79.4%, ResNet-50 and DenseNet much more (secondary source); here ' +
         'tile scrambling stands in for texturisation',
-      measured: `${deeperDrop.text}; drops: ${per((r) => cnns(r).map((m) => formatPart({ label: m.label, estimate: r.scramble.drop[m.key] })).join(', '))}`,
+      measured: `${deeperDrop.text}; drops: ${per((r) =>
+        cnns(r)
+          .map((m) => formatPart({ label: m.label, estimate: r.scramble.drop[m.key] }))
+          .join(', '),
+      )}`,
       verdict: deeperDrop.verdict,
       interval: deeperDrop.interval,
       details: 'holds when on every dataset the 95% interval of drop(ResNet-like) - drop(VGG-like) at the compare tile lies above 0',
     }),
   );
   // Check: additivity beyond q.
-  const add = results.map((r) => bags(r).every((m) => r.occlusion.distances.every((d, i) => d < (m.q ?? 0) - 1 || r.occlusion.r[m.key][i] >= R.additiveR)));
-  const rAtGaps = (r: DatasetResult, key: string) => r.occlusion.distances.map((d, i) => `d${d}=${fix(r.occlusion.r[key][i], 4)}`).join(' ');
+  const add = results.map((r) =>
+    bags(r).every((m) => r.occlusion.distances.every((d, i) => d < (m.q ?? 0) - 1 || r.occlusion.r[m.key][i] >= R.additiveR)),
+  );
+  const rAtGaps = (r: DatasetResult, key: string) =>
+    r.occlusion.distances.map((d, i) => `d${d}=${fix(r.occlusion.r[key][i], 4)}`).join(' ');
   claims.push(
     claim({
       id: 'occlusion-additive-beyond-q',
       kind: 'check',
       claim: 'BagNet occlusion effects are additive beyond distance q (r = 1)',
       paper: 'BagNets are exactly linear in the occlusion of patches farther apart than the receptive field (by construction)',
-      measured: per((r) => bags(r).map((m) => `${m.label} r ${rAtGaps(r, m.key)}`).join('; ')),
+      measured: per((r) =>
+        bags(r)
+          .map((m) => `${m.label} r ${rAtGaps(r, m.key)}`)
+          .join('; '),
+      ),
       verdict: exact(add.every(Boolean)),
       details:
         `implementation check: holds when every BagNet-q has Pearson r >= ${R.additiveR} between joint and summed drops at every ` +
@@ -145,14 +180,22 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
     }),
   );
   // CNN interactions: long-range against touching.
-  const shrink = decide(parts((r) => cnns(r).map((m) => ({ label: `${m.label} far/near`, estimate: r.occlusion.farOverNear[m.key] }))), R.interactionShrink, 'below');
+  const shrink = decide(
+    parts((r) => cnns(r).map((m) => ({ label: `${m.label} far/near`, estimate: r.occlusion.farOverNear[m.key] }))),
+    R.interactionShrink,
+    'below',
+  );
   claims.push(
     claim({
       id: 'cnn-interactions-shrink',
       kind: 'paper',
       claim: `The CNNs' occlusion interactions between distant patches are less than ${R.interactionShrink} of those between touching ones`,
       paper: 'VGG-16 shows few interactions between parts more than ~30 px apart (of 224; unverified)',
-      measured: `${shrink.text}; long-range interaction ${per((r) => cnns(r).map((m) => formatPart({ label: m.label, estimate: r.occlusion.far[m.key] })).join(', '))}`,
+      measured: `${shrink.text}; long-range interaction ${per((r) =>
+        cnns(r)
+          .map((m) => formatPart({ label: m.label, estimate: r.occlusion.far[m.key] }))
+          .join(', '),
+      )}`,
       verdict: shrink.verdict,
       interval: shrink.interval,
       details:
@@ -161,7 +204,11 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
         `${R.interactionShrink}`,
     }),
   );
-  const longer = decide(parts((r) => [{ label: `${deep(r).label} - ${cnns(r)[0].label}`, estimate: r.occlusion.deeperMinusShallower }]), 0, 'above');
+  const longer = decide(
+    parts((r) => [{ label: `${deep(r).label} - ${cnns(r)[0].label}`, estimate: r.occlusion.deeperMinusShallower }]),
+    0,
+    'above',
+  );
   claims.push(
     claim({
       id: 'deeper-cnn-interacts-longer',
@@ -171,11 +218,17 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
       measured: longer.text,
       verdict: longer.verdict,
       interval: longer.interval,
-      details: 'holds when on every dataset the 95% interval of the long-range relative interaction of the ResNet-like minus the VGG-like lies above 0',
+      details:
+        'holds when on every dataset the 95% interval of the long-range relative interaction of the ResNet-like minus the ' +
+        'VGG-like lies above 0',
     }),
   );
   // Patch removal.
-  const hurt = decide(parts((r) => cnns(r).map((m) => ({ label: `${m.label} random - BagNet`, estimate: r.removal.randomMinusSweep[m.key] }))), 0, 'above');
+  const hurt = decide(
+    parts((r) => cnns(r).map((m) => ({ label: `${m.label} random - BagNet`, estimate: r.removal.randomMinusSweep[m.key] }))),
+    0,
+    'above',
+  );
   claims.push(
     claim({
       id: 'bagnet-patches-hurt-cnns',
@@ -184,7 +237,11 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
       paper: 'masks from BagNet heatmaps degrade VGG-16 (and the other DNNs) fast (secondary source: blog copy)',
       measured:
         `area under the true-class logit curve, random (mean of orders) minus BagNet-chosen: ${hurt.text}; BagNet masking ranking: ` +
-        per((r) => cnns(r).map((m) => formatPart({ label: m.label, estimate: r.removal.randomMinusMasking[m.key] })).join(', ')),
+        per((r) =>
+          cnns(r)
+            .map((m) => formatPart({ label: m.label, estimate: r.removal.randomMinusMasking[m.key] }))
+            .join(', '),
+        ),
       verdict: hurt.verdict,
       interval: hurt.interval,
       details:
@@ -193,7 +250,9 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
     }),
   );
   const beat = decide(
-    parts((r) => Object.entries(r.removal.methodMinusSweep[cnns(r)[0].key]).map(([method, e]) => ({ label: `${method} - BagNet`, estimate: e }))),
+    parts((r) =>
+      Object.entries(r.removal.methodMinusSweep[cnns(r)[0].key]).map(([method, e]) => ({ label: `${method} - BagNet`, estimate: e })),
+    ),
     0,
     'above',
   );
@@ -217,7 +276,13 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
   const withParts = results.filter((r) => r.pointing);
   if (withParts.length) {
     const scores = withParts.flatMap((r) => Object.entries(r.pointing!).map(([k, p]) => ({ r, k, p })));
-    const verdicts = scores.map(({ p }) => (p.hitInterval.low > R.pointingFactor * p.chance ? 'holds' : p.hitInterval.high <= R.pointingFactor * p.chance ? 'fails' : 'inconclusive'));
+    const verdicts = scores.map(({ p }) =>
+      p.hitInterval.low > R.pointingFactor * p.chance
+        ? 'holds'
+        : p.hitInterval.high <= R.pointingFactor * p.chance
+          ? 'fails'
+          : 'inconclusive',
+    );
     const verdict: Verdict = verdicts.includes('fails') ? 'fails' : verdicts.includes('inconclusive') ? 'inconclusive' : 'holds';
     const pick = Math.max(0, verdicts.indexOf(verdict === 'holds' ? 'holds' : verdict));
     claims.push(
@@ -227,7 +292,10 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
         claim: 'On the synthetic world, BagNet heatmaps point at the discriminative parts',
         paper: 'qualitative in the paper (heatmaps highlight class-typical parts); here checked against ground-truth parts',
         measured: scores
-          .map(({ r, k, p }) => `${r.dataset} ${k} hit ${pct(p.hitRate)} [${pct(p.hitInterval.low)}, ${pct(p.hitInterval.high)}] (chance ${pct(p.chance)})`)
+          .map(
+            ({ r, k, p }) =>
+              `${r.dataset} ${k} hit ${pct(p.hitRate)} [${pct(p.hitInterval.low)}, ${pct(p.hitInterval.high)}] (chance ${pct(p.chance)})`,
+          )
           .join('; '),
         verdict,
         interval: scores[pick].p.hitInterval,
@@ -236,14 +304,27 @@ export function bagnetClaims(results: DatasetResult[]): Claim[] {
     );
   }
   // Fig. 1C: logit correlation with the CNNs rises with q.
-  const corr = decide(parts((r) => cnns(r).map((m) => ({ label: `${m.label} r(q max) - r(q min)`, estimate: r.correlation.logitRRise[m.key] }))), 0, 'above');
+  const corr = decide(
+    parts((r) => cnns(r).map((m) => ({ label: `${m.label} r(q max) - r(q min)`, estimate: r.correlation.logitRRise[m.key] }))),
+    0,
+    'above',
+  );
   claims.push(
     claim({
       id: 'logit-correlation-rises-with-q',
       kind: 'paper',
       claim: "BagNet logits correlate more with the CNNs' as q grows",
       paper: 'correlation of BagNet logits with VGG-16 logits rises with q (Fig. 1C; unverified)',
-      measured: `${per((r) => cnns(r).map((c) => `${c.label} r ${bags(r).map((m) => `q${m.q}=${fix(r.correlation.logitR[c.key][m.key], 3)}`).join(' ')}`).join('; '))}. ${corr.text}`,
+      measured: `${per((r) =>
+        cnns(r)
+          .map(
+            (c) =>
+              `${c.label} r ${bags(r)
+                .map((m) => `q${m.q}=${fix(r.correlation.logitR[c.key][m.key], 3)}`)
+                .join(' ')}`,
+          )
+          .join('; '),
+      )}. ${corr.text}`,
       verdict: corr.verdict,
       interval: corr.interval,
       details: 'holds when for every CNN and dataset the 95% interval (bootstrap over images) of r(largest q) - r(smallest q) lies above 0',

@@ -63,7 +63,11 @@ export interface Part {
  * side, fails when some part's interval lies on the other side, inconclusive otherwise. The claim's interval is the
  * deciding part's: the first failing one, else the first straddling one, else the one nearest the threshold.
  */
-export function decide(parts: readonly Part[], threshold: number, direction: 'above' | 'below'): { verdict: Verdict; interval?: Interval; text: string } {
+export function decide(
+  parts: readonly Part[],
+  threshold: number,
+  direction: 'above' | 'below',
+): { verdict: Verdict; interval?: Interval; text: string } {
   if (!parts.length) return { verdict: 'inconclusive', text: 'nothing measured' };
   const verdicts = parts.map((p) => verdictFromInterval(p.estimate.interval, threshold, direction));
   const margin = (p: Part) => (direction === 'above' ? p.estimate.interval.low - threshold : threshold - p.estimate.interval.high);
@@ -71,11 +75,11 @@ export function decide(parts: readonly Part[], threshold: number, direction: 'ab
   if (pick < 0) pick = verdicts.indexOf('inconclusive');
   if (pick < 0) pick = parts.reduce((best, p, i) => (margin(p) < margin(parts[best]) ? i : best), 0);
   const verdict: Verdict = verdicts.includes('fails') ? 'fails' : verdicts.includes('inconclusive') ? 'inconclusive' : 'holds';
-  return { verdict, interval: parts[pick].estimate.interval, text: parts.map(formatPart).join('; ') };
+  return { verdict, interval: parts[pick].estimate.interval, text: parts.map((p) => formatPart(p)).join('; ') };
 }
 
-/** "label 0.123 [0.100, 0.150]". */
+/** "label 0.123 [0.100, 0.150]"; values below 0.01 in magnitude as 1.23e-4. */
 export function formatPart(p: Part, digits = 3): string {
-  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+  const f = (v: number) => (!Number.isFinite(v) ? 'n/a' : v === 0 || Math.abs(v) >= 0.01 ? v.toFixed(digits) : v.toExponential(2));
   return `${p.label} ${f(p.estimate.value)} [${f(p.estimate.interval.low)}, ${f(p.estimate.interval.high)}]`;
 }

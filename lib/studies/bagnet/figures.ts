@@ -60,20 +60,25 @@ export function accuracyFigures(ds: DatasetSession, acc: AccuracyResult): Datase
       caption:
         `Fig. 1: test accuracy (top-1, ${ds.counts.eval} test images, 95% Wilson intervals) of BagNet-q against q on ${plan.label}, ` +
         "with the CNNs as dashed reference lines (the paper's Fig. 1B). Every model trained on the same budget.",
-      spec: withErrorBars(0, bagnets.map((b) => acc.accuracy[b.key]), bagnets.map((b) => acc.accuracyInterval[b.key]), lineChart({
-        title: `Accuracy against patch size q — ${plan.label}`,
-        xTitle: 'patch size q (pixels)',
-        yTitle: 'test accuracy (top-1)',
-        series: [
-          { name: 'BagNet-q', x: qs, y: bagnets.map((b) => acc.accuracy[b.key]) },
-          ...cnns.map((c) => ({
-            name: c.label,
-            x: [plan.qs[0], plan.qs[plan.qs.length - 1]],
-            y: [acc.accuracy[c.key], acc.accuracy[c.key]],
-            reference: true,
-          })),
-        ],
-      })),
+      spec: withErrorBars(
+        0,
+        bagnets.map((b) => acc.accuracy[b.key]),
+        bagnets.map((b) => acc.accuracyInterval[b.key]),
+        lineChart({
+          title: `Accuracy against patch size q — ${plan.label}`,
+          xTitle: 'patch size q (pixels)',
+          yTitle: 'test accuracy (top-1)',
+          series: [
+            { name: 'BagNet-q', x: qs, y: bagnets.map((b) => acc.accuracy[b.key]) },
+            ...cnns.map((c) => ({
+              name: c.label,
+              x: [plan.qs[0], plan.qs[plan.qs.length - 1]],
+              y: [acc.accuracy[c.key], acc.accuracy[c.key]],
+              reference: true,
+            })),
+          ],
+        }),
+      ),
     },
     perClass: {
       name: `fig6-per-class-accuracy-${tag}`,
@@ -188,7 +193,8 @@ export function scramblingFigure(ds: DatasetSession, scr: ScrambleResult): Figur
     ],
   });
   (spec.layout.xaxis as Record<string, unknown>).tickvals = scr.tiles;
-  for (const trace of spec.data.slice(ds.models.length) as Record<string, unknown>[]) trace.line = { ...(trace.line as object), dash: 'dot' };
+  for (const trace of spec.data.slice(ds.models.length) as Record<string, unknown>[])
+    trace.line = { ...(trace.line as object), dash: 'dot' };
   const j = scr.tiles.indexOf(scr.compareTile);
   return {
     name: `fig3-scrambling-${plan.dataset}`,

@@ -58,7 +58,10 @@ export function heatmaps(ds: DatasetSession, acc: AccuracyResult, patch: PatchMe
     const planes = Object.fromEntries(
       ds.bagnets.map((b) => [
         b.key,
-        { maps: selectClasses(firstImagesOf(patch.maps[b.key], nHeat), truth), sweeps: selectClasses(firstImagesOf(sweep.maps[b.key], nHeat), truth) },
+        {
+          maps: selectClasses(firstImagesOf(patch.maps[b.key], nHeat), truth),
+          sweeps: selectClasses(firstImagesOf(sweep.maps[b.key], nHeat), truth),
+        },
       ]),
     );
     // Gallery: per class, the patches with the highest class logit over the checked images (largest BagNet).

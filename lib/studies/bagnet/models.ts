@@ -82,7 +82,10 @@ export async function trainModels(plan: DatasetPlan, data: { train: Dataset; val
       engine: cached.engine,
     });
     const val = valCurve[valCurve.length - 1];
-    console.log(`${plan.dataset} ${s.label}: ${plan.epochs} epochs, val ${(100 * val).toFixed(1)}%, ${trainSeconds.toFixed(1)} s${cached.fromCache ? ' (cached)' : ''}`);
+    console.log(
+      `${plan.dataset} ${s.label}: ${plan.epochs} epochs, val ${(100 * val).toFixed(1)}%, ` +
+        `${trainSeconds.toFixed(1)} s${cached.fromCache ? ' (cached)' : ''}`,
+    );
   }
   return out;
 }

@@ -27,7 +27,11 @@ export interface OcclusionResult {
 }
 
 /** Per image: sum of |drop(a,b) - drop(a) - drop(b)| and of |drop(a)| + |drop(b)| over its pairs with gap in range. */
-export function interactionSums(effects: readonly PairEffect[], images: number, inRange: (d: number) => boolean): { num: number[]; den: number[] } {
+export function interactionSums(
+  effects: readonly PairEffect[],
+  images: number,
+  inRange: (d: number) => boolean,
+): { num: number[]; den: number[] } {
   const num = new Array<number>(images).fill(0);
   const den = new Array<number>(images).fill(0);
   for (const p of effects) {

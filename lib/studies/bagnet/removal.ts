@@ -69,7 +69,13 @@ export function removal(ds: DatasetSession, sweep: SweepResult, overrides: Parti
     const data = xRem.dataSync() as Float32Array;
     const per = H * W * C;
     const maskingOrders = labels.map((label, i) => {
-      const res = classLogitsOfVariants(largest.model, data.subarray(i * per, (i + 1) * per), [H, W, C], [[], ...cells.map((c) => [c])], 'mean');
+      const res = classLogitsOfVariants(
+        largest.model,
+        data.subarray(i * per, (i + 1) * per),
+        [H, W, C],
+        [[], ...cells.map((c) => [c])],
+        'mean',
+      );
       const t = res.target(label);
       return rankCells(cells.map((_, j) => t[0] - t[1 + j]));
     });
@@ -86,8 +92,12 @@ export function removal(ds: DatasetSession, sweep: SweepResult, overrides: Parti
     const tag = ds.plan.dataset;
     const summary = (c: RemovalCurve): CurveSummary => ({ meanLogit: c.meanLogit, accuracy: c.accuracy });
     for (const m of [largest, ...ds.cnns]) {
-      const run = (orders: number[][], what: string) => removalCurve(m.model, xRem, labels, cells, orders, ks, 'mean', `${tag} removal ${m.label}/${what}`);
-      const byName: Record<string, RemovalCurve> = { [names.sweep]: run(sweepOrders, 'bagnet'), [names.masking]: run(maskingOrders, 'masking') };
+      const run = (orders: number[][], what: string) =>
+        removalCurve(m.model, xRem, labels, cells, orders, ks, 'mean', `${tag} removal ${m.label}/${what}`);
+      const byName: Record<string, RemovalCurve> = {
+        [names.sweep]: run(sweepOrders, 'bagnet'),
+        [names.masking]: run(maskingOrders, 'masking'),
+      };
       for (const method of settings.methods) {
         const options: GradientOptions = { steps: settings.steps, baseline: settings.baseline };
         const own = methodEntry(method).create(m.model, {}).attribute(xRem, labels, options);

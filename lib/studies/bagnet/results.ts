@@ -61,7 +61,10 @@ export interface DatasetResult {
   accuracyComparisons: Pick<AccuracyResult, 'riseWithQ' | 'largestVsVgg'>;
   patchMeanMaxError: Record<string, number>;
   scramble: ScrambleResult;
-  occlusion: Pick<OcclusionResult, 'distances' | 'r' | 'interaction' | 'farOverNear' | 'far' | 'deeperMinusShallower'> & { farGap: number; pairs: number };
+  occlusion: Pick<OcclusionResult, 'distances' | 'r' | 'interaction' | 'farOverNear' | 'far' | 'deeperMinusShallower'> & {
+    farGap: number;
+    pairs: number;
+  };
   removal: Omit<RemovalResult, 'settings' | 'images'> & { images: number };
   correlation: Pick<AccuracyResult, 'perClass' | 'accuracyR' | 'logitR' | 'logitRRise'>;
   pointing?: Record<string, PointingScore>;

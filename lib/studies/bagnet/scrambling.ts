@@ -49,7 +49,8 @@ export function scrambling(ds: DatasetSession, tiles: number[] = ds.plan.tiles):
     const K = ds.test.numClasses;
     const n = ds.labels.length;
     const side = ds.test.height;
-    if (tiles[tiles.length - 1] !== side) throw new Error(`scrambling: the last tile size must be the image side ${side} (unscrambled), found ${tiles.join(', ')}`);
+    if (tiles[tiles.length - 1] !== side)
+      throw new Error(`scrambling: the last tile size must be the image side ${side} (unscrambled), found ${tiles.join(', ')}`);
     const compareTile = ds.plan.scrambleCompareTile;
     const accuracy: Record<string, number[]> = {};
     const intact: Record<string, number[]> = {};
@@ -78,7 +79,8 @@ export function scrambling(ds: DatasetSession, tiles: number[] = ds.plan.tiles):
         const okY = intactUnits(maps.height, g.y.size, g.y.jump, g.y.start, t);
         const okX = intactUnits(maps.width, g.x.size, g.x.jump, g.x.start, t);
         const units: number[] = [];
-        for (let iy = 0; iy < maps.height; iy++) for (let ix = 0; ix < maps.width; ix++) if (okY[iy] && okX[ix]) units.push(iy * maps.width + ix);
+        for (let iy = 0; iy < maps.height; iy++)
+          for (let ix = 0; ix < maps.width; ix++) if (okY[iy] && okX[ix]) units.push(iy * maps.width + ix);
         intact[b.key].push(units.length / (maps.height * maps.width));
         const logits = new Float32Array(n * K);
         const hw = maps.height * maps.width;
@@ -92,13 +94,15 @@ export function scrambling(ds: DatasetSession, tiles: number[] = ds.plan.tiles):
       }
       xs.dispose();
     }
-    if (!tiles.includes(compareTile)) throw new Error(`scrambling: the compare tile ${compareTile} is not among the tiles ${tiles.join(', ')}`);
+    if (!tiles.includes(compareTile))
+      throw new Error(`scrambling: the compare tile ${compareTile} is not among the tiles ${tiles.join(', ')}`);
     const rng = ds.rng.fork('scramble-bootstrap');
     const B = ds.resamples;
     const drop: Record<string, Estimate> = {};
     for (const m of ds.models) drop[m.key] = estimate(n, diffOf(correctAt[m.key][side], correctAt[m.key][compareTile]), rng.fork(m.key), B);
     const controlDrop: Record<string, Estimate> = {};
-    for (const b of ds.bagnets) controlDrop[b.key] = estimate(n, diffOf(correctAt[b.key][side], controlCorrect[b.key]), rng.fork(`control-${b.key}`), B);
+    for (const b of ds.bagnets)
+      controlDrop[b.key] = estimate(n, diffOf(correctAt[b.key][side], controlCorrect[b.key]), rng.fork(`control-${b.key}`), B);
     const [shallow, deep] = [ds.cnns[0].key, ds.cnns[ds.cnns.length - 1].key];
     const dropOf = (k: string) => correctAt[k][side].map((v, i) => v - correctAt[k][compareTile][i]);
     const deeperMinusShallower = estimate(n, diffOf(dropOf(deep), dropOf(shallow)), rng.fork('deeper'), B);
