@@ -49,7 +49,8 @@ function prepare(s: ArrayLike<number>, n: number, opts: AffinityOptions): Float6
   const d = opts.damping ?? 0.9;
   if (!(d >= 0.5 && d < 1)) throw new Error(`affinityPropagation: damping must be in [0.5, 1), found ${d}; apcluster uses 0.9`);
   const S = Float64Array.from(s);
-  for (let k = 0; k < S.length; k++) if (!Number.isFinite(S[k]) && k % (n + 1) !== 0) throw new Error(`affinityPropagation: similarity ${k} is ${S[k]}`);
+  for (let k = 0; k < S.length; k++)
+    if (!Number.isFinite(S[k]) && k % (n + 1) !== 0) throw new Error(`affinityPropagation: similarity ${k} is ${S[k]}`);
   const pref = opts.preference ?? medianOf(s);
   for (let k = 0; k < n; k++) S[k * n + k] = typeof pref === 'number' ? pref : pref[k];
   if (opts.noise) {

@@ -31,10 +31,15 @@ export function hogLength(height: number, width: number, opts: HogOptions = {}):
  */
 export function hog(image: ArrayLike<number>, height: number, width: number, channels: number, opts: HogOptions = {}): Float32Array {
   const { cell = 4, bins = 9, block = 2, clip = 0.2 } = opts;
-  if (image.length !== height * width * channels) throw new Error(`hog: a ${height}x${width}x${channels} image needs ${height * width * channels} values, found ${image.length}`);
+  if (image.length !== height * width * channels)
+    throw new Error(`hog: a ${height}x${width}x${channels} image needs ${height * width * channels} values, found ${image.length}`);
   const cy = Math.floor(height / cell);
   const cx = Math.floor(width / cell);
-  if (cy < block || cx < block) throw new Error(`hog: a ${height}x${width} window holds ${cy}x${cx} cells of ${cell} px, fewer than one ${block}x${block} block; use a larger window or smaller cells`);
+  if (cy < block || cx < block)
+    throw new Error(
+      `hog: a ${height}x${width} window holds ${cy}x${cx} cells of ${cell} px, fewer than one ${block}x${block} block; use a larger ` +
+        `window or smaller cells`,
+    );
   const hist = new Float64Array(cy * cx * bins);
   const binWidth = Math.PI / bins;
   for (let y = 0; y < cy * cell; y++) {
@@ -74,7 +79,8 @@ export function hog(image: ArrayLike<number>, height: number, width: number, cha
   for (let i = 0; i < by; i++) {
     for (let j = 0; j < bx; j++) {
       let k = 0;
-      for (let u = 0; u < block; u++) for (let w = 0; w < block; w++) for (let b = 0; b < bins; b++) v[k++] = hist[((i + u) * cx + j + w) * bins + b];
+      for (let u = 0; u < block; u++)
+        for (let w = 0; w < block; w++) for (let b = 0; b < bins; b++) v[k++] = hist[((i + u) * cx + j + w) * bins + b];
       normaliseL2Hys(v, clip);
       out.set(v, (i * bx + j) * per);
     }

@@ -42,16 +42,26 @@ export function bootstrapInterval(n: number, statistic: (indices: Int32Array) =>
   }
   stats.sort((a, b) => a - b);
   const alpha = (1 - level) / 2;
-  return { low: quantile(stats, alpha), high: quantile(stats, 1 - alpha), level, over: `${opts.unit ?? 'units'} (bootstrap, ${resamples} resamples)` };
+  return {
+    low: quantile(stats, alpha),
+    high: quantile(stats, 1 - alpha),
+    level,
+    over: `${opts.unit ?? 'units'} (bootstrap, ${resamples} resamples)`,
+  };
 }
 
 /** Bootstrap interval of the mean of `values`. */
 export function meanInterval(values: readonly number[], rng: Rng, opts: BootstrapOptions = {}): Interval {
-  return bootstrapInterval(values.length, (idx) => {
-    let s = 0;
-    for (let i = 0; i < idx.length; i++) s += values[idx[i]];
-    return s / idx.length;
-  }, rng, opts);
+  return bootstrapInterval(
+    values.length,
+    (idx) => {
+      let s = 0;
+      for (let i = 0; i < idx.length; i++) s += values[idx[i]];
+      return s / idx.length;
+    },
+    rng,
+    opts,
+  );
 }
 
 /** Wilson score interval of a proportion k/n (level 0.95 by default: z = 1.96). */
@@ -80,7 +90,10 @@ export function normalQuantile(p: number): number {
   if (p > 1 - lo) return -normalQuantile(1 - p);
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 /**

@@ -54,8 +54,14 @@ function frames(boxes: readonly Box[]): Frames {
 }
 
 function check(A: ProposalSet, B: ProposalSet): void {
-  for (const [name, s] of [['A', A], ['B', B]] as const) {
-    if (s.descriptors.length !== s.boxes.length * s.dim) throw new Error(`proposal flow: image ${name} has ${s.boxes.length} boxes of dimension ${s.dim} but ${s.descriptors.length} descriptor values`);
+  for (const [name, s] of [
+    ['A', A],
+    ['B', B],
+  ] as const) {
+    if (s.descriptors.length !== s.boxes.length * s.dim)
+      throw new Error(
+        `proposal flow: image ${name} has ${s.boxes.length} boxes of dimension ${s.dim} but ${s.descriptors.length} descriptor values`,
+      );
   }
   if (A.dim !== B.dim) throw new Error(`proposal flow: descriptor dimensions differ (${A.dim} vs ${B.dim})`);
 }
@@ -180,7 +186,11 @@ export function lomConfidenceLiteral(A: ProposalSet, B: ProposalSet, opts: LomOp
     const matchingConf = hood.map((j) => Math.max(...conf[j]));
     const matchingIdx = hood.map((j) => argmax(conf[j]));
     const globalConf = conf.map((row) => Math.max(...row));
-    const local = [hood.map((j, k) => offX[j][matchingIdx[k]]), hood.map((j, k) => offY[j][matchingIdx[k]]), hood.map((j, k) => offS[j][matchingIdx[k]])];
+    const local = [
+      hood.map((j, k) => offX[j][matchingIdx[k]]),
+      hood.map((j, k) => offY[j][matchingIdx[k]]),
+      hood.map((j, k) => offS[j][matchingIdx[k]]),
+    ];
     let median = [1, 1, 1];
     for (let it = 0; it < medianIterations; it++) {
       median = local.map((vals, d) => {

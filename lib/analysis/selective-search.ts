@@ -54,7 +54,8 @@ export function smoothPlane(plane: Float64Array, h: number, w: number, sigma: nu
 
 /** The channel planes of an HWC image, each smoothed by sigma. */
 function smoothedPlanes(image: ArrayLike<number>, h: number, w: number, c: number, sigma: number): Float64Array[] {
-  if (image.length !== h * w * c) throw new Error(`selective search: a ${h}x${w}x${c} image needs ${h * w * c} values, found ${image.length}`);
+  if (image.length !== h * w * c)
+    throw new Error(`selective search: a ${h}x${w}x${c} image needs ${h * w * c} values, found ${image.length}`);
   return Array.from({ length: c }, (_, ch) => {
     const p = new Float64Array(h * w);
     for (let i = 0; i < h * w; i++) p[i] = image[i * c + ch];
@@ -66,7 +67,11 @@ function smoothedPlanes(image: ArrayLike<number>, h: number, w: number, c: numbe
  * The graph of FH: 8-connected pixels (edges to the right, below, below-right and above-right), weight the Euclidean
  * colour distance of the smoothed pixels; edges sorted by weight (ties by edge index, so the order is fixed).
  */
-export function pixelGraph(planes: Float64Array[], h: number, w: number): { a: Int32Array; b: Int32Array; weight: Float64Array; order: Uint32Array } {
+export function pixelGraph(
+  planes: Float64Array[],
+  h: number,
+  w: number,
+): { a: Int32Array; b: Int32Array; weight: Float64Array; order: Uint32Array } {
   const max = 4 * h * w;
   const a = new Int32Array(max);
   const b = new Int32Array(max);
@@ -208,10 +213,20 @@ interface PixelBins {
  * `orientations` directions theta_o = 2 pi o / orientations per channel, the positive part of the directional
  * derivative binned in `textureBins` over [0, the image's largest response].
  */
-function pixelBins(image: ArrayLike<number>, h: number, w: number, c: number, colourBins: number, orientations: number, textureBins: number): PixelBins {
+function pixelBins(
+  image: ArrayLike<number>,
+  h: number,
+  w: number,
+  c: number,
+  colourBins: number,
+  orientations: number,
+  textureBins: number,
+): PixelBins {
   const n = h * w;
   const colour = new Int32Array(n * c);
-  for (let p = 0; p < n; p++) for (let ch = 0; ch < c; ch++) colour[p * c + ch] = ch * colourBins + Math.min(colourBins - 1, Math.floor((image[p * c + ch] / 256) * colourBins));
+  for (let p = 0; p < n; p++)
+    for (let ch = 0; ch < c; ch++)
+      colour[p * c + ch] = ch * colourBins + Math.min(colourBins - 1, Math.floor((image[p * c + ch] / 256) * colourBins));
   const planes = smoothedPlanes(image, h, w, c, 1);
   const resp = new Float64Array(n * c * orientations);
   let max = 0;
@@ -231,7 +246,9 @@ function pixelBins(image: ArrayLike<number>, h: number, w: number, c: number, co
     }
   }
   const texture = new Int32Array(n * c * orientations);
-  for (let i = 0; i < texture.length; i++) texture[i] = (i % (c * orientations)) * textureBins + (max > 0 ? Math.min(textureBins - 1, Math.floor((resp[i] / max) * textureBins)) : 0);
+  for (let i = 0; i < texture.length; i++)
+    texture[i] =
+      (i % (c * orientations)) * textureBins + (max > 0 ? Math.min(textureBins - 1, Math.floor((resp[i] / max) * textureBins)) : 0);
   return { colour, texture, colourLength: c * colourBins, textureLength: c * orientations * textureBins };
 }
 
@@ -273,7 +290,12 @@ function segmentStats(seg: Segmentation, h: number, w: number, bins: PixelBins, 
       bx[3] = Math.max(bx[3], y + 1);
       for (let ch = 0; ch < c; ch++) colour[l][bins.colour[p * c + ch]]++;
       for (let t = 0; t < c * orientations; t++) texture[l][bins.texture[p * c * orientations + t]]++;
-      const nb = [x < w - 1 ? p + 1 : -1, y < h - 1 ? p + w : -1, x < w - 1 && y < h - 1 ? p + w + 1 : -1, x < w - 1 && y > 0 ? p - w + 1 : -1];
+      const nb = [
+        x < w - 1 ? p + 1 : -1,
+        y < h - 1 ? p + w : -1,
+        x < w - 1 && y < h - 1 ? p + w + 1 : -1,
+        x < w - 1 && y > 0 ? p - w + 1 : -1,
+      ];
       for (const q of nb) {
         if (q >= 0 && seg.labels[q] !== l) {
           neighbours[l].add(seg.labels[q]);
@@ -305,7 +327,9 @@ export function hierarchicalGrouping(image: ArrayLike<number>, h: number, w: num
   const M = 2 * segmentation.count;
   const sim = new Map<number, number>();
   const similarity = (i: number, j: number) =>
-    intersection(colour[i], colour[j]) + intersection(texture[i], texture[j]) + shapeSimilarity(regions[i].size, regions[j].size, regions[i].box, regions[j].box, area);
+    intersection(colour[i], colour[j]) +
+    intersection(texture[i], texture[j]) +
+    shapeSimilarity(regions[i].size, regions[j].size, regions[i].box, regions[j].box, area);
   for (let i = 0; i < segmentation.count; i++) for (const j of neighbours[i]) if (i < j) sim.set(i * M + j, similarity(i, j));
   while (sim.size) {
     let bestKey = -1;
@@ -338,7 +362,13 @@ export function hierarchicalGrouping(image: ArrayLike<number>, h: number, w: num
  * recomputes every region's histograms from its pixels, the adjacency from the pixels, and every neighbouring pair's
  * similarity, then merges the best pair (same tie rule). O(n * regions) per merge.
  */
-export function hierarchicalGroupingLiteral(image: ArrayLike<number>, h: number, w: number, c: number, opts: GroupingOptions = {}): Hierarchy {
+export function hierarchicalGroupingLiteral(
+  image: ArrayLike<number>,
+  h: number,
+  w: number,
+  c: number,
+  opts: GroupingOptions = {},
+): Hierarchy {
   const { colourBins = 25, orientations = 8, textureBins = 10 } = opts;
   const segmentation = felzenszwalbLiteral(image, h, w, c, opts);
   const bins = pixelBins(image, h, w, c, colourBins, orientations, textureBins);
@@ -361,7 +391,10 @@ export function hierarchicalGroupingLiteral(image: ArrayLike<number>, h: number,
       for (const b of st.neighbours[a]) {
         const [i, j] = [ids[a], ids[b]];
         if (i >= j) continue;
-        const s = intersection(st.colour[a], st.colour[b]) + intersection(st.texture[a], st.texture[b]) + shapeSimilarity(st.size[a], st.size[b], st.box[a], st.box[b], h * w);
+        const s =
+          intersection(st.colour[a], st.colour[b]) +
+          intersection(st.texture[a], st.texture[b]) +
+          shapeSimilarity(st.size[a], st.size[b], st.box[a], st.box[b], h * w);
         const key = i * M + j;
         if (s > best || (s === best && key < bestKey)) [best, bestKey] = [s, key];
       }

@@ -42,7 +42,8 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function checkMap(map: ArrayLike<number>, width: number, height: number, what: string): void {
-  if (map.length !== width * height) throw new Error(`${what}: a ${height}x${width} map needs ${width * height} values, found ${map.length}`);
+  if (map.length !== width * height)
+    throw new Error(`${what}: a ${height}x${width} map needs ${width * height} values, found ${map.length}`);
 }
 
 /**
@@ -111,13 +112,18 @@ export function periodicPeak(map: ArrayLike<number>, width: number, height: numb
   if (!(period >= 2)) throw new Error(`periodicPeak: the period must be at least 2 grid steps, found ${period}`);
   const lines: Float64Array[] = [];
   if (width - 1 >= 2 * period) {
-    for (let j = 0; j < height; j++) lines.push(Float64Array.from({ length: width - 1 }, (_, i) => map[j * width + i + 1] - map[j * width + i]));
+    for (let j = 0; j < height; j++)
+      lines.push(Float64Array.from({ length: width - 1 }, (_, i) => map[j * width + i + 1] - map[j * width + i]));
   }
   if (height - 1 >= 2 * period) {
-    for (let i = 0; i < width; i++) lines.push(Float64Array.from({ length: height - 1 }, (_, j) => map[(j + 1) * width + i] - map[j * width + i]));
+    for (let i = 0; i < width; i++)
+      lines.push(Float64Array.from({ length: height - 1 }, (_, j) => map[(j + 1) * width + i] - map[j * width + i]));
   }
   if (!lines.length) {
-    throw new Error(`periodicPeak: a ${height}x${width} grid is too small to see period ${period}; it needs at least ${2 * period + 1} positions per axis`);
+    throw new Error(
+      `periodicPeak: a ${height}x${width} grid is too small to see period ${period}; it needs at least ${2 * period + 1} positions per ` +
+        `axis`,
+    );
   }
   const harmonics = Math.floor(period / 2);
   let peak = 0;
@@ -206,12 +212,19 @@ export interface ProbeOptions {
  * features and the +-1 targets are centred on the training rows (so the bias is unpenalised) and
  * w = (X'X + lambda I)^-1 X'y with lambda = ridge * trace(X'X) / d; a row is predicted 1 when its score is > 0.
  */
-export function probeAccuracy(features: ArrayLike<number>, d: number, labels: ArrayLike<number>, rng: Rng, opts: ProbeOptions = {}): number {
+export function probeAccuracy(
+  features: ArrayLike<number>,
+  d: number,
+  labels: ArrayLike<number>,
+  rng: Rng,
+  opts: ProbeOptions = {},
+): number {
   const folds = opts.folds ?? 5;
   const ridge = opts.ridge ?? 1;
   const rows: number[] = [];
   for (let i = 0; i < labels.length; i++) if (labels[i] === 0 || labels[i] === 1) rows.push(i);
-  if (features.length !== labels.length * d) throw new Error(`probeAccuracy: ${labels.length} labels need ${labels.length * d} feature values, found ${features.length}`);
+  if (features.length !== labels.length * d)
+    throw new Error(`probeAccuracy: ${labels.length} labels need ${labels.length * d} feature values, found ${features.length}`);
   if (rows.length < folds * 2) throw new Error(`probeAccuracy: ${rows.length} labelled rows are too few for ${folds} folds`);
   rng.shuffle(rows);
   let correct = 0;

@@ -121,7 +121,13 @@ export interface PointingResult {
  * heatmap's maximum falls on the target mask grown by `tolerance` pixels. Images whose mask is empty are skipped.
  * `heatmaps[i]` and `masks[i]` are H*W, row-major.
  */
-export function pointingGame(heatmaps: readonly ArrayLike<number>[], masks: readonly ArrayLike<boolean | number>[], height: number, width: number, tolerance: number): PointingResult {
+export function pointingGame(
+  heatmaps: readonly ArrayLike<number>[],
+  masks: readonly ArrayLike<boolean | number>[],
+  height: number,
+  width: number,
+  tolerance: number,
+): PointingResult {
   if (heatmaps.length !== masks.length) throw new Error(`pointingGame: ${heatmaps.length} heatmaps, ${masks.length} masks`);
   let hits = 0;
   let images = 0;

@@ -28,7 +28,8 @@ function loadOptions(args: ReturnType<typeof parseArgs>, split: Split): LoadOpti
   if (args.flags.limit !== undefined) opts.limit = intFlag(args, 'limit', 0, { min: 1 });
   const objects = stringFlag(args, 'objects');
   if (objects !== undefined) {
-    if (objects !== 'shapes' && objects !== 'fashion-mnist') throw new UserError(`--objects must be shapes or fashion-mnist, found "${objects}"`);
+    if (objects !== 'shapes' && objects !== 'fashion-mnist')
+      throw new UserError(`--objects must be shapes or fashion-mnist, found "${objects}"`);
     opts.objectSource = objects;
   }
   if (args.flags.classes !== undefined) opts.classes = intFlag(args, 'classes', 10, { min: 2 });
@@ -93,7 +94,9 @@ async function describe(name: string, args: ReturnType<typeof parseArgs>): Promi
     classes: ds.classNames,
     splits,
     groundTruth: truthKinds(ds),
-    discriminativeParts: ds.truth.discriminativeParts ? Object.fromEntries(ds.classNames.map((c, i) => [c, ds.truth.discriminativeParts![i]])) : undefined,
+    discriminativeParts: ds.truth.discriminativeParts
+      ? Object.fromEntries(ds.classNames.map((c, i) => [c, ds.truth.discriminativeParts![i]]))
+      : undefined,
     speedKind: GENERATED.has(name) ? 'generation' : 'load',
   };
   if (name === 'shifted-objects') {
@@ -122,7 +125,8 @@ async function describe(name: string, args: ReturnType<typeof parseArgs>): Promi
   const lines = [`dataset      ${name}`, `image        ${h}x${w}x${c} (uint8 HWC)`, `classes      ${ds.numClasses}`];
   for (const [split, s] of Object.entries(splits)) {
     lines.push(
-      `${split.padEnd(12)} ${s!.images} images; ${GENERATED.has(name) ? 'generated' : 'loaded'} in ${s!.seconds.toFixed(2)} s (${Math.round(s!.imagesPerSecond)} images/s)`,
+      `${split.padEnd(12)} ${s!.images} images; ${GENERATED.has(name) ? 'generated' : 'loaded'} in ${s!.seconds.toFixed(2)} s ` +
+        `(${Math.round(s!.imagesPerSecond)} images/s)`,
     );
   }
   const width = Math.max(...ds.classNames.map((n) => n.length));
@@ -138,7 +142,8 @@ async function describe(name: string, args: ReturnType<typeof parseArgs>): Promi
   if (info.lazyGrid) {
     const g = info.lazyGrid as Record<string, number>;
     lines.push(
-      `lazy grid    ${g.objects} objects of ${g.objectSize}px x ${g.positionsPerAxis}^2 positions = ${g.images} images, ${Math.round(g.imagesPerSecond)} images/s`,
+      `lazy grid    ${g.objects} objects of ${g.objectSize}px x ${g.positionsPerAxis}^2 positions = ${g.images} images, ` +
+        `${Math.round(g.imagesPerSecond)} images/s`,
     );
   }
   console.log(lines.join('\n'));
@@ -149,7 +154,7 @@ async function sample(name: string, args: ReturnType<typeof parseArgs>): Promise
   const out = stringFlag(args, 'out');
   if (!out) throw new UserError('data sample needs --out FILE.png');
   const n = intFlag(args, 'n', 16, { min: 1, max: 400 });
-  const split = (stringFlag(args, 'split', 'train') as Split);
+  const split = stringFlag(args, 'split', 'train') as Split;
   if (split !== 'train' && split !== 'test') throw new UserError(`--split must be train or test, found "${split}"`);
   const opts = loadOptions(args, split);
   if (GENERATED.has(name) && opts.size === undefined) opts.size = n;
@@ -162,11 +167,14 @@ async function sample(name: string, args: ReturnType<typeof parseArgs>): Promise
     const img = fromBytes(ds.imageBytes(i).slice(), ds.width, ds.height, ds.channels);
     const withBox = ds.truth.boxes ? drawBox(overlayLabels(img, new Uint8Array(hw)), ds.truth.boxes.subarray(i * 4, i * 4 + 4)) : img;
     cells.push(upscale(withBox, factor));
-    if (ds.truth.partMaps) cells.push(upscale(overlayLabels(img, ds.truth.partMaps.subarray(i * hw, (i + 1) * hw), { alpha: 0.6 }), factor));
+    if (ds.truth.partMaps)
+      cells.push(upscale(overlayLabels(img, ds.truth.partMaps.subarray(i * hw, (i + 1) * hw), { alpha: 0.6 }), factor));
   }
   const cols = ds.truth.partMaps ? 2 * Math.min(4, Math.ceil(Math.sqrt(picks.length))) : Math.ceil(Math.sqrt(picks.length));
   await writePng(out, grid(cells, { cols, pad: 2 }));
-  const legend = ds.truth.partNames ? ` (left: image, right: ground truth ${ds.truth.partNames.map((p, k) => `${k + 1}=${p}`).join(' ')})` : '';
+  const legend = ds.truth.partNames
+    ? ` (left: image, right: ground truth ${ds.truth.partNames.map((p, k) => `${k + 1}=${p}`).join(' ')})`
+    : '';
   console.log(`wrote ${out}: ${picks.length} ${name} ${split} images${legend}`);
   return 0;
 }
@@ -176,11 +184,17 @@ export const command: Command = {
   summary: 'describe a dataset or write a grid of samples with ground-truth overlays',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    const args = parseArgs(argv, { command: 'data', values: ['data', 'out', 'n', 'split', 'seed', 'size', 'limit', 'image-size', 'objects', 'classes', 'fit'], booleans: ['json', 'crop-to-box'] });
+    const args = parseArgs(argv, {
+      command: 'data',
+      values: ['data', 'out', 'n', 'split', 'seed', 'size', 'limit', 'image-size', 'objects', 'classes', 'fit'],
+      booleans: ['json', 'crop-to-box'],
+    });
     const [verb, name] = args.positional;
-    if (!verb || !['describe', 'sample'].includes(verb)) throw new UserError(`data: expected "describe" or "sample", found ${verb ? `"${verb}"` : 'nothing'}\n\n${USAGE}`);
+    if (!verb || !['describe', 'sample'].includes(verb))
+      throw new UserError(`data: expected "describe" or "sample", found ${verb ? `"${verb}"` : 'nothing'}\n\n${USAGE}`);
     if (!name) throw new UserError(`data ${verb}: name a dataset: ${DATASET_NAMES.join(', ')}`);
-    if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new UserError(`data ${verb}: unknown dataset "${name}"; known: ${DATASET_NAMES.join(', ')}`);
+    if (!(DATASET_NAMES as readonly string[]).includes(name))
+      throw new UserError(`data ${verb}: unknown dataset "${name}"; known: ${DATASET_NAMES.join(', ')}`);
     return verb === 'describe' ? describe(name, args) : sample(name, args);
   },
 };

@@ -112,7 +112,8 @@ export function listImages(target: string, exclude?: string): ImageFile[] {
     rel.sort();
     if (!rel.length)
       throw new UserError(
-        `explain: the folder ${target} holds no images (${IMAGE_EXTENSIONS.join(', ')}, sub-folders included); add images or pass another --images`,
+        `explain: the folder ${target} holds no images (${IMAGE_EXTENSIONS.join(', ')}, sub-folders included); add images or pass ` +
+          `another --images`,
       );
   } else {
     if (!IMAGE_EXTENSIONS.includes(path.extname(target).toLowerCase())) {
@@ -157,7 +158,8 @@ async function loadModel(file: string): Promise<tfTypes.LayersModel> {
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
     throw new UserError(
-      `model: cannot build a model from ${file} (${(err as Error).message}); expected a TensorFlow.js layers model saved by model.save or tensorflowjs_converter`,
+      `model: cannot build a model from ${file} (${(err as Error).message}); expected a TensorFlow.js layers model saved by model.save ` +
+        `or tensorflowjs_converter`,
     );
   }
 }
@@ -453,7 +455,8 @@ function checkOut(out: string): void {
   const entries = fs.readdirSync(out);
   if (entries.length && !entries.includes('explain.json')) {
     throw new UserError(
-      `explain: --out ${out} exists and is not a previous explain output (no explain.json); it would be replaced: choose a new folder or remove it`,
+      `explain: --out ${out} exists and is not a previous explain output (no explain.json); it would be replaced: choose a new folder or ` +
+        `remove it`,
     );
   }
 }
@@ -542,12 +545,14 @@ export const command: Command = {
       else if (all) skipped.push({ id: e.info.id, reason: `it ${problem}` });
       else
         throw new UserError(
-          `explain: method "${e.info.id}" cannot explain ${modelFile}: it ${problem}; pick another method (tessera explain --list --model FILE shows which apply)`,
+          `explain: method "${e.info.id}" cannot explain ${modelFile}: it ${problem}; pick another method (tessera explain --list ` +
+            `--model FILE shows which apply)`,
         );
     }
     const describe = `${H}x${W}x${C} -> ${K} classes${outputsProbabilities(model) ? ' (softmax output)' : ''}`;
     console.log(
-      `explain: ${path.resolve(modelFile)} (${describe}), ${images.length} image${images.length === 1 ? '' : 's'}, backend ${engine.backend}`,
+      `explain: ${path.resolve(modelFile)} (${describe}), ${images.length} image${images.length === 1 ? '' : 's'}, backend ` +
+        `${engine.backend}`,
     );
     for (const s of skipped) console.log(`skipped ${s.id}: ${s.reason}`);
 
@@ -604,7 +609,8 @@ export const command: Command = {
       const seconds = (Date.now() - t1) / 1000;
       results.push({ entry, maps, seconds });
       console.log(
-        `${entry.info.id.padEnd(22)} ${String(images.length).padStart(4)} x ${`${maps.height}x${maps.width}`.padEnd(7)} map  ${seconds.toFixed(2)} s`,
+        `${entry.info.id.padEnd(22)} ${String(images.length).padStart(4)} x ${`${maps.height}x${maps.width}`.padEnd(7)} map  ` +
+          `${seconds.toFixed(2)} s`,
       );
     }
 
@@ -624,7 +630,8 @@ export const command: Command = {
         path.basename(images[i].file),
         target === undefined
           ? `target: ${className(predicted[i])} (predicted, p=${p.toFixed(2)})`
-          : `target: ${className(targets[i])} (p=${probs[i][targets[i]].toFixed(2)}); predicted: ${className(predicted[i])} (p=${p.toFixed(2)})`,
+          : `target: ${className(targets[i])} (p=${probs[i][targets[i]].toFixed(2)}); predicted: ${className(predicted[i])} ` +
+            `(p=${p.toFixed(2)})`,
       ];
       const panels: { label: string; p: PanelData }[] = [];
       const overlays: Record<string, string> = {};
@@ -720,8 +727,10 @@ export const command: Command = {
     const pngs = [...files.keys()].filter((f) => f.endsWith('.png'));
     const sheets = pngs.filter((f) => f.startsWith('sheets/')).length;
     console.log(
-      `wrote ${pngs.length - sheets} overlay${pngs.length - sheets === 1 ? '' : 's'}${sheets ? `, ${sheets} sheet${sheets === 1 ? '' : 's'}` : ''}, ` +
-        `${results.length} map file${results.length === 1 ? '' : 's'} and explain.json to ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s ` +
+      `wrote ${pngs.length - sheets} ` +
+        `overlay${pngs.length - sheets === 1 ? '' : 's'}${sheets ? `, ${sheets} sheet${sheets === 1 ? '' : 's'}` : ''}, ` +
+        `${results.length} map file${results.length === 1 ? '' : 's'} and explain.json to ${out} in ` +
+        `${((Date.now() - t0) / 1000).toFixed(1)} s ` +
         `(methods ${results.reduce((a, r) => a + r.seconds, 0).toFixed(1)} s, figures ${figureSeconds.toFixed(1)} s)`,
     );
     return 0;

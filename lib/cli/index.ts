@@ -8,14 +8,29 @@ import { UserError } from '../util/errors';
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   list: { summary: 'list the studies and their claims', load: () => require('./list').command },
   reproduce: { summary: 'run studies and write figures, claims and reports', load: () => require('./reproduce').command },
-  aggregate: { summary: 'merge runs of several seeds (from any machines) into claims over seeds and the index page', load: () => require('./aggregate').command },
+  aggregate: {
+    summary: 'merge runs of several seeds (from any machines) into claims over seeds and the index page',
+    load: () => require('./aggregate').command,
+  },
   notebook: { summary: 'execute notebooks headless to .ipynb and HTML', load: () => require('./notebook').command },
   bench: { summary: 'benchmark the training/inference engine (JSON)', load: () => require('./bench').command },
   data: { summary: 'describe a dataset or write a grid of samples with ground-truth overlays', load: () => require('./data').command },
-  train: { summary: 'train a model (bagnet, vgg, resnet, gap) with checkpoints; prints a JSON line', load: () => require('./train').command },
-  explain: { summary: "explain a tfjs model's predictions on PNG/JPEG images with any method: overlay PNGs, maps as JSON", load: () => require('./explain').command },
-  serve: { summary: 'serve the user-study task sets to participants in the browser; answers stored durably', load: () => require('./serve').command },
-  'user-study': { summary: "build the user-study tables from the stored answers (CSV and the study's report)", load: () => require('./user-study').command },
+  train: {
+    summary: 'train a model (bagnet, vgg, resnet, gap) with checkpoints; prints a JSON line',
+    load: () => require('./train').command,
+  },
+  explain: {
+    summary: "explain a tfjs model's predictions on PNG/JPEG images with any method: overlay PNGs, maps as JSON",
+    load: () => require('./explain').command,
+  },
+  serve: {
+    summary: 'serve the user-study task sets to participants in the browser; answers stored durably',
+    load: () => require('./serve').command,
+  },
+  'user-study': {
+    summary: "build the user-study tables from the stored answers (CSV and the study's report)",
+    load: () => require('./user-study').command,
+  },
 };
 
 function help(): string {

@@ -10,7 +10,13 @@ export const command: Command = {
     const args = parseArgs(argv, { command: 'list', booleans: ['json'] });
     const studies = studyNames().map((n) => getStudy(n));
     if (args.flags.json) {
-      console.log(JSON.stringify(studies.map(({ name, title, paper, summary, notebook }) => ({ name, title, paper, summary, notebook })), null, 2));
+      console.log(
+        JSON.stringify(
+          studies.map(({ name, title, paper, summary, notebook }) => ({ name, title, paper, summary, notebook })),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     for (const s of studies) {

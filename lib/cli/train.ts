@@ -37,9 +37,32 @@ training:
   --backend NAME       force a tfjs backend (default: the fastest that loads)`;
 
 const VALUES = [
-  'model', 'dataset', 'data', 'epochs', 'seed', 'checkpoint', 'limit', 'val-limit', 'q', 'size', 'depth', 'widths', 'antialias',
-  'batch-size', 'optimizer', 'lr', 'momentum', 'weight-decay', 'schedule', 'step-epochs', 'gamma', 'warmup', 'augment-shift',
-  'save', 'backend', 'top-k',
+  'model',
+  'dataset',
+  'data',
+  'epochs',
+  'seed',
+  'checkpoint',
+  'limit',
+  'val-limit',
+  'q',
+  'size',
+  'depth',
+  'widths',
+  'antialias',
+  'batch-size',
+  'optimizer',
+  'lr',
+  'momentum',
+  'weight-decay',
+  'schedule',
+  'step-epochs',
+  'gamma',
+  'warmup',
+  'augment-shift',
+  'save',
+  'backend',
+  'top-k',
 ] as const;
 
 /** Parses the model config from flags (exported for tests). */
@@ -47,11 +70,14 @@ export function modelConfigFromArgs(args: ParsedArgs): import('../models').Model
   const family = stringFlag(args, 'model');
   if (!family) throw new UserError('train: --model is required (bagnet, vgg, resnet or gap)');
   const widthsText = stringFlag(args, 'widths');
-  const widths = widthsText ? widthsText.split(',').map((w) => {
-    const n = Number(w);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`--widths expects positive integers separated by commas, found "${widthsText}"`);
-    return n;
-  }) : undefined;
+  const widths = widthsText
+    ? widthsText.split(',').map((w) => {
+        const n = Number(w);
+        if (!Number.isInteger(n) || n < 1)
+          throw new UserError(`--widths expects positive integers separated by commas, found "${widthsText}"`);
+        return n;
+      })
+    : undefined;
   const depth = stringFlag(args, 'depth');
   const sizes = ['small', 'medium', 'large'];
   let size = stringFlag(args, 'size');
@@ -63,7 +89,8 @@ export function modelConfigFromArgs(args: ParsedArgs): import('../models').Model
   }
   if (size !== undefined && !sizes.includes(size)) throw new UserError(`--size expects small, medium or large, found "${size}"`);
   const antialias = stringFlag(args, 'antialias', 'none');
-  if (!['none', 'rect-2', 'tri-3', 'tri-4', 'bin-5'].includes(antialias)) throw new UserError(`--antialias expects none, rect-2, tri-3, tri-4 or bin-5, found "${antialias}"`);
+  if (!['none', 'rect-2', 'tri-3', 'tri-4', 'bin-5'].includes(antialias))
+    throw new UserError(`--antialias expects none, rect-2, tri-3, tri-4 or bin-5, found "${antialias}"`);
   const sz = size as 'small' | 'medium' | 'large' | undefined;
   const aa = antialias as 'none';
   switch (family) {
@@ -75,21 +102,45 @@ export function modelConfigFromArgs(args: ParsedArgs): import('../models').Model
       return cfg;
     }
     case 'vgg':
-      return { family: 'vgg', ...(sz ? { size: sz } : {}), ...(widths ? { widths } : {}), ...(perStage ? { convs: perStage } : {}), antialias: aa };
+      return {
+        family: 'vgg',
+        ...(sz ? { size: sz } : {}),
+        ...(widths ? { widths } : {}),
+        ...(perStage ? { convs: perStage } : {}),
+        antialias: aa,
+      };
     case 'resnet':
-      return { family: 'resnet', ...(sz ? { size: sz } : {}), ...(widths ? { widths } : {}), ...(perStage ? { blocks: perStage } : {}), antialias: aa };
+      return {
+        family: 'resnet',
+        ...(sz ? { size: sz } : {}),
+        ...(widths ? { widths } : {}),
+        ...(perStage ? { blocks: perStage } : {}),
+        antialias: aa,
+      };
     case 'gap':
-      return { family: 'gap', ...(sz ? { size: sz } : {}), ...(widths ? { widths } : {}), ...(perStage ? { convs: perStage } : {}), antialias: aa };
+      return {
+        family: 'gap',
+        ...(sz ? { size: sz } : {}),
+        ...(widths ? { widths } : {}),
+        ...(perStage ? { convs: perStage } : {}),
+        antialias: aa,
+      };
     default:
       throw new UserError(`train: unknown --model "${family}"; expected bagnet, vgg, resnet or gap`);
   }
 }
 
 /** Loads train and validation (test split) sets: "toy" is built in, the rest come from lib/data's loadDataset. */
-export async function loadTrainData(name: string, opts: { data?: string; seed: number; limit?: number; valLimit?: number }): Promise<{ train: Dataset; val: Dataset }> {
+export async function loadTrainData(
+  name: string,
+  opts: { data?: string; seed: number; limit?: number; valLimit?: number },
+): Promise<{ train: Dataset; val: Dataset }> {
   if (name === 'toy') {
     const { toyBars } = await import('../train/toy');
-    return { train: toyBars(2 * (opts.limit ?? 128), opts.seed * 2 + 1, 8, 'train'), val: toyBars(2 * (opts.valLimit ?? 64), opts.seed * 2 + 2, 8, 'test') };
+    return {
+      train: toyBars(2 * (opts.limit ?? 128), opts.seed * 2 + 1, 8, 'train'),
+      val: toyBars(2 * (opts.valLimit ?? 64), opts.seed * 2 + 2, 8, 'test'),
+    };
   }
   const { loadDataset } = await import('../data');
   const train = await loadDataset(name, { data: opts.data, split: 'train', seed: opts.seed, limit: opts.limit });
@@ -121,7 +172,13 @@ export const command: Command = {
     const warmupEpochs = intFlag(args, 'warmup', 0, { min: 0 });
     let schedule: import('../train').ScheduleConfig;
     if (scheduleType === 'constant') schedule = { type: 'constant', warmupEpochs };
-    else if (scheduleType === 'step') schedule = { type: 'step', stepEpochs: intFlag(args, 'step-epochs', Math.max(1, Math.floor(epochs / 3)), { min: 1 }), gamma: numberFlag(args, 'gamma', 0.1), warmupEpochs };
+    else if (scheduleType === 'step')
+      schedule = {
+        type: 'step',
+        stepEpochs: intFlag(args, 'step-epochs', Math.max(1, Math.floor(epochs / 3)), { min: 1 }),
+        gamma: numberFlag(args, 'gamma', 0.1),
+        warmupEpochs,
+      };
     else if (scheduleType === 'cosine') schedule = { type: 'cosine', warmupEpochs };
     else throw new UserError(`--schedule expects constant, step or cosine, found "${scheduleType}"`);
     const shift = intFlag(args, 'augment-shift', 0, { min: 0 });
@@ -140,13 +197,20 @@ export const command: Command = {
       weightDecay: numberFlag(args, 'weight-decay', base.weightDecay ?? 0),
     };
     const data = await loadTrainData(datasetName, { data: stringFlag(args, 'data'), seed, limit, valLimit });
-    const trainOptions = { epochs, batchSize: intFlag(args, 'batch-size', 32, { min: 1 }), optimizer, schedule, topK: intFlag(args, 'top-k', 5, { min: 1 }) };
+    const trainOptions = {
+      epochs,
+      batchSize: intFlag(args, 'batch-size', 32, { min: 1 }),
+      optimizer,
+      schedule,
+      topK: intFlag(args, 'top-k', 5, { min: 1 }),
+    };
     const augment = shift > 0 ? { fn: trainLib.randomTranslate(shift), key: `translate-${shift}` } : undefined;
     const name = models.modelName(config);
     const key = trainLib.runKey({ config, data, train: trainOptions, seed, augment });
     // Checkpoints may be extended to more epochs unless the schedule depends on the total (cosine).
     const { epochs: _epochs, ...withoutEpochs } = trainOptions;
-    const resumeKey = schedule.type === 'cosine' ? key : trainLib.runKey({ config, data, train: withoutEpochs as typeof trainOptions, seed, augment });
+    const resumeKey =
+      schedule.type === 'cosine' ? key : trainLib.runKey({ config, data, train: withoutEpochs as typeof trainOptions, seed, augment });
 
     let model: import('@tensorflow/tfjs').LayersModel;
     let result: import('../train').TrainResult;
@@ -161,7 +225,15 @@ export const command: Command = {
       fromCache = cached.fromCache;
     } else {
       model = trainLib.buildFor(config, data.train, seed);
-      result = await trainLib.train(model, data, { ...trainOptions, seed, augment: augment?.fn, checkpointDir: checkpoint, resume, runKey: resumeKey, progress: name });
+      result = await trainLib.train(model, data, {
+        ...trainOptions,
+        seed,
+        augment: augment?.fn,
+        checkpointDir: checkpoint,
+        resume,
+        runKey: resumeKey,
+        progress: name,
+      });
     }
     const saveDir = stringFlag(args, 'save');
     if (saveDir) await models.saveModel(model, path.resolve(saveDir), { tessera: { key, config } });

@@ -65,7 +65,9 @@ function perImage(file: string, rows: [number, string[]][], ids: Set<number>): M
   }
   if (map.size !== ids.size) {
     const missing = [...ids].find((id) => !map.has(id));
-    throw new UserError(`${file}: has ${map.size} images but images.txt has ${ids.size} (e.g. id ${missing} is missing); the files disagree`);
+    throw new UserError(
+      `${file}: has ${map.size} images but images.txt has ${ids.size} (e.g. id ${missing} is missing); the files disagree`,
+    );
   }
   return map;
 }
@@ -86,7 +88,8 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
   const classNames: string[] = [];
   for (const [line, r] of classRows) {
     const cid = num(f('classes.txt'), line, r[0], 'class id');
-    if (cid !== classNames.length + 1) throw new UserError(`${f('classes.txt')}:${line}: expected class id ${classNames.length + 1}, found ${cid}`);
+    if (cid !== classNames.length + 1)
+      throw new UserError(`${f('classes.txt')}:${line}: expected class id ${classNames.length + 1}, found ${cid}`);
     classNames.push(r.slice(1).join(' '));
   }
   const labels = perImage(f('image_class_labels.txt'), readTable(f('image_class_labels.txt'), 2), ids);
@@ -102,7 +105,8 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
       const id = num(file, line, r[0], 'image id');
       const pid = num(file, line, r[1], 'part id');
       if (!ids.has(id)) throw new UserError(`${file}:${line}: image id ${id} is not in images.txt; the files disagree`);
-      if (pid < 1 || pid > partNames.length) throw new UserError(`${file}:${line}: part id ${pid} outside 1..${partNames.length} (parts/parts.txt)`);
+      if (pid < 1 || pid > partNames.length)
+        throw new UserError(`${file}:${line}: part id ${pid} outside 1..${partNames.length} (parts/parts.txt)`);
       let locs = partLocs.get(id);
       if (!locs) partLocs.set(id, (locs = new Float32Array(partNames.length * 3)));
       locs.set([num(file, line, r[2], 'x'), num(file, line, r[3], 'y'), num(file, line, r[4], 'visible') > 0 ? 1 : 0], (pid - 1) * 3);
@@ -141,7 +145,9 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
     const [lline, lr] = labels.get(id)!;
     const cls = num(f('image_class_labels.txt'), lline, lr[1], 'class id');
     if (!Number.isInteger(cls) || cls < 1 || cls > classNames.length) {
-      throw new UserError(`${f('image_class_labels.txt')}:${lline}: class ${cls} outside 1..${classNames.length} (classes.txt); the files disagree`);
+      throw new UserError(
+        `${f('image_class_labels.txt')}:${lline}: class ${cls} outside 1..${classNames.length} (classes.txt); the files disagree`,
+      );
     }
     outLabels[i] = cls - 1;
     const [bline, br] = boxes.get(id)!;
@@ -151,8 +157,18 @@ export async function loadCub(dir: string, opts: CubOptions): Promise<Dataset> {
     if (!fs.existsSync(file)) throw new UserError(`${f('images.txt')}: image ${id} is ${paths.get(id)}, but ${file} does not exist`);
     const dec = await decodeImage(file, { size, fit, channels: 3, region: opts.cropToBox ? box : undefined });
     const tol = 2;
-    if (box[2] <= 0 || box[3] <= 0 || box[0] < -tol || box[1] < -tol || box[0] + box[2] > dec.width + tol || box[1] + box[3] > dec.height + tol) {
-      throw new UserError(`${bf}:${bline}: box [${box.join(', ')}] of image ${id} does not fit its ${dec.width}x${dec.height} image ${file}; the files disagree`);
+    if (
+      box[2] <= 0 ||
+      box[3] <= 0 ||
+      box[0] < -tol ||
+      box[1] < -tol ||
+      box[0] + box[2] > dec.width + tol ||
+      box[1] + box[3] > dec.height + tol
+    ) {
+      throw new UserError(
+        `${bf}:${bline}: box [${box.join(', ')}] of image ${id} does not fit its ${dec.width}x${dec.height} image ${file}; the files ` +
+          `disagree`,
+      );
     }
     images.set(dec.data, i * per);
     const [x0, y0] = mapPoint(dec.map, box[0], box[1]);
@@ -226,7 +242,9 @@ export async function writeCubLayout(dir: string, sets: { train: Dataset; test?:
         }
         for (let k = 1; k <= partNames.length; k++) {
           const vis = n[k] > 0;
-          lines.locs.push(`${id} ${k} ${vis ? (sx[k] / n[k]).toFixed(1) : '0.0'} ${vis ? (sy[k] / n[k]).toFixed(1) : '0.0'} ${vis ? 1 : 0}`);
+          lines.locs.push(
+            `${id} ${k} ${vis ? (sx[k] / n[k]).toFixed(1) : '0.0'} ${vis ? (sy[k] / n[k]).toFixed(1) : '0.0'} ${vis ? 1 : 0}`,
+          );
         }
       }
     }
@@ -239,9 +257,15 @@ export async function writeCubLayout(dir: string, sets: { train: Dataset; test?:
   write('image_class_labels.txt', lines.labels);
   write('train_test_split.txt', lines.split);
   write('bounding_boxes.txt', lines.boxes);
-  write('classes.txt', ref.classNames.map((_, c) => `${c + 1} ${classDir(c)}`));
+  write(
+    'classes.txt',
+    ref.classNames.map((_, c) => `${c + 1} ${classDir(c)}`),
+  );
   if (partNames && ref.truth.partMaps) {
-    write('parts/parts.txt', partNames.map((p, k) => `${k + 1} ${p}`));
+    write(
+      'parts/parts.txt',
+      partNames.map((p, k) => `${k + 1} ${p}`),
+    );
     write('parts/part_locs.txt', lines.locs);
   }
 }

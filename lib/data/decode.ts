@@ -69,7 +69,12 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<De
       region = [x0, y0, x1 - x0, y1 - y0];
       // Decode (auto-rotated) to raw pixels first, so that the crop is exact and nothing is re-encoded.
       const { data: px, info: pi } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-      pipeline = sharp(px, { raw: { width: pi.width, height: pi.height, channels: pi.channels } }).extract({ left: x0, top: y0, width: x1 - x0, height: y1 - y0 });
+      pipeline = sharp(px, { raw: { width: pi.width, height: pi.height, channels: pi.channels } }).extract({
+        left: x0,
+        top: y0,
+        width: x1 - x0,
+        height: y1 - y0,
+      });
     }
     pipeline = pipeline.resize(opts.size, opts.size, { fit, position: 'centre', background: { r: 0, g: 0, b: 0 } }).removeAlpha();
     pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');
@@ -79,7 +84,9 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<De
     return { data: out, width, height, map: coordMap(region, opts.size, fit) };
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`${file}: cannot decode the image (${(err as Error).message}); expected a readable PNG or JPEG. Replace or remove the file.`);
+    throw new UserError(
+      `${file}: cannot decode the image (${(err as Error).message}); expected a readable PNG or JPEG. Replace or remove the file.`,
+    );
   }
 }
 
@@ -87,7 +94,8 @@ function convertChannels(src: Uint8Array, from: number, to: number): Uint8Array 
   const n = src.length / from;
   const out = new Uint8Array(n * to);
   for (let i = 0; i < n; i++) {
-    if (to === 1) out[i] = from >= 3 ? Math.round(0.299 * src[i * from] + 0.587 * src[i * from + 1] + 0.114 * src[i * from + 2]) : src[i * from];
+    if (to === 1)
+      out[i] = from >= 3 ? Math.round(0.299 * src[i * from] + 0.587 * src[i * from + 1] + 0.114 * src[i * from + 2]) : src[i * from];
     else for (let c = 0; c < to; c++) out[i * to + c] = src[i * from + (from >= 3 ? c : 0)];
   }
   return out;

@@ -76,7 +76,8 @@ async function download(dir: string, split: Split, url: string, sums: Record<str
     if (!res.ok) throw new Error(`HTTP ${res.status} for ${url + name}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const md5 = crypto.createHash('md5').update(bytes).digest('hex');
-    if (md5 !== sums[name]) throw new Error(`${url + name}: MD5 ${md5} differs from the published ${sums[name]} (corrupt or incomplete download)`);
+    if (md5 !== sums[name])
+      throw new Error(`${url + name}: MD5 ${md5} differs from the published ${sums[name]} (corrupt or incomplete download)`);
     writeFileAtomic(target, bytes);
   }
 }
@@ -104,7 +105,8 @@ export async function loadFashionMnist(opts: FashionOptions): Promise<Dataset> {
     if (!dir) {
       throw new UserError(
         `Fashion-MNIST ${opts.split} files (${Object.values(FASHION_FILES[opts.split]).join(', ')}) not found in ${where}, and ${why}. ` +
-          'Run `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or put the four IDX gz files in data/fashion-mnist/ or pass --data DIR.',
+          'Run `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or put the four IDX gz files in data/fashion-mnist/ or pass ' +
+          '--data DIR.',
       );
     }
   }
@@ -117,7 +119,9 @@ export async function loadFashionMnist(opts: FashionOptions): Promise<Dataset> {
   if (labels.dims.length !== 1) throw new UserError(`${labelsFile}: expected 1 dimension (N), found ${labels.dims.length}`);
   const [n, h, w] = images.dims;
   if (labels.dims[0] !== n) {
-    throw new UserError(`${labelsFile} holds ${labels.dims[0]} labels but ${imagesFile} holds ${n} images; the two files must come from the same split`);
+    throw new UserError(
+      `${labelsFile} holds ${labels.dims[0]} labels but ${imagesFile} holds ${n} images; the two files must come from the same split`,
+    );
   }
   const lab = new Int32Array(n);
   for (let i = 0; i < n; i++) {

@@ -16,11 +16,14 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   if (bytes.length < 4) throw new UserError(`${file}: expected an IDX file (at least 4 header bytes), found ${bytes.length} bytes`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new UserError(
-      `${file}: bad IDX magic ${hex(bytes.subarray(0, 4))}; expected 00 00 08 <ndims>. Is this really an IDX file (not HTML or a different format)? Re-download it.`,
+      `${file}: bad IDX magic ${hex(bytes.subarray(0, 4))}; expected 00 00 08 <ndims>. Is this really an IDX file (not HTML or a ` +
+        `different format)? Re-download it.`,
     );
   }
   if (bytes[2] !== 0x08) {
-    throw new UserError(`${file}: IDX element type 0x${bytes[2].toString(16).padStart(2, '0')} is not supported; expected 0x08 (unsigned byte)`);
+    throw new UserError(
+      `${file}: IDX element type 0x${bytes[2].toString(16).padStart(2, '0')} is not supported; expected 0x08 (unsigned byte)`,
+    );
   }
   const ndims = bytes[3];
   if (ndims < 1 || ndims > 4) throw new UserError(`${file}: IDX header says ${ndims} dimensions; expected 1 to 4`);
@@ -33,7 +36,8 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const found = bytes.length - header;
   if (found !== expected) {
     throw new UserError(
-      `${file}: IDX header says ${dims.join('x')} = ${expected} bytes of data, found ${found}; the file is ${found < expected ? 'truncated' : 'longer than its header says'}. Re-download it.`,
+      `${file}: IDX header says ${dims.join('x')} = ${expected} bytes of data, found ${found}; the file is ` +
+        `${found < expected ? 'truncated' : 'longer than its header says'}. Re-download it.`,
     );
   }
   return { dims, data: bytes.subarray(header) };
@@ -52,7 +56,9 @@ export function readIdx(file: string): IdxArray {
     try {
       bytes = zlib.gunzipSync(raw);
     } catch (err) {
-      throw new UserError(`${file}: not a valid gzip stream (${(err as Error).message}); the download is probably truncated. Delete it and fetch it again.`);
+      throw new UserError(
+        `${file}: not a valid gzip stream (${(err as Error).message}); the download is probably truncated. Delete it and fetch it again.`,
+      );
     }
   }
   return parseIdx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);

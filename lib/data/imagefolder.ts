@@ -47,7 +47,8 @@ export function imageFolderRoot(dir: string, split: Split): string {
   const hasSplits = isDir(path.join(dir, 'train')) || isDir(path.join(dir, 'test'));
   if (!hasSplits) return dir;
   const root = path.join(dir, split);
-  if (!isDir(root)) throw new UserError(`imagefolder: ${dir} has train/test sub-folders but no ${split}/; add ${root} with one folder per class`);
+  if (!isDir(root))
+    throw new UserError(`imagefolder: ${dir} has train/test sub-folders but no ${split}/; add ${root} with one folder per class`);
   return root;
 }
 
@@ -66,7 +67,9 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
       .filter((f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase()))
       .sort();
     if (images.length === 0) {
-      throw new UserError(`imagefolder: class folder ${folder} holds no images (${IMAGE_EXTENSIONS.join(', ')}); add images or remove the folder`);
+      throw new UserError(
+        `imagefolder: class folder ${folder} holds no images (${IMAGE_EXTENSIONS.join(', ')}); add images or remove the folder`,
+      );
     }
     if (root === dir || path.resolve(root) === path.resolve(dir)) {
       const holdout = opts.holdout ?? 0.2;
@@ -76,7 +79,11 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
     for (const f of images) files.push({ file: path.join(folder, f), label });
   });
   if (opts.perClass !== undefined) {
-    const keep = capPerClass(files.map((f) => f.label), opts.perClass, new Rng(opts.seed ?? 0).fork(`imagefolder/${opts.split}`));
+    const keep = capPerClass(
+      files.map((f) => f.label),
+      opts.perClass,
+      new Rng(opts.seed ?? 0).fork(`imagefolder/${opts.split}`),
+    );
     files = keep.map((i) => files[i]);
   }
   const size = opts.imageSize ?? 64;

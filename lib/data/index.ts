@@ -65,12 +65,24 @@ export async function loadDataset(name: string, opts: LoadOptions): Promise<Data
     case 'parts-birds': {
       const { partsBirds, BIRD_CLASSES } = await import('./synthetic/birds');
       const classes = opts.classes ?? BIRD_CLASSES.length;
-      return partsBirds({ split: opts.split, seed, classes, side: opts.imageSize, size: genSize(opts.split === 'train' ? 2000 : 500, classes) });
+      return partsBirds({
+        split: opts.split,
+        seed,
+        classes,
+        side: opts.imageSize,
+        size: genSize(opts.split === 'train' ? 2000 : 500, classes),
+      });
     }
     case 'facades': {
       const { facades, FACADE_CLASSES } = await import('./synthetic/facades');
       const classes = opts.classes ?? FACADE_CLASSES.length;
-      return facades({ split: opts.split, seed, classes, side: opts.imageSize, size: genSize(opts.split === 'train' ? 1200 : 300, classes) });
+      return facades({
+        split: opts.split,
+        seed,
+        classes,
+        side: opts.imageSize,
+        size: genSize(opts.split === 'train' ? 1200 : 300, classes),
+      });
     }
     case 'shifted-objects': {
       const { shiftedObjects } = await import('./synthetic/shifted');
@@ -92,7 +104,14 @@ export async function loadDataset(name: string, opts: LoadOptions): Promise<Data
     case 'cub': {
       if (!opts.data) throw new UserError('cub needs --data DIR: the CUB_200_2011 folder (with images.txt)');
       const { loadCub } = await import('./cub');
-      return loadCub(opts.data, { split: opts.split, imageSize: opts.imageSize, fit: opts.fit, cropToBox: opts.cropToBox, perClass: opts.limit, seed });
+      return loadCub(opts.data, {
+        split: opts.split,
+        imageSize: opts.imageSize,
+        fit: opts.fit,
+        cropToBox: opts.cropToBox,
+        perClass: opts.limit,
+        seed,
+      });
     }
     default:
       throw new UserError(`unknown dataset "${name}"; known: ${DATASET_NAMES.join(', ')}`);

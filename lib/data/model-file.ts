@@ -20,8 +20,16 @@ function specBytes(spec: tf.io.WeightsManifestEntry): number {
 /** The model artifacts of a model.json (topology, weight specs, weight bytes). */
 export function readModelArtifacts(file: string): tf.io.ModelArtifacts {
   const jsonFile = fs.existsSync(file) && fs.statSync(file).isDirectory() ? path.join(file, 'model.json') : file;
-  if (!fs.existsSync(jsonFile)) throw new UserError(`model: ${jsonFile} not found; expected a TensorFlow.js model.json with its weight files beside it`);
-  let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format?: string; generatedBy?: string; convertedBy?: string | null; trainingConfig?: tf.io.TrainingConfig };
+  if (!fs.existsSync(jsonFile))
+    throw new UserError(`model: ${jsonFile} not found; expected a TensorFlow.js model.json with its weight files beside it`);
+  let json: {
+    modelTopology?: unknown;
+    weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string | null;
+    trainingConfig?: tf.io.TrainingConfig;
+  };
   try {
     json = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
   } catch (err) {
@@ -44,7 +52,10 @@ export function readModelArtifacts(file: string): tf.io.ModelArtifacts {
   const data = Buffer.concat(chunks);
   const expected = specs.reduce((s, w) => s + specBytes(w), 0);
   if (data.length !== expected) {
-    throw new UserError(`model: the weight files of ${jsonFile} hold ${data.length} bytes but its manifest describes ${expected}; the files do not belong together`);
+    throw new UserError(
+      `model: the weight files of ${jsonFile} hold ${data.length} bytes but its manifest describes ${expected}; the files do not belong ` +
+        `together`,
+    );
   }
   return {
     modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],

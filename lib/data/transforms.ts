@@ -24,7 +24,8 @@ function dims(x: tf.Tensor4D): [number, number, number, number] {
 export function scrambleTilesBytes<T extends Pixels>(img: T, h: number, w: number, c: number, t: number, perm: readonly number[]): T {
   const rows = Math.floor(h / t);
   const cols = Math.floor(w / t);
-  if (perm.length !== rows * cols) throw new Error(`scramble: ${rows}x${cols} tiles need a permutation of ${rows * cols}, found ${perm.length}`);
+  if (perm.length !== rows * cols)
+    throw new Error(`scramble: ${rows}x${cols} tiles need a permutation of ${rows * cols}, found ${perm.length}`);
   const out = img.slice() as T;
   for (let k = 0; k < perm.length; k++) {
     const sr = Math.floor(perm[k] / cols) * t;
@@ -46,7 +47,8 @@ export function scrambleTilesBytes<T extends Pixels>(img: T, h: number, w: numbe
  */
 export function scrambleTiles(x: tf.Tensor4D, t: number, rng: Rng): tf.Tensor4D {
   const [n, h, w, c] = dims(x);
-  if (!(Number.isInteger(t) && t >= 1 && t <= Math.min(h, w))) throw new Error(`scramble: tile size must be an integer in 1..${Math.min(h, w)}, found ${t}`);
+  if (!(Number.isInteger(t) && t >= 1 && t <= Math.min(h, w)))
+    throw new Error(`scramble: tile size must be an integer in 1..${Math.min(h, w)}, found ${t}`);
   const data = x.dataSync() as Float32Array;
   const out = new Float32Array(data.length);
   const per = h * w * c;
@@ -80,7 +82,16 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number, radius = Math.ceil(3
   if (r === 0) return x.clone();
   const k = gaussianKernel1d(sigma, r);
   return tf.tidy(() => {
-    const padded = tf.mirrorPad(x, [[0, 0], [r, r], [r, r], [0, 0]], 'symmetric');
+    const padded = tf.mirrorPad(
+      x,
+      [
+        [0, 0],
+        [r, r],
+        [r, r],
+        [0, 0],
+      ],
+      'symmetric',
+    );
     const kv = tf.tile(tf.tensor4d(k, [k.length, 1, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D;
     const kh = tf.tile(tf.tensor4d(k, [1, k.length, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D;
     return tf.depthwiseConv2d(tf.depthwiseConv2d(padded, kv, 1, 'valid'), kh, 1, 'valid');
@@ -147,7 +158,16 @@ export function occlude(
         for (let xx = x0; xx < x1; xx++)
           for (let k = 0; k < c; k++) {
             const j = base + (yy * w + xx) * c + k;
-            out[j] = fill === 'mean' ? mean[k] : fill === 'zero' ? 0 : fill === 'blur' ? blurred![j] : fill === 'constant' ? constant[k] : opts.rng!.next();
+            out[j] =
+              fill === 'mean'
+                ? mean[k]
+                : fill === 'zero'
+                  ? 0
+                  : fill === 'blur'
+                    ? blurred![j]
+                    : fill === 'constant'
+                      ? constant[k]
+                      : opts.rng!.next();
           }
     }
   }
@@ -173,7 +193,13 @@ export function randomCrop(x: tf.Tensor4D, size: number, rng: Rng): { x: tf.Tens
   if (size > h || size > w) throw new Error(`randomCrop: ${size}x${size} does not fit ${h}x${w}`);
   const offsets: [number, number][] = [];
   for (let i = 0; i < n; i++) offsets.push([rng.int(w - size + 1), rng.int(h - size + 1)]);
-  const crops = tf.tidy(() => tf.concat(offsets.map(([ox, oy], i) => tf.slice(x, [i, oy, ox, 0], [1, size, size, c])), 0) as tf.Tensor4D);
+  const crops = tf.tidy(
+    () =>
+      tf.concat(
+        offsets.map(([ox, oy], i) => tf.slice(x, [i, oy, ox, 0], [1, size, size, c])),
+        0,
+      ) as tf.Tensor4D,
+  );
   return { x: crops, offsets };
 }
 
@@ -186,7 +212,16 @@ export function shift(x: tf.Tensor4D, dx: number, dy: number, fill = 0): tf.Tens
   if (!Number.isInteger(dx) || !Number.isInteger(dy)) throw new Error(`shift: dx and dy must be integers, found ${dx}, ${dy}`);
   if (Math.abs(dx) >= w || Math.abs(dy) >= h) return tf.fill([n, h, w, c], fill) as tf.Tensor4D;
   return tf.tidy(() => {
-    const padded = tf.pad(x, [[0, 0], [Math.max(dy, 0), Math.max(-dy, 0)], [Math.max(dx, 0), Math.max(-dx, 0)], [0, 0]], fill);
+    const padded = tf.pad(
+      x,
+      [
+        [0, 0],
+        [Math.max(dy, 0), Math.max(-dy, 0)],
+        [Math.max(dx, 0), Math.max(-dx, 0)],
+        [0, 0],
+      ],
+      fill,
+    );
     return tf.slice(padded, [0, Math.max(-dy, 0), Math.max(-dx, 0), 0], [n, h, w, c]);
   });
 }
@@ -218,7 +253,13 @@ export function flipVertical(x: tf.Tensor4D): tf.Tensor4D {
 export function randomFlip(x: tf.Tensor4D, rng: Rng, p = 0.5): { x: tf.Tensor4D; flipped: boolean[] } {
   const [n] = dims(x);
   const flipped = Array.from({ length: n }, () => rng.next() < p);
-  const out = tf.tidy(() => tf.concat(flipped.map((f, i) => (f ? tf.reverse(tf.slice(x, [i], [1]), 2) : tf.slice(x, [i], [1]))), 0) as tf.Tensor4D);
+  const out = tf.tidy(
+    () =>
+      tf.concat(
+        flipped.map((f, i) => (f ? tf.reverse(tf.slice(x, [i], [1]), 2) : tf.slice(x, [i], [1]))),
+        0,
+      ) as tf.Tensor4D,
+  );
   return { x: out, flipped };
 }
 
@@ -277,18 +318,19 @@ export function affineAugment(x: tf.Tensor4D, rng: Rng, opts: AffineOptions = {}
   }
   // One call per image: tfjs 4.22's cpu Transform kernel leaves images after the first at zero when given a batch
   // of transforms.
-  return tf.tidy(() =>
-    tf.concat(
-      Array.from({ length: n }, (_, i) =>
-        tf.image.transform(
-          tf.slice(x, [i], [1]),
-          tf.tensor2d(params.slice(i * 8, i * 8 + 8), [1, 8]),
-          opts.interpolation ?? 'bilinear',
-          opts.fillMode ?? 'nearest',
-          opts.fillValue ?? 0,
+  return tf.tidy(
+    () =>
+      tf.concat(
+        Array.from({ length: n }, (_, i) =>
+          tf.image.transform(
+            tf.slice(x, [i], [1]),
+            tf.tensor2d(params.slice(i * 8, i * 8 + 8), [1, 8]),
+            opts.interpolation ?? 'bilinear',
+            opts.fillMode ?? 'nearest',
+            opts.fillValue ?? 0,
+          ),
         ),
-      ),
-      0,
-    ) as tf.Tensor4D,
+        0,
+      ) as tf.Tensor4D,
   );
 }

@@ -21,15 +21,25 @@ export interface BatchNormTrainingResult {
  * y = (x - mean) / sqrt(variance + epsilon) * gamma + beta with mean and variance over every axis but the last
  * (NHWC [N,H,W,C] or [N,C]); gradients flow to x (through the batch statistics too), gamma and beta.
  */
-export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | null, epsilon: number): BatchNormTrainingResult {
+export function batchNormTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D | null,
+  beta: tf.Tensor1D | null,
+  epsilon: number,
+): BatchNormTrainingResult {
   const rank = x.rank;
-  const fused = tf.getBackend() === 'torch' && (rank === 4 || rank === 2) && x.dtype === 'float32' &&
+  const fused =
+    tf.getBackend() === 'torch' &&
+    (rank === 4 || rank === 2) &&
+    x.dtype === 'float32' &&
     [gamma, beta].every((t) => t == null || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === x.shape[rank - 1]));
   if (fused) {
     const inputs: Record<string, tf.Tensor> = { x };
     if (gamma) inputs.scale = gamma;
     if (beta) inputs.offset = beta;
-    const [y, mean, variance] = tf.engine().runKernel('TorchBatchNormTrain', inputs as never, { varianceEpsilon: epsilon } as never) as tf.Tensor[];
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel('TorchBatchNormTrain', inputs as never, { varianceEpsilon: epsilon } as never) as tf.Tensor[];
     return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
   const axes = Array.from({ length: rank - 1 }, (_, i) => i);
@@ -65,18 +75,25 @@ export function fuseLayersBatchNorm(): void {
     const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
     const ndim = input ? input.rank : 0;
     const axis = this.axis >= 0 ? this.axis : this.axis + ndim;
-    if (!kwargs?.training || !input || tf.getBackend() !== 'torch' || axis !== ndim - 1 || (ndim !== 4 && ndim !== 2) ||
-      input.dtype !== 'float32') {
+    if (
+      !kwargs?.training ||
+      !input ||
+      tf.getBackend() !== 'torch' ||
+      axis !== ndim - 1 ||
+      (ndim !== 4 && ndim !== 2) ||
+      input.dtype !== 'float32'
+    ) {
       return original.call(this, inputs, kwargs);
     }
     return tf.tidy(() => {
       const gamma = this.gamma ? (this.gamma.read() as tf.Tensor1D) : null;
       const beta = this.beta ? (this.beta.read() as tf.Tensor1D) : null;
       const { y, mean, variance } = batchNormTraining(input, gamma, beta, this.epsilon);
-      const update = (variable: BatchNormLayerLike['movingMean'], value: tf.Tensor) => tf.tidy(() => {
-        const orig = variable.read();
-        variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
-      });
+      const update = (variable: BatchNormLayerLike['movingMean'], value: tf.Tensor) =>
+        tf.tidy(() => {
+          const orig = variable.read();
+          variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
+        });
       update(this.movingMean, mean);
       update(this.movingVariance, variance);
       return y;

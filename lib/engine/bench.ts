@@ -102,7 +102,9 @@ async function benchNet(name: BenchNet, reps: number): Promise<NetSpeed> {
   model.compile({ optimizer: tf.train.adam(1e-3), loss: benchLoss(name) });
   const x = tf.randomUniform([BATCH, ...inputShape(name)]);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
-  const train = async () => { await model.trainOnBatch(x, y); };
+  const train = async () => {
+    await model.trainOnBatch(x, y);
+  };
   const infer = async () => {
     const p = model.predict(x) as tf.Tensor;
     await p.data();
@@ -131,11 +133,15 @@ export function runTorchBench(threads: number, reps: number, nets: readonly stri
   const python = process.env.TESSERA_PYTHON || '/usr/bin/python3';
   const script = path.join(__dirname, 'bench_torch.py');
   if (!fs.existsSync(python)) return { error: `${python} not found; install python3-torch for the PyTorch comparison` };
-  const r = spawnSync(python, [script, '--threads', String(threads), '--reps', String(reps), '--batch', String(BATCH), '--nets', nets.join(',')], {
-    encoding: 'utf8',
-    timeout: 240_000,
-    env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'passive' },
-  });
+  const r = spawnSync(
+    python,
+    [script, '--threads', String(threads), '--reps', String(reps), '--batch', String(BATCH), '--nets', nets.join(',')],
+    {
+      encoding: 'utf8',
+      timeout: 240_000,
+      env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'passive' },
+    },
+  );
   if (r.status !== 0) {
     const why = (r.stderr || r.error?.message || '').trim().split('\n').slice(-1)[0];
     return { error: `PyTorch comparison skipped: ${python} ${path.basename(script)} failed (${why}); apt-get install python3-torch` };
@@ -162,7 +168,15 @@ export async function runBench(opts: { reps?: number; backend?: string; nets?: B
       torchNets[name] = pt.nets[name];
     } else torchError = pt ? pt.error : 'no result';
   }
-  const result: BenchResult = { backend: info.backend, threads: info.threads, engine: describeEngine(info), batch: BATCH, reps, nets, seconds: 0 };
+  const result: BenchResult = {
+    backend: info.backend,
+    threads: info.threads,
+    engine: describeEngine(info),
+    batch: BATCH,
+    reps,
+    nets,
+    seconds: 0,
+  };
   if (opts.torch !== false) {
     if (torchInfo) {
       result.pytorch = { ...torchInfo, nets: torchNets };

@@ -13,13 +13,30 @@ import * as tf from '@tensorflow/tfjs';
 type Pad = 'same' | 'valid';
 
 /** relu(conv2d(x, w) + b) or conv2d(x, w) + b with a one-kernel forward; x NHWC, w [kh, kw, in, out]. */
-export function convBiasActivation(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, strides: [number, number], pad: Pad, relu: boolean): tf.Tensor4D {
+export function convBiasActivation(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D | null,
+  strides: [number, number],
+  pad: Pad,
+  relu: boolean,
+): tf.Tensor4D {
   const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation: relu ? 'relu' : 'linear' };
   const grads = (dy: tf.Tensor, xs: tf.Tensor, ws: tf.Tensor, y: tf.Tensor): tf.Tensor[] => {
     const e = tf.engine();
     const dyr = relu ? (e.runKernel('TorchReluGrad', { dy, x: y }) as tf.Tensor) : dy;
-    const dx = e.runKernel('Conv2DBackpropInput', { dy: dyr, filter: ws }, { strides, pad, dataFormat: 'NHWC', inputShape: xs.shape } as never) as tf.Tensor;
-    const dw = e.runKernel('Conv2DBackpropFilter', { x: xs, dy: dyr }, { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor;
+    const dx = e.runKernel('Conv2DBackpropInput', { dy: dyr, filter: ws }, {
+      strides,
+      pad,
+      dataFormat: 'NHWC',
+      inputShape: xs.shape,
+    } as never) as tf.Tensor;
+    const dw = e.runKernel('Conv2DBackpropFilter', { x: xs, dy: dyr }, {
+      strides,
+      pad,
+      dataFormat: 'NHWC',
+      filterShape: ws.shape,
+    } as never) as tf.Tensor;
     return [dx, dw, dyr];
   };
   if (b) {
@@ -73,12 +90,27 @@ export function fuseLayersConv(): void {
   proto.call = function fusedConvCall(this: ConvLayerLike, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) {
     const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
     const act = this.activation ? this.activation.getClassName() : 'linear';
-    const ok = input && input.rank === 4 && input.dtype === 'float32' && this.rank === 2 && this.dataFormat === 'channelsLast' &&
-      this.dilationRate.every((d) => d === 1) && (this.padding === 'same' || this.padding === 'valid') &&
-      (act === 'relu' || act === 'linear') && tf.getBackend() === 'torch' &&
+    const ok =
+      input &&
+      input.rank === 4 &&
+      input.dtype === 'float32' &&
+      this.rank === 2 &&
+      this.dataFormat === 'channelsLast' &&
+      this.dilationRate.every((d) => d === 1) &&
+      (this.padding === 'same' || this.padding === 'valid') &&
+      (act === 'relu' || act === 'linear') &&
+      tf.getBackend() === 'torch' &&
       (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
     if (!ok) return original.call(this, inputs, kwargs);
-    return tf.tidy(() => convBiasActivation(input as tf.Tensor4D, this.kernel.read() as tf.Tensor4D,
-      this.bias ? (this.bias.read() as tf.Tensor1D) : null, this.strides as [number, number], this.padding as Pad, act === 'relu'));
+    return tf.tidy(() =>
+      convBiasActivation(
+        input as tf.Tensor4D,
+        this.kernel.read() as tf.Tensor4D,
+        this.bias ? (this.bias.read() as tf.Tensor1D) : null,
+        this.strides as [number, number],
+        this.padding as Pad,
+        act === 'relu',
+      ),
+    );
   };
 }

@@ -151,7 +151,9 @@ export async function initEngine(opts: { backend?: string; quiet?: boolean } = {
     }
     reasons.push(`${candidate.name}: ${why ?? 'tf.setBackend failed'}`);
   }
-  throw new UserError(`backend "${forced}" is not available here (${reasons.join('; ')}); unset TESSERA_BACKEND to pick the fastest that loads`);
+  throw new UserError(
+    `backend "${forced}" is not available here (${reasons.join('; ')}); unset TESSERA_BACKEND to pick the fastest that loads`,
+  );
 }
 
 /** One line naming the backend, e.g. "engine: backend wasm, 1 thread (tfjs-backend-wasm ...)". */

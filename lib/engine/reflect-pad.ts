@@ -26,7 +26,12 @@ export function reflectPad(x: tf.Tensor4D, pads: SpatialPads): tf.Tensor4D {
       if (before === 0 && after === 0) continue;
       const n = y.shape[axis];
       if (!reflectable([before, after], n)) {
-        const p: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
+        const p: [number, number][] = [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ];
         p[axis] = [before, after];
         y = tf.pad(y, p);
         continue;

@@ -67,15 +67,34 @@ function permute(b: WasmBackend, x: Info, perm: number[]): Info {
 }
 
 function explicitPad(top: number, bottom: number, left: number, right: number): Pad {
-  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
 }
 
-function conv2DBackpropFilter({ inputs, attrs, backend }: { inputs: Record<string, Info>; attrs: Record<string, unknown>; backend: unknown }): Info {
+function conv2DBackpropFilter({
+  inputs,
+  attrs,
+  backend,
+}: {
+  inputs: Record<string, Info>;
+  attrs: Record<string, unknown>;
+  backend: unknown;
+}): Info {
   const b = backend as WasmBackend;
   const { x, dy } = inputs;
   const filterShape = attrs.filterShape as Shape4;
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, attrs.strides as number, 1, attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | undefined);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    filterShape,
+    attrs.strides as number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | undefined,
+  );
   const [kh, kw, ci, co] = filterShape;
   const [, h, w] = x.shape;
   const { top, left } = info.padInfo;
@@ -89,9 +108,17 @@ function conv2DBackpropFilter({ inputs, attrs, backend }: { inputs: Record<strin
   const dyT = permute(b, dy, [1, 2, 0, 3]);
   const bottom = Math.max(0, kh - 1 + sh * (ho - 1) + 1 - h - top);
   const right = Math.max(0, kw - 1 + sw * (wo - 1) + 1 - w - left);
-  const conv = runWasm('Conv2D', { x: xT, filter: dyT }, {
-    strides: [1, 1], pad: explicitPad(top, bottom, left, right), dataFormat: 'NHWC', dilations: [sh, sw],
-  }, b);
+  const conv = runWasm(
+    'Conv2D',
+    { x: xT, filter: dyT },
+    {
+      strides: [1, 1],
+      pad: explicitPad(top, bottom, left, right),
+      dataFormat: 'NHWC',
+      dilations: [sh, sw],
+    },
+    b,
+  );
   const [, oh, ow] = conv.shape; // >= kh, kw
   const out = b.makeOutput([kh, kw, ci, co], 'float32');
   const src = heap(b, conv); // views are taken after the last allocation (growing the heap detaches them)
@@ -107,12 +134,27 @@ function conv2DBackpropFilter({ inputs, attrs, backend }: { inputs: Record<strin
   return out;
 }
 
-function depthwiseBackpropFilter({ inputs, attrs, backend }: { inputs: Record<string, Info>; attrs: Record<string, unknown>; backend: unknown }): Info {
+function depthwiseBackpropFilter({
+  inputs,
+  attrs,
+  backend,
+}: {
+  inputs: Record<string, Info>;
+  attrs: Record<string, unknown>;
+  backend: unknown;
+}): Info {
   const b = backend as WasmBackend;
   const { x, dy } = inputs;
   const filterShape = attrs.filterShape as Shape4;
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, attrs.strides as number,
-    (attrs.dilations as number) ?? 1, attrs.pad as Pad, attrs.dimRoundingMode as 'floor' | undefined, true);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    filterShape,
+    attrs.strides as number,
+    (attrs.dilations as number) ?? 1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | undefined,
+    true,
+  );
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
     throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm: dilations > 1 are not supported (tfjs gradients need dilation 1)');
   }
@@ -129,8 +171,7 @@ function depthwiseBackpropFilter({ inputs, attrs, backend }: { inputs: Record<st
   const xs = heap(b, x);
   const Xd = heap(b, X);
   for (let n = 0; n < N; n++)
-    for (let p = 0; p < H * W; p++)
-      for (let c = 0; c < C; c++) Xd[p * C * N + c * N + n] = xs[(n * H * W + p) * C + c];
+    for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) Xd[p * C * N + c * N + n] = xs[(n * H * W + p) * C + c];
   const dys = heap(b, dy);
   const Fd = heap(b, F);
   for (let n = 0; n < N; n++)
@@ -139,9 +180,17 @@ function depthwiseBackpropFilter({ inputs, attrs, backend }: { inputs: Record<st
         for (let m = 0; m < M; m++) Fd[(p * C * N + c * N + n) * M + m] = dys[(n * ho * wo + p) * C * M + c * M + m];
   const bottom = Math.max(0, kh - 1 + sh * (ho - 1) + 1 - H - top);
   const right = Math.max(0, kw - 1 + sw * (wo - 1) + 1 - W - left);
-  const conv = runWasm('DepthwiseConv2dNative', { x: X, filter: F }, {
-    strides: [1, 1], pad: explicitPad(top, bottom, left, right), dilations: [sh, sw], dataFormat: 'NHWC',
-  }, b);
+  const conv = runWasm(
+    'DepthwiseConv2dNative',
+    { x: X, filter: F },
+    {
+      strides: [1, 1],
+      pad: explicitPad(top, bottom, left, right),
+      dilations: [sh, sw],
+      dataFormat: 'NHWC',
+    },
+    b,
+  );
   const ow = conv.shape[2];
   const out = b.makeOutput([kh, kw, C, M], 'float32');
   const src = heap(b, conv);
@@ -159,12 +208,27 @@ function depthwiseBackpropFilter({ inputs, attrs, backend }: { inputs: Record<st
   return out;
 }
 
-function depthwiseBackpropInput({ inputs, attrs, backend }: { inputs: Record<string, Info>; attrs: Record<string, unknown>; backend: unknown }): Info {
+function depthwiseBackpropInput({
+  inputs,
+  attrs,
+  backend,
+}: {
+  inputs: Record<string, Info>;
+  attrs: Record<string, unknown>;
+  backend: unknown;
+}): Info {
   const b = backend as WasmBackend;
   const { dy, filter } = inputs;
   const inputShape = attrs.inputShape as Shape4;
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, attrs.strides as number,
-    (attrs.dilations as number) ?? 1, attrs.pad as Pad, attrs.dimRoundingMode as 'floor' | undefined, true);
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as Shape4,
+    attrs.strides as number,
+    (attrs.dilations as number) ?? 1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | undefined,
+    true,
+  );
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
     throw new Error('DepthwiseConv2dNativeBackpropInput on wasm: dilations > 1 are not supported (tfjs gradients need dilation 1)');
   }
@@ -184,7 +248,9 @@ function depthwiseBackpropInput({ inputs, attrs, backend }: { inputs: Record<str
   const padB = H - hu + top;
   const padR = W - wu + left;
   if (padT < 0 || padL < 0 || padB < 0 || padR < 0) {
-    throw new Error(`DepthwiseConv2dNativeBackpropInput on wasm: padding ${JSON.stringify(info.padInfo)} larger than the filter is not supported`);
+    throw new Error(
+      `DepthwiseConv2dNativeBackpropInput on wasm: padding ${JSON.stringify(info.padInfo)} larger than the filter is not supported`,
+    );
   }
   const U = b.makeOutput([N, hu, wu, K], 'float32');
   const Wf = b.makeOutput([kh, kw, K, 1], 'float32');
@@ -204,11 +270,18 @@ function depthwiseBackpropInput({ inputs, attrs, backend }: { inputs: Record<str
   const Wd = heap(b, Wf);
   const ws = heap(b, filter);
   for (let a = 0; a < kh; a++)
-    for (let e = 0; e < kw; e++)
-      for (let k = 0; k < K; k++) Wd[(a * kw + e) * K + k] = ws[((kh - 1 - a) * kw + (kw - 1 - e)) * K + k];
-  const conv = runWasm('DepthwiseConv2dNative', { x: U, filter: Wf }, {
-    strides: [1, 1], pad: explicitPad(padT, padB, padL, padR), dilations: [1, 1], dataFormat: 'NHWC',
-  }, b);
+    for (let e = 0; e < kw; e++) for (let k = 0; k < K; k++) Wd[(a * kw + e) * K + k] = ws[((kh - 1 - a) * kw + (kw - 1 - e)) * K + k];
+  const conv = runWasm(
+    'DepthwiseConv2dNative',
+    { x: U, filter: Wf },
+    {
+      strides: [1, 1],
+      pad: explicitPad(padT, padB, padL, padR),
+      dilations: [1, 1],
+      dataFormat: 'NHWC',
+    },
+    b,
+  );
   let out = conv;
   if (M > 1) {
     out = b.makeOutput([N, H, W, C], 'float32');
@@ -229,8 +302,14 @@ function depthwiseBackpropInput({ inputs, attrs, backend }: { inputs: Record<str
 function maxPoolGrad({ inputs, attrs, backend }: { inputs: Record<string, Info>; attrs: Record<string, unknown>; backend: unknown }): Info {
   const b = backend as WasmBackend;
   const { dy, input } = inputs;
-  const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, attrs.filterSize as number, attrs.strides as number, 1,
-    attrs.pad as Pad, attrs.dimRoundingMode as 'floor' | undefined);
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as Shape4,
+    attrs.filterSize as number,
+    attrs.strides as number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | undefined,
+  );
   const [N, H, W, C] = input.shape;
   const { outHeight: ho, outWidth: wo, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;

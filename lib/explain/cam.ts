@@ -17,10 +17,14 @@ import { AttributeOptions, checkInputs, ExplanationMethod, MethodInfo, numClasse
 export function gapHead(model: tf.LayersModel): { featureLayer: string; dense: tf.layers.Layer } | string {
   const last = model.layers[model.layers.length - 1];
   const inbound = (l: tf.layers.Layer) => (l.inboundNodes.length ? l.inboundNodes[0].inboundLayers : []);
-  if (last.getClassName() !== 'Dense') return `needs a global-average-pooling -> dense head: the output layer "${last.name}" is ${last.getClassName()}, not Dense`;
+  if (last.getClassName() !== 'Dense')
+    return `needs a global-average-pooling -> dense head: the output layer "${last.name}" is ${last.getClassName()}, not Dense`;
   const pool = inbound(last)[0];
   if (!pool || pool.getClassName() !== 'GlobalAveragePooling2D') {
-    return `needs a global-average-pooling -> dense head: the dense output layer "${last.name}" reads "${pool?.name}" (${pool?.getClassName()}), not GlobalAveragePooling2D`;
+    return (
+      `needs a global-average-pooling -> dense head: the dense output layer "${last.name}" reads "${pool?.name}" ` +
+      `(${pool?.getClassName()}), not GlobalAveragePooling2D`
+    );
   }
   const cfg = last.getConfig() as { activation?: string };
   if (cfg.activation && cfg.activation !== 'linear') return `needs logits: the output layer "${last.name}" applies ${cfg.activation}`;
@@ -41,7 +45,8 @@ export function splitAt(model: tf.LayersModel, name: string): { body: tf.LayersM
     for (const layer of later) {
       const inputs = layer.inboundNodes[0].inboundLayers.map((l) => {
         const v = values.get(l.name);
-        if (!v) throw new UserError(`cannot cut the model after "${name}": layer "${layer.name}" also reads "${l.name}" from before the cut`);
+        if (!v)
+          throw new UserError(`cannot cut the model after "${name}": layer "${layer.name}" also reads "${l.name}" from before the cut`);
         return v;
       });
       values.set(layer.name, layer.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false }) as tf.Tensor);
@@ -144,7 +149,8 @@ export class CAM extends WeightedFeatureMap {
   /** The dense kernel [D, K] (checked to read the feature layer through GAP). */
   private kernel(): tf.Tensor2D {
     const head = gapHead(this.model);
-    if (typeof head === 'string' || head.featureLayer !== this.layer) throw new UserError(`cam: layer "${this.layer}" does not feed the GAP head`);
+    if (typeof head === 'string' || head.featureLayer !== this.layer)
+      throw new UserError(`cam: layer "${this.layer}" does not feed the GAP head`);
     return head.dense.getWeights()[0] as tf.Tensor2D;
   }
 
@@ -154,7 +160,12 @@ export class CAM extends WeightedFeatureMap {
 
   /** Every class's CAM [n,h,w,K] at once: f times the dense kernel. */
   allClasses(x: tf.Tensor4D, options: CamOptions = {}): ClassHeatmaps {
-    checkInputs(this.info, this.model, x, Array.from({ length: x.shape[0] }, () => 0));
+    checkInputs(
+      this.info,
+      this.model,
+      x,
+      Array.from({ length: x.shape[0] }, () => 0),
+    );
     const kernel = this.kernel();
     const values = mapBatches(x, options.batchSize ?? 64, (xb) => {
       const f = this.body.predict(xb) as tf.Tensor4D;
@@ -193,7 +204,13 @@ export class GradCAM extends WeightedFeatureMap {
  * CAM written literally from its definition, M_c(y,x) = sum_d w[d,c] f_d(y,x), with plain loops in float64 over the
  * feature map `f` [n,h,w,D] (values) and the dense kernel `w` [D,K]: the twin the fast CAM is tested against.
  */
-export function camLiteral(f: ArrayLike<number>, shape: [number, number, number, number], w: ArrayLike<number>, K: number, targets: ArrayLike<number>): Float32Array {
+export function camLiteral(
+  f: ArrayLike<number>,
+  shape: [number, number, number, number],
+  w: ArrayLike<number>,
+  K: number,
+  targets: ArrayLike<number>,
+): Float32Array {
   const [n, h, wd, D] = shape;
   const out = new Float32Array(n * h * wd);
   for (let i = 0; i < n; i++) {

@@ -88,7 +88,9 @@ export const CRISP_MASK_INFO: MethodInfo = {
   label: 'Crisp mask',
   signed: false,
   needs: { gradients: true },
-  summary: 'two-stage perturbation mask (smooth low-resolution, then full-resolution with TV and binarisation) whose blur drops the class probability (Carletti et al. 2018)',
+  summary:
+    'two-stage perturbation mask (smooth low-resolution, then full-resolution with TV and binarisation) whose blur drops the class ' +
+    'probability (Carletti et al. 2018)',
 };
 
 export class CrispMask implements ExplanationMethod<CrispMaskOptions> {
@@ -112,16 +114,23 @@ export class CrispMask implements ExplanationMethod<CrispMaskOptions> {
       stage2: { ...d.stage2, ...this.defaults.stage2, ...options.stage2 },
       progress: o.progress ?? d.progress,
     };
-    if (!Number.isInteger(r.maskScale) || r.maskScale < 1) throw new UserError(`crisp-mask: maskScale must be a positive integer, found ${r.maskScale}`);
-    for (const [name, st] of [['stage1', r.stage1], ['stage2', r.stage2]] as const) {
-      if (!Number.isInteger(st.iterations) || st.iterations < 0) throw new UserError(`crisp-mask: ${name}.iterations must be a non-negative integer, found ${st.iterations}`);
+    if (!Number.isInteger(r.maskScale) || r.maskScale < 1)
+      throw new UserError(`crisp-mask: maskScale must be a positive integer, found ${r.maskScale}`);
+    for (const [name, st] of [
+      ['stage1', r.stage1],
+      ['stage2', r.stage2],
+    ] as const) {
+      if (!Number.isInteger(st.iterations) || st.iterations < 0)
+        throw new UserError(`crisp-mask: ${name}.iterations must be a non-negative integer, found ${st.iterations}`);
     }
     return r;
   }
 
   /** Target probabilities of the model on x [n,H,W,C] (one pass, no gradient). */
   private probabilities(x: tf.Tensor4D, onehot: tf.Tensor2D): number[] {
-    return Array.from(tf.tidy(() => tf.sum(tf.mul(tf.softmax(this.model.apply(x, { training: false }) as tf.Tensor2D), onehot), 1)).dataSync());
+    return Array.from(
+      tf.tidy(() => tf.sum(tf.mul(tf.softmax(this.model.apply(x, { training: false }) as tf.Tensor2D), onehot), 1)).dataSync(),
+    );
   }
 
   /** Optimises both masks of every image; the masks and probabilities as plain numbers. */
@@ -164,7 +173,9 @@ export class CrispMask implements ExplanationMethod<CrispMaskOptions> {
       this.descend(m2, o.stage2, (m) => perturb(m), onehot, bar);
       smooth.set(smoothMask.dataSync(), start * h * w);
       crisp.set(m2.dataSync(), start * h * w);
-      const [p0, pBlur, pSmooth, pCrisp] = tf.tidy(() => [xb, blurred, perturb(smoothMask), perturb(m2)].map((v) => this.probabilities(v as tf.Tensor4D, onehot)));
+      const [p0, pBlur, pSmooth, pCrisp] = tf.tidy(() =>
+        [xb, blurred, perturb(smoothMask), perturb(m2)].map((v) => this.probabilities(v as tf.Tensor4D, onehot)),
+      );
       res.p0.push(...p0);
       res.pBlur.push(...pBlur);
       res.pSmooth.push(...pSmooth);
@@ -176,7 +187,13 @@ export class CrispMask implements ExplanationMethod<CrispMaskOptions> {
   }
 
   /** Adam on mask variable m for one stage, m clamped to [0,1] after every step. */
-  private descend(m: tf.Variable, st: MaskStage, perturbed: (m: tf.Tensor4D) => tf.Tensor4D, onehot: tf.Tensor2D, bar: Progress | null): void {
+  private descend(
+    m: tf.Variable,
+    st: MaskStage,
+    perturbed: (m: tf.Tensor4D) => tf.Tensor4D,
+    onehot: tf.Tensor2D,
+    bar: Progress | null,
+  ): void {
     const opt = tf.train.adam(st.lr);
     for (let it = 0; it < st.iterations; it++) {
       tf.tidy(() => {
@@ -191,7 +208,18 @@ export class CrispMask implements ExplanationMethod<CrispMaskOptions> {
   attribute(x: tf.Tensor4D, targets: ArrayLike<number>, options: CrispMaskOptions = {}): Heatmaps {
     const r = this.optimise(x, targets, options);
     const values = r.crisp.map((v) => 1 - v);
-    return { method: this.info.id, n: r.n, height: r.height, width: r.width, imageHeight: r.height, imageWidth: r.width, targets: r.targets, geometry: PIXEL_GEOMETRY, signed: false, values };
+    return {
+      method: this.info.id,
+      n: r.n,
+      height: r.height,
+      width: r.width,
+      imageHeight: r.height,
+      imageWidth: r.width,
+      targets: r.targets,
+      geometry: PIXEL_GEOMETRY,
+      signed: false,
+      values,
+    };
   }
 }
 
@@ -206,8 +234,18 @@ export function maskLoss(model: tf.LayersModel, m: tf.Tensor4D, phi: tf.Tensor4D
     let loss = tf.add(p, tf.mul(st.l1, perImage(tf.abs(tf.sub(1, m)))));
     const [, h, w] = m.shape;
     if (st.tv !== 0) {
-      const dy = h > 1 ? perImage(tf.pow(tf.abs(tf.sub(m.slice([0, 1, 0, 0], [-1, h - 1, -1, -1]), m.slice([0, 0, 0, 0], [-1, h - 1, -1, -1]))), st.beta)) : tf.scalar(0);
-      const dx = w > 1 ? perImage(tf.pow(tf.abs(tf.sub(m.slice([0, 0, 1, 0], [-1, -1, w - 1, -1]), m.slice([0, 0, 0, 0], [-1, -1, w - 1, -1]))), st.beta)) : tf.scalar(0);
+      const dy =
+        h > 1
+          ? perImage(
+              tf.pow(tf.abs(tf.sub(m.slice([0, 1, 0, 0], [-1, h - 1, -1, -1]), m.slice([0, 0, 0, 0], [-1, h - 1, -1, -1]))), st.beta),
+            )
+          : tf.scalar(0);
+      const dx =
+        w > 1
+          ? perImage(
+              tf.pow(tf.abs(tf.sub(m.slice([0, 0, 1, 0], [-1, -1, w - 1, -1]), m.slice([0, 0, 0, 0], [-1, -1, w - 1, -1]))), st.beta),
+            )
+          : tf.scalar(0);
       loss = tf.add(loss, tf.mul(st.tv, tf.add(dx, dy)));
     }
     if (st.bin !== 0) loss = tf.add(loss, tf.mul(st.bin, perImage(tf.abs(tf.mul(m, tf.sub(1, m))))));

@@ -94,7 +94,18 @@ abstract class GradientMethod implements ExplanationMethod<GradientOptions> {
     const values = mapBatches(x, o.batchSize, (xb, start, count) =>
       this.reduceChannels(this.pixelAttribution(xb as tf.Tensor4D, t.slice(start, start + count), o)),
     );
-    return { method: this.info.id, n, height: h, width: w, imageHeight: h, imageWidth: w, targets: t, geometry: PIXEL_GEOMETRY, signed: this.info.signed, values };
+    return {
+      method: this.info.id,
+      n,
+      height: h,
+      width: w,
+      imageHeight: h,
+      imageWidth: w,
+      targets: t,
+      geometry: PIXEL_GEOMETRY,
+      signed: this.info.signed,
+      values,
+    };
   }
 }
 
@@ -123,7 +134,10 @@ export class IntegratedGradients extends GradientMethod {
     let sum = tf.zerosLike(x) as tf.Tensor4D;
     for (let k = 1; k <= o.steps; k++) {
       // Dispose each step's tensors at once: with many steps the tidy scope would otherwise hold them all.
-      const next = tf.tidy(() => tf.add(sum, inputGradients(this.model, tf.add(base, tf.mul(diff, (k - 0.5) / o.steps)) as tf.Tensor4D, targets)) as tf.Tensor4D);
+      const next = tf.tidy(
+        () =>
+          tf.add(sum, inputGradients(this.model, tf.add(base, tf.mul(diff, (k - 0.5) / o.steps)) as tf.Tensor4D, targets)) as tf.Tensor4D,
+      );
       sum.dispose();
       sum = next;
     }
@@ -135,7 +149,13 @@ export class IntegratedGradients extends GradientMethod {
  * Integrated gradients written literally, one image and one step at a time, with the sum in float64 (the
  * definition the batched `IntegratedGradients` is tested against). Returns [H*W] per image.
  */
-export function integratedGradientsLiteral(model: tf.LayersModel, x: tf.Tensor4D, targets: ArrayLike<number>, steps: number, baseline: Baseline = 'mean-colour'): Float32Array[] {
+export function integratedGradientsLiteral(
+  model: tf.LayersModel,
+  x: tf.Tensor4D,
+  targets: ArrayLike<number>,
+  steps: number,
+  baseline: Baseline = 'mean-colour',
+): Float32Array[] {
   const [n, h, w, c] = x.shape;
   const out: Float32Array[] = [];
   for (let i = 0; i < n; i++) {

@@ -111,7 +111,8 @@ export function onImageGrid(h: Heatmaps, i: number, fill = NaN): Float32Array {
 /** Problems with a Heatmaps object (sizes, finite values, every cell's centre on the image); empty when valid. */
 export function heatmapProblems(h: Heatmaps): string[] {
   const problems: string[] = [];
-  if (h.values.length !== h.n * h.height * h.width) problems.push(`values hold ${h.values.length} numbers, expected n*height*width = ${h.n * h.height * h.width}`);
+  if (h.values.length !== h.n * h.height * h.width)
+    problems.push(`values hold ${h.values.length} numbers, expected n*height*width = ${h.n * h.height * h.width}`);
   if (h.targets.length !== h.n) problems.push(`${h.targets.length} targets for ${h.n} images`);
   for (let k = 0; k < h.values.length; k++) {
     if (!Number.isFinite(h.values[k])) {

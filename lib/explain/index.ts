@@ -59,7 +59,9 @@ export const METHODS: MethodEntry[] = [
   { info: BAGNET_PATCHES_INFO, problem: bagnetProblem, create: (m) => new BagNetPatchLogits(m) },
   {
     info: BAGNET_SWEEP_INFO,
-    problem: (m, ctx) => bagnetProblem(m) ?? (ctx.config?.family === 'bagnet' ? null : "needs the BagNet's build config (model.json from `tessera train --save`)"),
+    problem: (m, ctx) =>
+      bagnetProblem(m) ??
+      (ctx.config?.family === 'bagnet' ? null : "needs the BagNet's build config (model.json from `tessera train --save`)"),
     create: (m, ctx) => new BagNetSweep(m, ctx.config as Extract<ModelConfig, { family: 'bagnet' }>),
   },
   { info: PROTOTYPE_INFO, problem: prototypeProblem, create: (m) => new PrototypeActivations(m) },

@@ -62,12 +62,16 @@ export function checkInputs(info: MethodInfo, model: tf.LayersModel, x: tf.Tenso
     throw new UserError(`${info.id}: the model takes ${want[3]} channels, the images have ${x.shape[3]}; convert the images first`);
   }
   if (fixedSize && ((want[1] != null && want[1] !== x.shape[1]) || (want[2] != null && want[2] !== x.shape[2]))) {
-    throw new UserError(`${info.id}: the model takes ${want[1]}x${want[2]} images, found ${x.shape[1]}x${x.shape[2]}; resize the images to the model's input`);
+    throw new UserError(
+      `${info.id}: the model takes ${want[1]}x${want[2]} images, found ${x.shape[1]}x${x.shape[2]}; resize the images to the model's input`,
+    );
   }
-  if (targets.length !== x.shape[0]) throw new UserError(`${info.id}: ${x.shape[0]} images need ${x.shape[0]} targets, found ${targets.length}`);
+  if (targets.length !== x.shape[0])
+    throw new UserError(`${info.id}: ${x.shape[0]} images need ${x.shape[0]} targets, found ${targets.length}`);
   const K = numClasses(model);
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i];
-    if (!Number.isInteger(t) || t < 0 || t >= K) throw new UserError(`${info.id}: target ${t} of image ${i} is not a class of the model (0..${K - 1})`);
+    if (!Number.isInteger(t) || t < 0 || t >= K)
+      throw new UserError(`${info.id}: target ${t} of image ${i} is not a class of the model (0..${K - 1})`);
   }
 }

@@ -83,7 +83,14 @@ export interface PairEffect {
  * Runs the masks of `plans[i]` on image i for the class `targets[i]`: one batch per image holding the clean image,
  * every single mask and every pair. Returns one PairEffect per pair. `model` maps [N,H,W,C] to logits [N,K].
  */
-export function pairOcclusion(model: tf.LayersModel, x: tf.Tensor4D, targets: ArrayLike<number>, plans: readonly PairPlan[], fill: OcclusionFill = 'mean', progress?: string): PairEffect[] {
+export function pairOcclusion(
+  model: tf.LayersModel,
+  x: tf.Tensor4D,
+  targets: ArrayLike<number>,
+  plans: readonly PairPlan[],
+  fill: OcclusionFill = 'mean',
+  progress?: string,
+): PairEffect[] {
   const [n, h, w, c] = x.shape;
   if (plans.length !== n) throw new Error(`pairOcclusion: ${n} images need ${n} plans, found ${plans.length}`);
   const data = x.dataSync() as Float32Array;
@@ -97,7 +104,13 @@ export function pairOcclusion(model: tf.LayersModel, x: tf.Tensor4D, targets: Ar
     const base = logits[0];
     const single = (k: number) => base - logits[1 + k];
     plan.pairs.forEach((pr, j) => {
-      effects.push({ image: i, distance: pr.distance, deltaA: single(pr.a), deltaB: single(pr.b), deltaAB: base - logits[1 + plan.singles.length + j] });
+      effects.push({
+        image: i,
+        distance: pr.distance,
+        deltaA: single(pr.a),
+        deltaB: single(pr.b),
+        deltaAB: base - logits[1 + plan.singles.length + j],
+      });
     });
     bar?.tick();
   }
@@ -109,12 +122,27 @@ export function pairOcclusion(model: tf.LayersModel, x: tf.Tensor4D, targets: Ar
  * The target-class logit of one image [H,W,C] under each list of masks (an empty list: the clean image), in
  * batches of `batchSize`. Also used by patch removal.
  */
-export function scoreVariants(model: tf.LayersModel, image: Float32Array, shape: [number, number, number], lists: readonly (readonly Patch[])[], target: number, fill: OcclusionFill, batchSize = 128): Float32Array {
+export function scoreVariants(
+  model: tf.LayersModel,
+  image: Float32Array,
+  shape: [number, number, number],
+  lists: readonly (readonly Patch[])[],
+  target: number,
+  fill: OcclusionFill,
+  batchSize = 128,
+): Float32Array {
   return classLogitsOfVariants(model, image, shape, lists, fill, batchSize).target(target);
 }
 
 /** All logits [lists.length, K] of an image under each list of masks. */
-export function classLogitsOfVariants(model: tf.LayersModel, image: Float32Array, shape: [number, number, number], lists: readonly (readonly Patch[])[], fill: OcclusionFill, batchSize = 128): { logits: Float32Array; K: number; target(c: number): Float32Array } {
+export function classLogitsOfVariants(
+  model: tf.LayersModel,
+  image: Float32Array,
+  shape: [number, number, number],
+  lists: readonly (readonly Patch[])[],
+  fill: OcclusionFill,
+  batchSize = 128,
+): { logits: Float32Array; K: number; target(c: number): Float32Array } {
   const [h, w, c] = shape;
   const per = h * w * c;
   const K = model.outputs[0].shape[1] as number;

@@ -66,7 +66,12 @@ export class PrototypeActivations implements ExplanationMethod<PrototypeOptions>
 
   /** Every prototype's similarity map for x [N,H,W,C]: values [n,h,w,M]. */
   similarityMaps(x: tf.Tensor4D, options: PrototypeOptions = {}): SimilarityMaps {
-    checkInputs(this.info, this.model, x, Array.from({ length: x.shape[0] }, () => 0));
+    checkInputs(
+      this.info,
+      this.model,
+      x,
+      Array.from({ length: x.shape[0] }, () => 0),
+    );
     const values = mapBatches(x, options.batchSize ?? 64, (xb) => logSimilarity(this.distances.predict(xb) as tf.Tensor));
     return { ...this.frame(x), prototypes: this.prototypeClasses.length, values };
   }
@@ -90,7 +95,10 @@ export class PrototypeActivations implements ExplanationMethod<PrototypeOptions>
     const hw = maps.height * maps.width;
     const values = new Float32Array(maps.n * hw * K);
     for (let c = 0; c < K; c++) {
-      const one = pick(maps, Array.from({ length: maps.n }, (_, i) => this.topPrototypes(maps, i, c, 1)[0]));
+      const one = pick(
+        maps,
+        Array.from({ length: maps.n }, (_, i) => this.topPrototypes(maps, i, c, 1)[0]),
+      );
       for (let i = 0; i < maps.n; i++) for (let p = 0; p < hw; p++) values[(i * hw + p) * K + c] = one[i * hw + p];
     }
     return { ...this.frame(x), classes: K, values };

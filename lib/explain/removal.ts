@@ -22,14 +22,18 @@ export function patchGrid(h: number, w: number, p: number): Patch[] {
 export function cellScores(map: ArrayLike<number>, h: number, w: number, channels: number, cells: readonly Patch[]): number[] {
   return cells.map((cell) => {
     let s = 0;
-    for (let y = cell.y; y < cell.y + cell.height; y++) for (let x = cell.x; x < cell.x + cell.width; x++) for (let c = 0; c < channels; c++) s += map[(y * w + x) * channels + c];
+    for (let y = cell.y; y < cell.y + cell.height; y++)
+      for (let x = cell.x; x < cell.x + cell.width; x++) for (let c = 0; c < channels; c++) s += map[(y * w + x) * channels + c];
     return s;
   });
 }
 
 /** Cell indices sorted by decreasing score (ties: lower index first). */
 export function rankCells(scores: readonly number[]): number[] {
-  return scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
+  return scores
+    .map((s, i) => [s, i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .map(([, i]) => i);
 }
 
 /** A random order of the cells, per image. */
@@ -48,7 +52,16 @@ export interface RemovalCurve {
 }
 
 /** Masks the first k cells of `orders[i]` in image i for every k in `ks`; labels are the target classes. */
-export function removalCurve(model: tf.LayersModel, x: tf.Tensor4D, labels: ArrayLike<number>, cells: readonly Patch[], orders: readonly number[][], ks: readonly number[], fill: OcclusionFill = 'mean', progress?: string): RemovalCurve {
+export function removalCurve(
+  model: tf.LayersModel,
+  x: tf.Tensor4D,
+  labels: ArrayLike<number>,
+  cells: readonly Patch[],
+  orders: readonly number[][],
+  ks: readonly number[],
+  fill: OcclusionFill = 'mean',
+  progress?: string,
+): RemovalCurve {
   const [n, h, w, c] = x.shape;
   const data = x.dataSync() as Float32Array;
   const per = h * w * c;

@@ -24,7 +24,8 @@ export interface WindowOptions extends AttributeOptions {
 
 /** The top-left corners of the windows along one axis of n pixels. */
 export function windowStarts(n: number, window: number, stride: number): number[] {
-  if (!Number.isInteger(window) || window < 1 || window > n) throw new UserError(`window must be an integer in [1, ${n}] (the image side), found ${window}`);
+  if (!Number.isInteger(window) || window < 1 || window > n)
+    throw new UserError(`window must be an integer in [1, ${n}] (the image side), found ${window}`);
   if (!Number.isInteger(stride) || stride < 1) throw new UserError(`stride must be a positive integer, found ${stride}`);
   const out: number[] = [];
   for (let s = 0; s + window <= n; s += stride) out.push(s);
@@ -44,7 +45,7 @@ export const SLIDING_WINDOW_INFO: MethodInfo = {
   label: 'Sliding window',
   signed: false,
   needs: {},
-  summary: "the class probability of the crop model on every window of the image, at a stride (the country-crops post)",
+  summary: 'the class probability of the crop model on every window of the image, at a stride (the country-crops post)',
 };
 
 abstract class WindowMethod<O extends WindowOptions> implements ExplanationMethod<O> {
@@ -87,7 +88,18 @@ abstract class WindowMethod<O extends WindowOptions> implements ExplanationMetho
       }
       image.dispose();
     }
-    return { method: this.info.id, n, height: ys.length, width: xs.length, imageHeight: H, imageWidth: W, targets: t, geometry: windowGeometry(o.window, o.stride), signed: this.info.signed, values };
+    return {
+      method: this.info.id,
+      n,
+      height: ys.length,
+      width: xs.length,
+      imageHeight: H,
+      imageWidth: W,
+      targets: t,
+      geometry: windowGeometry(o.window, o.stride),
+      signed: this.info.signed,
+      values,
+    };
   }
 }
 
@@ -118,7 +130,11 @@ export class Occlusion extends WindowMethod<OcclusionOptions> {
   }
 
   protected variants(image: tf.Tensor4D, windows: Patch[], o: OcclusionOptions): tf.Tensor4D {
-    return occlude(tf.tile(image, [windows.length, 1, 1, 1]) as tf.Tensor4D, windows.map((p) => [p]), o.fill ?? 'mean');
+    return occlude(
+      tf.tile(image, [windows.length, 1, 1, 1]) as tf.Tensor4D,
+      windows.map((p) => [p]),
+      o.fill ?? 'mean',
+    );
   }
 
   protected score(logits: tf.Tensor2D, target: number, clean: Float32Array | null): Float32Array {
@@ -175,7 +191,13 @@ export class SlidingWindow extends WindowMethod<SlidingWindowOptions> {
  * Occlusion written literally: for each window, copy the image, paint the window with the image's mean colour in a
  * plain loop, run the model on that one image and subtract its target logit from the clean one. [n][cells] maps.
  */
-export function occlusionLiteral(model: tf.LayersModel, x: tf.Tensor4D, targets: ArrayLike<number>, window: number, stride: number): Float32Array[] {
+export function occlusionLiteral(
+  model: tf.LayersModel,
+  x: tf.Tensor4D,
+  targets: ArrayLike<number>,
+  window: number,
+  stride: number,
+): Float32Array[] {
   const [n, h, w, c] = x.shape;
   const data = x.dataSync();
   const run = (img: Float32Array, target: number): number => {
@@ -194,7 +216,8 @@ export function occlusionLiteral(model: tf.LayersModel, x: tf.Tensor4D, targets:
     for (let y0 = 0; y0 + window <= h; y0 += stride) {
       for (let x0 = 0; x0 + window <= w; x0 += stride) {
         const v = img.slice();
-        for (let y = y0; y < y0 + window; y++) for (let xx = x0; xx < x0 + window; xx++) for (let k = 0; k < c; k++) v[(y * w + xx) * c + k] = mean[k];
+        for (let y = y0; y < y0 + window; y++)
+          for (let xx = x0; xx < x0 + window; xx++) for (let k = 0; k < c; k++) v[(y * w + xx) * c + k] = mean[k];
         cells.push(clean - run(v, targets[i]));
       }
     }

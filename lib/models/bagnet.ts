@@ -58,7 +58,10 @@ export function bagnetKernelFlags(q: number, strides: readonly number[]): boolea
   if (candidates.length === 0) {
     const possible = new Set<number>();
     for (let mask = 0; mask < 1 << S; mask++) possible.add(3 + contrib.reduce((a, c, i) => a + ((mask >> i) & 1 ? c : 0), 0));
-    throw new UserError(`BagNet: q=${q} cannot be built with stage strides [${strides.join(', ')}]; possible q: ${[...possible].sort((a, b) => a - b).join(', ')}`);
+    throw new UserError(
+      `BagNet: q=${q} cannot be built with stage strides [${strides.join(', ')}]; possible q: ` +
+        `${[...possible].sort((a, b) => a - b).join(', ')}`,
+    );
   }
   const isPrefix = (f: boolean[]) => {
     const firstOff = f.indexOf(false);
@@ -80,7 +83,9 @@ export function buildBagNet(config: BagNetConfig, input: ModelInput, rng: Rng): 
   const blocks = config.blocks ?? widths.map(() => 1);
   const expansion = config.expansion ?? BAGNET_DEFAULTS.expansion;
   if (strides.length !== widths.length || blocks.length !== widths.length) {
-    throw new UserError(`BagNet: widths, strides and blocks need one entry per stage, found ${widths.length}, ${strides.length}, ${blocks.length}`);
+    throw new UserError(
+      `BagNet: widths, strides and blocks need one entry per stage, found ${widths.length}, ${strides.length}, ${blocks.length}`,
+    );
   }
   const flags = bagnetKernelFlags(config.q, strides);
   const kit = new LayerKit(rng, config.batchNorm ?? true);
@@ -105,7 +110,15 @@ export function buildBagNet(config: BagNetConfig, input: ModelInput, rng: Rng): 
       let r = x;
       if (k > 1) {
         const c = (k - 1) / 2;
-        r = tf.layers.cropping2D({ name: `${name}_crop`, cropping: [[c, c], [c, c]] }).apply(r) as tf.SymbolicTensor;
+        r = tf.layers
+          .cropping2D({
+            name: `${name}_crop`,
+            cropping: [
+              [c, c],
+              [c, c],
+            ],
+          })
+          .apply(r) as tf.SymbolicTensor;
       }
       if (stride !== 1 || channels !== out) {
         r = kit.conv(r, `${name}_down`, out, 1, { stride, padding: 'valid', bias: false });

@@ -25,7 +25,13 @@ export class LayerKit {
     readonly batchNorm = true,
   ) {}
 
-  conv(x: tf.SymbolicTensor, name: string, filters: number, kernel: number, opts: { stride?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {}): tf.SymbolicTensor {
+  conv(
+    x: tf.SymbolicTensor,
+    name: string,
+    filters: number,
+    kernel: number,
+    opts: { stride?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {},
+  ): tf.SymbolicTensor {
     return tf.layers
       .conv2d({
         name,
@@ -47,7 +53,10 @@ export class LayerKit {
         name,
         units,
         activation,
-        kernelInitializer: activation === 'relu' ? tf.initializers.heNormal({ seed: this.rng.seed() }) : tf.initializers.glorotUniform({ seed: this.rng.seed() }),
+        kernelInitializer:
+          activation === 'relu'
+            ? tf.initializers.heNormal({ seed: this.rng.seed() })
+            : tf.initializers.glorotUniform({ seed: this.rng.seed() }),
         biasInitializer: 'zeros',
       })
       .apply(x) as tf.SymbolicTensor;
@@ -71,7 +80,8 @@ export class LayerKit {
    * stride 2. Both give floor(n/2) outputs.
    */
   maxPool(x: tf.SymbolicTensor, name: string, antialias: Antialias): tf.SymbolicTensor {
-    if (antialias === 'none') return tf.layers.maxPooling2d({ name, poolSize: 2, strides: 2, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
+    if (antialias === 'none')
+      return tf.layers.maxPooling2d({ name, poolSize: 2, strides: 2, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
     const dense = tf.layers.maxPooling2d({ name: `${name}_max`, poolSize: 2, strides: 1, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
     return this.blur(dense, name, antialias, 2);
   }

@@ -26,7 +26,12 @@ export function featureModel(model: tf.LayersModel, names: readonly string[]): t
  * Runs `x` [N,H,W,C] through the model in batches (inference mode) and returns each named layer's output for all
  * N images, keyed by name. The caller owns (disposes) the returned tensors.
  */
-export function extractFeatures(model: tf.LayersModel, names: readonly string[], x: tf.Tensor4D, batchSize = 64): Record<string, tf.Tensor> {
+export function extractFeatures(
+  model: tf.LayersModel,
+  names: readonly string[],
+  x: tf.Tensor4D,
+  batchSize = 64,
+): Record<string, tf.Tensor> {
   const fm = featureModel(model, names);
   const parts: tf.Tensor[][] = names.map(() => []);
   for (let i = 0; i < x.shape[0]; i += batchSize) {

@@ -12,7 +12,9 @@ import './blurpool'; // registers the custom layers before any load
 export async function saveModelFiles(model: tf.LayersModel, dir: string, extra: Record<string, unknown> = {}): Promise<void> {
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const weights = artifacts.weightData ? new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[])) : new Uint8Array();
+      const weights = artifacts.weightData
+        ? new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]))
+        : new Uint8Array();
       fs.writeFileSync(path.join(dir, 'weights.bin'), weights);
       const json = {
         format: 'layers-model',

@@ -168,7 +168,8 @@ export function buildProtoPNet(backbone: tf.LayersModel, spec: ProtoPNetSpec, in
   } catch {
     throw new UserError(`buildProtoPNet: the backbone has no layer "features"; use a model from buildModel (vgg, resnet, gap, bagnet)`);
   }
-  if (features.shape.length !== 4) throw new UserError(`buildProtoPNet: layer "features" must be a spatial map [N,h,w,C], found [${features.shape}]`);
+  if (features.shape.length !== 4)
+    throw new UserError(`buildProtoPNet: layer "features" must be a spatial map [N,h,w,C], found [${features.shape}]`);
   const bad = spec.prototypeClasses.find((c) => !Number.isInteger(c) || c < 0 || c >= input.numClasses);
   if (bad !== undefined) throw new UserError(`buildProtoPNet: prototype class ${bad} is not a class (0..${input.numClasses - 1})`);
   const conv = (name: string, activation: 'relu' | 'sigmoid') =>
@@ -187,12 +188,17 @@ export function buildProtoPNet(backbone: tf.LayersModel, spec: ProtoPNetSpec, in
   const minDistances = new GlobalMinPool({ name: PROTO_LAYERS.minDistances }).apply(distances) as tf.SymbolicTensor;
   const similarities = new LogSimilarity({ name: PROTO_LAYERS.similarities }).apply(minDistances) as tf.SymbolicTensor;
   const kernel = lastLayerInit(spec.prototypeClasses, input.numClasses, spec.incorrectWeight ?? -0.5);
-  const logits = tf.layers.dense({ name: PROTO_LAYERS.logits, units: input.numClasses, useBias: false, weights: [kernel] }).apply(similarities);
+  const logits = tf.layers
+    .dense({ name: PROTO_LAYERS.logits, units: input.numClasses, useBias: false, weights: [kernel] })
+    .apply(similarities);
   kernel.dispose();
   const model = tf.model({ inputs: backbone.inputs, outputs: logits as tf.SymbolicTensor, name: 'protopnet' });
   // The reference's torch.rand: U[0,1), here from the project's Rng (tfjs's seeded randomUniform gave values below 0).
   const init = rng.fork('prototypes');
-  setPrototypes(model, Float32Array.from({ length: spec.prototypeClasses.length * spec.channels }, () => init.next()));
+  setPrototypes(
+    model,
+    Float32Array.from({ length: spec.prototypeClasses.length * spec.channels }, () => init.next()),
+  );
   return model;
 }
 
@@ -212,7 +218,8 @@ export function getPrototypes(model: tf.LayersModel): tf.Tensor2D {
 export function setPrototypes(model: tf.LayersModel, values: Float32Array): void {
   const layer = distanceLayer(model);
   const shape = layer.getWeights()[0].shape as [number, number];
-  if (values.length !== shape[0] * shape[1]) throw new Error(`setPrototypes: expected ${shape[0]}x${shape[1]} values, found ${values.length}`);
+  if (values.length !== shape[0] * shape[1])
+    throw new Error(`setPrototypes: expected ${shape[0]}x${shape[1]} values, found ${values.length}`);
   const t = tf.tensor2d(values, shape);
   layer.setWeights([t]);
   t.dispose();
@@ -260,7 +267,13 @@ export interface PrototypeCosts {
  *   L1 = sum |w_jk| over prototypes j not of class k (kernel [M,K]).
  * minDistances [N,M], labels [N] int32, identity [M,K] from classIdentity, kernel [M,K].
  */
-export function prototypeCosts(minDistances: tf.Tensor2D, labels: tf.Tensor1D, identity: tf.Tensor2D, kernel: tf.Tensor2D, dmax: number): PrototypeCosts {
+export function prototypeCosts(
+  minDistances: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  identity: tf.Tensor2D,
+  kernel: tf.Tensor2D,
+  dmax: number,
+): PrototypeCosts {
   return tf.tidy(() => {
     const own = tf.transpose(tf.gather(identity, labels, 1)) as tf.Tensor2D; // [N,M]: prototype j is of image i's class
     const inverted = tf.sub(dmax, minDistances);
@@ -467,7 +480,12 @@ export interface NearestPatches {
  * For every prototype, the k training images whose closest latent cell is nearest to it, over all classes (the
  * reference's find_k_nearest_patches_to_prototypes: each image contributes its closest patch).
  */
-export function nearestPatches(model: tf.LayersModel, data: Dataset, k: number, opts: Pick<PushOptions, 'batchSize' | 'progress'> = {}): NearestPatches {
+export function nearestPatches(
+  model: tf.LayersModel,
+  data: Dataset,
+  k: number,
+  opts: Pick<PushOptions, 'batchSize' | 'progress'> = {},
+): NearestPatches {
   const M = distanceLayer(model).count;
   const net = distanceModel(model);
   const lists: { image: number; label: number; cell: [number, number]; distance: number }[][] = Array.from({ length: M }, () => []);
@@ -507,7 +525,12 @@ export function nearestPatches(model: tf.LayersModel, data: Dataset, k: number, 
  * The same ProtoPNet with only the prototypes `keep` (indices, in order): a new model whose backbone and add-on are
  * copies, whose prototypes and last-layer rows are those kept (the reference's prune_prototypes).
  */
-export function keepPrototypes(model: tf.LayersModel, keep: readonly number[], buildBackbone: () => tf.LayersModel, input: ModelInput): tf.LayersModel {
+export function keepPrototypes(
+  model: tf.LayersModel,
+  keep: readonly number[],
+  buildBackbone: () => tf.LayersModel,
+  input: ModelInput,
+): tf.LayersModel {
   const layer = distanceLayer(model);
   if (!keep.length) throw new UserError('pruning would remove every prototype; keep at least one');
   const classes = keep.map((j) => layer.prototypeClasses[j]);
@@ -528,7 +551,12 @@ export function keepPrototypes(model: tf.LayersModel, keep: readonly number[], b
 // ---- Slow literal twins of the paper's formulas, in float64 loops: the fast code is tested against them. ----
 
 /** d[n,y,x,j] = sum_c (z[n,y,x,c] - p[j,c])^2, for z [n,h,w,D] and p [M,D]. */
-export function squaredDistancesLiteral(z: ArrayLike<number>, shape: [number, number, number, number], p: ArrayLike<number>, M: number): Float64Array {
+export function squaredDistancesLiteral(
+  z: ArrayLike<number>,
+  shape: [number, number, number, number],
+  p: ArrayLike<number>,
+  M: number,
+): Float64Array {
   const [n, h, w, D] = shape;
   const out = new Float64Array(n * h * w * M);
   for (let cell = 0; cell < n * h * w; cell++) {

@@ -26,7 +26,19 @@ export interface LayerRF {
   x: AxisRF;
 }
 
-const IDENTITY = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'Rescaling', 'LayerNormalization']);
+const IDENTITY = new Set([
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'Dropout',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'Rescaling',
+  'LayerNormalization',
+]);
 const GLOBAL = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Flatten']);
 const MERGE = new Set(['Add', 'Average', 'Multiply', 'Maximum', 'Minimum', 'Concatenate', 'Subtract']);
 
@@ -115,7 +127,10 @@ export function receptiveFields(model: tf.LayersModel): LayerRF[] {
       } else if (className === 'Cropping2D') {
         const c = cfg.cropping as [[number, number], [number, number]];
         // Cropping c before = a 1x1 window with padding -c.
-        padMode = [[-c[0][0], 0], [-c[1][0], 0]];
+        padMode = [
+          [-c[0][0], 0],
+          [-c[1][0], 0],
+        ];
         k = [1, 1];
         s = [1, 1];
       } else if (className === 'ZeroPadding2D') {

@@ -30,7 +30,9 @@ export function colourRange(values: ArrayLike<number>, signed: boolean, percenti
 /** The map of image `i` over `image` (its raster, of the map's image size). */
 export function overlayHeatmap(image: Raster, h: Heatmaps, i: number, opts: OverlayOptions = {}): Raster {
   if (image.width !== h.imageWidth || image.height !== h.imageHeight) {
-    throw new Error(`overlayHeatmap: the image is ${image.width}x${image.height}, the maps explain ${h.imageWidth}x${h.imageHeight} images`);
+    throw new Error(
+      `overlayHeatmap: the image is ${image.width}x${image.height}, the maps explain ${h.imageWidth}x${h.imageHeight} images`,
+    );
   }
   const values = onImageGrid(h, i);
   const [lo, hi] = colourRange(values, h.signed, opts.percentile ?? 99);

@@ -75,7 +75,10 @@ export function show(spec: PlotSpec): void {
     console.log(`[figure] ${title} (${spec.data.length} traces)`);
     return;
   }
-  write({ data: { [PLOTLY_MIME]: spec, 'text/html': figureHtml(spec), 'text/plain': `[figure] ${title}` }, metadata: {}, transient: {} }, false);
+  write(
+    { data: { [PLOTLY_MIME]: spec, 'text/html': figureHtml(spec), 'text/plain': `[figure] ${title}` }, metadata: {}, transient: {} },
+    false,
+  );
 }
 
 /** Shows HTML (e.g. a table) in a notebook, or prints the fallback text outside one. */
@@ -95,5 +98,8 @@ export function showPng(png: Uint8Array, caption = 'image'): void {
     console.log(`[image] ${caption} (${png.length} bytes PNG)`);
     return;
   }
-  write({ data: { 'image/png': Buffer.from(png).toString('base64'), 'text/plain': `[image] ${caption}` }, metadata: {}, transient: {} }, false);
+  write(
+    { data: { 'image/png': Buffer.from(png).toString('base64'), 'text/plain': `[image] ${caption}` }, metadata: {}, transient: {} },
+    false,
+  );
 }

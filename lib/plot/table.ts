@@ -50,7 +50,14 @@ export function tableText(table: TableLike): string {
   const columns = Object.keys(rows[0]);
   const cells = [columns, ...rows.map((r) => columns.map((c) => formatCell(r[c])))];
   const widths = columns.map((_, j) => Math.max(...cells.map((row) => row[j].length)));
-  return cells.map((row) => row.map((cell, j) => cell.padEnd(widths[j])).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, j) => cell.padEnd(widths[j]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Shows a table in a notebook (HTML), or prints it as text elsewhere. */

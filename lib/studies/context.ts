@@ -22,7 +22,9 @@ export function ensureWritableDir(dir: string, what: string): void {
     fs.writeFileSync(probe, '');
     fs.rmSync(probe);
   } catch (err) {
-    throw new UserError(`${what} "${dir}" is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass a folder you can write to`);
+    throw new UserError(
+      `${what} "${dir}" is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass a folder you can write to`,
+    );
   }
 }
 

@@ -47,7 +47,16 @@ export function makeStripes(n: number, size: number, noise: number, rng: Rng, sp
       }
     }
   }
-  return new Dataset({ name: 'stripes', split, images, labels, height: size, width: size, channels: 1, classNames: ['horizontal', 'vertical'] });
+  return new Dataset({
+    name: 'stripes',
+    split,
+    images,
+    labels,
+    height: size,
+    width: size,
+    channels: 1,
+    classNames: ['horizontal', 'vertical'],
+  });
 }
 
 /** conv3x3 (same) -> ReLU -> GAP -> dense(2) logits, initialised from `seed`. */
@@ -161,7 +170,8 @@ export const study: Study = {
   name: 'smoke',
   title: 'Smoke test of the harness',
   paper: 'none (a check of the whole pipeline)',
-  summary: 'A tiny conv net learns horizontal vs vertical stripes: one figure, two claims; checks CLI, figures, claims, notebook and report.',
+  summary:
+    'A tiny conv net learns horizontal vs vertical stripes: one figure, two claims; checks CLI, figures, claims, notebook and report.',
   notebook: 'notebooks/smoke.ipynb',
   run: runSmoke,
 };

@@ -11,7 +11,16 @@ export function randomTranslate(maxShift: number, fill = 0): Augment {
     tf.tidy(() => {
       const [n, h, w] = x.shape;
       const p = maxShift;
-      const padded = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], fill);
+      const padded = tf.pad(
+        x,
+        [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ],
+        fill,
+      );
       const crops: tf.Tensor4D[] = [];
       for (let i = 0; i < n; i++) {
         const dy = rng.int(2 * p + 1);

@@ -73,7 +73,8 @@ export async function saveCheckpoint<H>(dir: string, model: tf.LayersModel, stat
     fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(json));
   });
   for (const name of fs.readdirSync(dir)) {
-    if (name.startsWith(PREFIX) && /^epoch-\d+$/.test(name) && path.join(dir, name) !== target) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (name.startsWith(PREFIX) && /^epoch-\d+$/.test(name) && path.join(dir, name) !== target)
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     if (/^epoch-\d+\.\d+\.\d+\.tmp$/.test(name)) {
       // Leftover of a killed writer (other pid): remove.
       const pid = Number(name.split('.')[1]);
@@ -98,13 +99,16 @@ export function loadCheckpoint<H>(ckptDir: string, model: tf.LayersModel): Check
   const json = JSON.parse(fs.readFileSync(path.join(ckptDir, 'state.json'), 'utf8')) as StateJson<H>;
   const flat = readFloat32(path.join(ckptDir, 'weights.bin'));
   if (json.weightShapes.length !== model.weights.length) {
-    throw new Error(`checkpoint ${ckptDir} holds ${json.weightShapes.length} weights, the model has ${model.weights.length}: a different architecture`);
+    throw new Error(
+      `checkpoint ${ckptDir} holds ${json.weightShapes.length} weights, the model has ${model.weights.length}: a different architecture`,
+    );
   }
   let off = 0;
   const tensors = model.weights.map((w, i) => {
     const size = w.shape.reduce((a, b) => (a as number) * (b as number), 1) as number;
     const saved = json.weightShapes[i].shape.reduce((a, b) => a * b, 1);
-    if (saved !== size) throw new Error(`checkpoint ${ckptDir}: weight ${i} (${w.originalName}) has ${saved} values, the model needs ${size}`);
+    if (saved !== size)
+      throw new Error(`checkpoint ${ckptDir}: weight ${i} (${w.originalName}) has ${saved} values, the model needs ${size}`);
     const t = tf.tensor(flat.subarray(off, off + size), w.shape as number[]);
     off += size;
     return t;

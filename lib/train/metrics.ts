@@ -17,7 +17,12 @@ export interface EvalResult {
 }
 
 /** Counts of top-1 and top-k hits for logits [n*C] (row-major) and labels [n]. */
-export function countHits(logits: Float32Array | number[], labels: ArrayLike<number>, numClasses: number, k: number): { top1: boolean[]; topK: boolean[] } {
+export function countHits(
+  logits: Float32Array | number[],
+  labels: ArrayLike<number>,
+  numClasses: number,
+  k: number,
+): { top1: boolean[]; topK: boolean[] } {
   const n = labels.length;
   const top1: boolean[] = [];
   const topK: boolean[] = [];

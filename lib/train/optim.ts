@@ -38,10 +38,22 @@ export class Optimizer {
   private stepCount = 0;
   private slots: tf.Variable[] = [];
 
-  constructor(config: OptimizerConfig, private readonly vars: tf.Variable[]) {
+  constructor(
+    config: OptimizerConfig,
+    private readonly vars: tf.Variable[],
+  ) {
     const base = DEFAULT_OPTIMIZER[config.type];
     if (!base) throw new Error(`unknown optimizer "${config.type}"; expected adam or sgd`);
-    this.config = { momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, ...base, ...stripUndefined(config) } as Required<OptimizerConfig>;
+    this.config = {
+      momentum: 0.9,
+      nesterov: false,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      weightDecay: 0,
+      ...base,
+      ...stripUndefined(config),
+    } as Required<OptimizerConfig>;
     const perVar = config.type === 'adam' ? 2 : 1;
     for (let k = 0; k < perVar; k++) for (const v of vars) this.slots.push(tf.variable(tf.zerosLike(v), false));
   }
@@ -88,7 +100,8 @@ export class Optimizer {
   }
 
   setState(state: OptimizerState): void {
-    if (state.slots.length !== this.slots.length) throw new Error(`optimizer state has ${state.slots.length} slots, expected ${this.slots.length} (different model or optimizer?)`);
+    if (state.slots.length !== this.slots.length)
+      throw new Error(`optimizer state has ${state.slots.length} slots, expected ${this.slots.length} (different model or optimizer?)`);
     state.slots.forEach((data, i) => {
       const s = this.slots[i];
       if (data.length !== s.size) throw new Error(`optimizer slot ${i} holds ${data.length} values, expected ${s.size}`);

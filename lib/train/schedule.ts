@@ -11,7 +11,14 @@ export type ScheduleConfig =
   | { type: 'step'; stepEpochs: number; gamma?: number; warmupEpochs?: number }
   | { type: 'cosine'; minLr?: number; warmupEpochs?: number };
 
-export function learningRate(base: number, schedule: ScheduleConfig, epoch: number, batch: number, batchesPerEpoch: number, totalEpochs: number): number {
+export function learningRate(
+  base: number,
+  schedule: ScheduleConfig,
+  epoch: number,
+  batch: number,
+  batchesPerEpoch: number,
+  totalEpochs: number,
+): number {
   const progress = epoch + batch / Math.max(1, batchesPerEpoch);
   const warm = schedule.warmupEpochs ?? 0;
   const warmFactor = warm > 0 && progress < warm ? (progress + 1 / Math.max(1, batchesPerEpoch)) / warm : 1;

@@ -23,5 +23,14 @@ export function toyBars(n: number, seed: number, size = 8, split: 'train' | 'tes
       images[off + y * size + x] = 200 + rng.int(56);
     }
   }
-  return new Dataset({ name: `toy-bars-${seed}`, split, images, labels, height: size, width: size, channels: 1, classNames: ['horizontal', 'vertical'] });
+  return new Dataset({
+    name: `toy-bars-${seed}`,
+    split,
+    images,
+    labels,
+    height: size,
+    width: size,
+    channels: 1,
+    classNames: ['horizontal', 'vertical'],
+  });
 }

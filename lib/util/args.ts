@@ -10,7 +10,10 @@ export interface ParsedArgs {
  * Parses argv against the flags a command accepts. `booleans` take no value; every other flag needs one.
  * Unknown flags are an error naming the accepted ones, so a typo never silently falls back to a default.
  */
-export function parseArgs(argv: readonly string[], spec: { values?: readonly string[]; booleans?: readonly string[]; command: string }): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  spec: { values?: readonly string[]; booleans?: readonly string[]; command: string },
+): ParsedArgs {
   const values = new Set(spec.values ?? []);
   const booleans = new Set(spec.booleans ?? []);
   const out: ParsedArgs = { positional: [], flags: {} };

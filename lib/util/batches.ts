@@ -24,7 +24,8 @@ export function mapBatches(x: tf.Tensor, batchSize: number, fn: (xb: tf.Tensor, 
       per = v.length / count;
       out = new Float32Array(n * per);
     }
-    if (v.length !== per * count) throw new Error(`mapBatches: batch at ${start} gave ${v.length / count} values per item, expected ${per}`);
+    if (v.length !== per * count)
+      throw new Error(`mapBatches: batch at ${start} gave ${v.length / count} values per item, expected ${per}`);
     out.set(v, start * per);
   }
   return out ?? new Float32Array(0);

@@ -13,20 +13,24 @@ describe('hog', () => {
     expect(hog(new Float32Array(16 * 16 * 3), 16, 16, 3, { cell: 4 }).length).toBe(324);
   });
 
-  it('puts a vertical edge (horizontal gradient, 0 deg) half in bin 0 and half in bin 8, as interpolation between centres at 10 and 170 deg', () => {
-    // Gradient angle 0 lies between the centres of bin 8 (170 deg) and bin 0 (10 deg, wrapping): half to each.
-    const d = hog(stepImage(true), 8, 8, 1, { cell: 4, block: 2, clip: 1 });
-    // One block of 4 cells; the edge pixels (columns 3 and 4, gradient 1 each) are in the left and right cells.
-    const cells = [0, 1, 2, 3].map((c) => Array.from(d.subarray(c * 9, c * 9 + 9)));
-    for (const cell of cells) {
-      expect(cell[0]).toBeCloseTo(cell[8], 6);
-      for (let b = 1; b < 8; b++) expect(cell[b]).toBe(0);
-    }
-    // Every cell holds 4 edge pixels of magnitude 1 (column 3 or 4): equal cells, each 1/2 after L2 normalisation.
-    const norm = Math.sqrt(cells.flat().reduce((s, v) => s + v * v, 0));
-    expect(norm).toBeCloseTo(1, 5);
-    expect(cells[0][0]).toBeCloseTo(Math.sqrt(1 / 8), 5);
-  });
+  it(
+    'puts a vertical edge (horizontal gradient, 0 deg) half in bin 0 and half in bin 8, as interpolation between centres at 10 and 170 ' +
+      'deg',
+    () => {
+      // Gradient angle 0 lies between the centres of bin 8 (170 deg) and bin 0 (10 deg, wrapping): half to each.
+      const d = hog(stepImage(true), 8, 8, 1, { cell: 4, block: 2, clip: 1 });
+      // One block of 4 cells; the edge pixels (columns 3 and 4, gradient 1 each) are in the left and right cells.
+      const cells = [0, 1, 2, 3].map((c) => Array.from(d.subarray(c * 9, c * 9 + 9)));
+      for (const cell of cells) {
+        expect(cell[0]).toBeCloseTo(cell[8], 6);
+        for (let b = 1; b < 8; b++) expect(cell[b]).toBe(0);
+      }
+      // Every cell holds 4 edge pixels of magnitude 1 (column 3 or 4): equal cells, each 1/2 after L2 normalisation.
+      const norm = Math.sqrt(cells.flat().reduce((s, v) => s + v * v, 0));
+      expect(norm).toBeCloseTo(1, 5);
+      expect(cells[0][0]).toBeCloseTo(Math.sqrt(1 / 8), 5);
+    },
+  );
 
   it('puts a horizontal edge (vertical gradient, 90 deg) wholly in bin 4, whose centre is 90 deg', () => {
     const d = hog(stepImage(false), 8, 8, 1, { cell: 4, block: 2, clip: 1 });

@@ -1,4 +1,11 @@
-import { bootstrapInterval, meanInterval, normalQuantile, quantile, verdictFromInterval, wilsonInterval } from '../../lib/analysis/intervals';
+import {
+  bootstrapInterval,
+  meanInterval,
+  normalQuantile,
+  quantile,
+  verdictFromInterval,
+  wilsonInterval,
+} from '../../lib/analysis/intervals';
 import { Rng } from '../../lib/util/rng';
 
 describe('intervals', () => {
@@ -33,7 +40,9 @@ describe('intervals', () => {
   it('paired statistics resample the same units on both sides', () => {
     const a = [1, 2, 3, 4, 5];
     const b = a.map((v) => v + 1);
-    const iv = bootstrapInterval(a.length, (idx) => Array.from(idx).reduce((s, i) => s + b[i] - a[i], 0) / idx.length, new Rng(2), { resamples: 100 });
+    const iv = bootstrapInterval(a.length, (idx) => Array.from(idx).reduce((s, i) => s + b[i] - a[i], 0) / idx.length, new Rng(2), {
+      resamples: 100,
+    });
     expect(iv).toMatchObject({ low: 1, high: 1 });
   });
   it('verdicts: holds above, fails below, inconclusive across the threshold', () => {

@@ -20,12 +20,32 @@ describe('Proposal Flow LOM', () => {
     expect(lomConfidence(A, set([[0, 0, 8, 4]], [[1, 0]]), { deleteByAspect: false })[0]).toBeCloseTo(1, 6);
   });
 
-  it('prefers the match consistent with the neighbours\' offset among equal votes (hand-worked)', () => {
+  it("prefers the match consistent with the neighbours' offset among equal votes (hand-worked)", () => {
     // A: two overlapping boxes; B: the same two boxes shifted by +10 in x, plus a decoy copy of box 0 shifted by +30.
     // Box 1 matches only its shifted copy (offset -10), so the neighbourhood's median offset is -10 and the decoy
     // (offset -30) is down-weighted by exp(-0.05 * 20).
-    const A = set([[0, 0, 4, 4], [2, 0, 6, 4]], [[1, 0], [0, 1]]);
-    const B = set([[10, 0, 14, 4], [12, 0, 16, 4], [30, 0, 34, 4]], [[1, 0], [0, 1], [1, 0]]);
+    const A = set(
+      [
+        [0, 0, 4, 4],
+        [2, 0, 6, 4],
+      ],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
+    const B = set(
+      [
+        [10, 0, 14, 4],
+        [12, 0, 16, 4],
+        [30, 0, 34, 4],
+      ],
+      [
+        [1, 0],
+        [0, 1],
+        [1, 0],
+      ],
+    );
     const c = lomConfidence(A, B);
     expect(c[0]).toBeGreaterThan(c[2]);
     expect(c[2] / c[0]).toBeCloseTo(Math.exp(-0.05 * 20), 3);
@@ -54,6 +74,8 @@ describe('Proposal Flow LOM', () => {
   });
 
   it('rejects descriptors that do not fit the boxes', () => {
-    expect(() => lomConfidence(set([[0, 0, 4, 4]], [[1, 0]]), { boxes: [[0, 0, 4, 4]], descriptors: new Float32Array(3), dim: 2 })).toThrow(/1 boxes of dimension 2 but 3/);
+    expect(() => lomConfidence(set([[0, 0, 4, 4]], [[1, 0]]), { boxes: [[0, 0, 4, 4]], descriptors: new Float32Array(3), dim: 2 })).toThrow(
+      /1 boxes of dimension 2 but 3/,
+    );
   });
 });

@@ -1,4 +1,11 @@
-import { felzenszwalb, felzenszwalbLiteral, hierarchicalGrouping, hierarchicalGroupingLiteral, rankProposals, selectiveSearch } from '../../lib/analysis/selective-search';
+import {
+  felzenszwalb,
+  felzenszwalbLiteral,
+  hierarchicalGrouping,
+  hierarchicalGroupingLiteral,
+  rankProposals,
+  selectiveSearch,
+} from '../../lib/analysis/selective-search';
 import { Rng } from '../../lib/util/rng';
 
 /** A w x h RGB image of vertical flat stripes, one colour per stripe (each stripe w / colours.length wide). */
@@ -27,14 +34,28 @@ function blobs(seed: number, size: number): Uint8Array {
 
 describe('Felzenszwalb-Huttenlocher segmentation', () => {
   it('splits two flat halves into two segments (hand-worked: inside edges weigh 0, the boundary edges ~283 > k/|C|)', () => {
-    const img = stripes([[200, 0, 0], [0, 0, 200]], 8, 8);
+    const img = stripes(
+      [
+        [200, 0, 0],
+        [0, 0, 200],
+      ],
+      8,
+      8,
+    );
     const seg = felzenszwalb(img, 8, 8, 3, { k: 100, sigma: 0, minSize: 1 });
     expect(seg.count).toBe(2);
     for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) expect(seg.labels[y * 8 + x]).toBe(x < 4 ? 0 : 1);
   });
 
   it('merges segments below minSize into a neighbour', () => {
-    const img = stripes([[200, 0, 0], [0, 0, 200]], 8, 8);
+    const img = stripes(
+      [
+        [200, 0, 0],
+        [0, 0, 200],
+      ],
+      8,
+      8,
+    );
     img.set([0, 200, 0], (3 * 8 + 1) * 3); // one green pixel in the red half
     expect(felzenszwalb(img, 8, 8, 3, { k: 1, sigma: 0, minSize: 1 }).count).toBe(3);
     expect(felzenszwalb(img, 8, 8, 3, { k: 1, sigma: 0, minSize: 2 }).count).toBe(2);
@@ -55,15 +76,46 @@ describe('Felzenszwalb-Huttenlocher segmentation', () => {
 
 describe('hierarchical grouping', () => {
   it('two halves: the two segments and their union (hand-worked)', () => {
-    const h = hierarchicalGrouping(stripes([[200, 0, 0], [0, 0, 200]], 8, 8), 8, 8, 3, { sigma: 0, minSize: 1 });
-    expect(h.regions.map((r) => r.box)).toEqual([[0, 0, 4, 8], [4, 0, 8, 8], [0, 0, 8, 8]]);
+    const h = hierarchicalGrouping(
+      stripes(
+        [
+          [200, 0, 0],
+          [0, 0, 200],
+        ],
+        8,
+        8,
+      ),
+      8,
+      8,
+      3,
+      { sigma: 0, minSize: 1 },
+    );
+    expect(h.regions.map((r) => r.box)).toEqual([
+      [0, 0, 4, 8],
+      [4, 0, 8, 8],
+      [0, 0, 8, 8],
+    ]);
     expect(h.regions[2].children).toEqual([0, 1]);
     expect(h.regions[2].size).toBe(64);
   });
 
   it('merges the two stripes of the same colour bin first (colour similarity 1 against 1/3), then the third', () => {
     // 200 and 202 share bin 19 of 25 on the red channel; blue shares only the empty green channel's bin with red.
-    const h = hierarchicalGrouping(stripes([[200, 0, 0], [202, 0, 0], [0, 0, 200]], 12, 6), 6, 12, 3, { sigma: 0, minSize: 1, k: 1 });
+    const h = hierarchicalGrouping(
+      stripes(
+        [
+          [200, 0, 0],
+          [202, 0, 0],
+          [0, 0, 200],
+        ],
+        12,
+        6,
+      ),
+      6,
+      12,
+      3,
+      { sigma: 0, minSize: 1, k: 1 },
+    );
     expect(h.segmentation.count).toBe(3);
     expect(h.regions[3].children).toEqual([0, 1]);
     expect(h.regions[4].children).toEqual([2, 3]);

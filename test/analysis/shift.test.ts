@@ -42,7 +42,16 @@ describe('anchorCosines', () => {
     expect(maps[0][7]).toBe(0);
   });
   it('orthogonal features give 0, opposite ones -1', () => {
-    const maps = tf.tidy(() => anchorCosines(tf.tensor2d([[1, 0], [0, 2], [-3, 0]]), [0]));
+    const maps = tf.tidy(() =>
+      anchorCosines(
+        tf.tensor2d([
+          [1, 0],
+          [0, 2],
+          [-3, 0],
+        ]),
+        [0],
+      ),
+    );
     expect(Array.from(maps[0])).toEqual([1, 0, -1].map((x) => expect.closeTo(x, 6)));
   });
   it('refuses an anchor outside the rows', () => {
@@ -58,7 +67,13 @@ describe('localVariation', () => {
   it('is 0 for a constant map and the slope for a ramp', () => {
     expect(localVariation(new Float32Array(25).fill(0.9), 5, 5)).toBe(0);
     // m = 0.01 * column: horizontal pairs differ by 0.01 (20 pairs), vertical by 0 (20 pairs) -> 0.005
-    expect(localVariation(gridMap(5, (_, i) => 0.01 * i), 5, 5)).toBeCloseTo(0.005, 9);
+    expect(
+      localVariation(
+        gridMap(5, (_, i) => 0.01 * i),
+        5,
+        5,
+      ),
+    ).toBeCloseTo(0.005, 9);
   });
   it('says what size it expected', () => {
     expect(() => localVariation([1, 2, 3], 2, 2)).toThrow(/2x2 map needs 4 values, found 3/);
@@ -68,7 +83,8 @@ describe('localVariation', () => {
 describe('periodicPeak', () => {
   const side = 25;
   // A smooth fall-off from the centre plus a stride-4 artefact: a bump at every 4th row and column.
-  const artefact = (s: number) => gridMap(side, (j, i) => 1 - 0.002 * ((i - 12) ** 2 + (j - 12) ** 2) + 0.02 * (+(i % s === 0) + +(j % s === 0)));
+  const artefact = (s: number) =>
+    gridMap(side, (j, i) => 1 - 0.002 * ((i - 12) ** 2 + (j - 12) ** 2) + 0.02 * (+(i % s === 0) + +(j % s === 0)));
   it('a stride-s artefact shows at period s and not at other periods', () => {
     const m = artefact(4);
     const at4 = periodicPeak(m, side, side, 4);
@@ -81,7 +97,14 @@ describe('periodicPeak', () => {
     expect(periodicPeak(artefact(8), side, side, 8)).toBeGreaterThan(2);
   });
   it('the smooth fall-off alone is at noise level (rounding only); white noise about 1; a constant map 0', () => {
-    expect(periodicPeak(gridMap(side, (j, i) => 1 - 0.002 * ((i - 12) ** 2 + (j - 12) ** 2)), side, side, 4)).toBeLessThan(2);
+    expect(
+      periodicPeak(
+        gridMap(side, (j, i) => 1 - 0.002 * ((i - 12) ** 2 + (j - 12) ** 2)),
+        side,
+        side,
+        4,
+      ),
+    ).toBeLessThan(2);
     const rng = new Rng(5);
     const noise = gridMap(side, () => rng.normal());
     const r = periodicPeak(noise, side, side, 4);

@@ -7,7 +7,11 @@ import * as path from 'path';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 function tessera(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'tessera.js'), ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TESSERA_PROGRESS: '0' } });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'tessera.js'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { ...process.env, TESSERA_PROGRESS: '0' },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -83,8 +83,10 @@ describe('CUB-200-2011 layout', () => {
     // Image 1: left half red, right half green; its box is the right half.
     const sharp = (await import('sharp')).default;
     const px = Buffer.alloc(40 * 20 * 3);
-    for (let i = 0; i < 40 * 20; i++) px[i * 3 + ((i % 40) < 20 ? 0 : 1)] = 255;
-    await sharp(px, { raw: { width: 40, height: 20, channels: 3 } }).png().toFile(path.join(dir, 'CUB_200_2011', 'images', '001.Red', 'a.png'));
+    for (let i = 0; i < 40 * 20; i++) px[i * 3 + (i % 40 < 20 ? 0 : 1)] = 255;
+    await sharp(px, { raw: { width: 40, height: 20, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, 'CUB_200_2011', 'images', '001.Red', 'a.png'));
     const cropped = await loadCub(dir, { split: 'train', imageSize: 8, cropToBox: true });
     const img = cropped.imageBytes(0);
     for (let p = 0; p < 64; p++) expect([img[p * 3], img[p * 3 + 1]]).toEqual([0, 255]);
@@ -96,13 +98,17 @@ describe('CUB-200-2011 layout', () => {
 
   test('files that disagree are errors naming the file and line', async () => {
     const missing = await makeCub('missing', { ...GOOD, labels: '1 1\n2 1\n3 2\n' });
-    await expect(loadCub(missing, { split: 'train' })).rejects.toThrow(/image_class_labels\.txt: has 3 images but images\.txt has 4 \(e\.g\. id 4 is missing\)/);
+    await expect(loadCub(missing, { split: 'train' })).rejects.toThrow(
+      /image_class_labels\.txt: has 3 images but images\.txt has 4 \(e\.g\. id 4 is missing\)/,
+    );
     const extra = await makeCub('extra', { ...GOOD, split: GOOD.split + '5 1\n' });
     await expect(loadCub(extra, { split: 'train' })).rejects.toThrow(/train_test_split\.txt:5: image id 5 is not in images\.txt/);
     const badClass = await makeCub('badclass', { ...GOOD, labels: '1 1\n2 1\n3 7\n4 2\n' });
     await expect(loadCub(badClass, { split: 'train' })).rejects.toThrow(/image_class_labels\.txt:3: class 7 outside 1\.\.2/);
     const badBox = await makeCub('badbox', { ...GOOD, boxes: '1 20 0 20 20\n2 0 0 40 20\n3 30 5 30 10\n4 0 0 40 20\n' });
-    await expect(loadCub(badBox, { split: 'train' })).rejects.toThrow(/bounding_boxes\.txt:3: box \[30, 5, 30, 10\] of image 3 does not fit its 40x20 image/);
+    await expect(loadCub(badBox, { split: 'train' })).rejects.toThrow(
+      /bounding_boxes\.txt:3: box \[30, 5, 30, 10\] of image 3 does not fit its 40x20 image/,
+    );
     const shortLine = await makeCub('short', { ...GOOD, boxes: '1 20 0 20\n' });
     await expect(loadCub(shortLine, { split: 'train' })).rejects.toThrow(/bounding_boxes\.txt:1: expected 5 fields, found 4/);
     const badPart = await makeCub('badpart', { ...GOOD, locs: '1 3 1 1 1\n' });
@@ -139,7 +145,8 @@ describe('CUB-200-2011 layout', () => {
       if (!vis) continue;
       expect(back.truth.partMaps![Math.floor(y) * 64 + Math.floor(x)]).toBeGreaterThanOrEqual(p + 1);
       let near = Infinity;
-      for (let q = 0; q < 64 * 64; q++) if (train.truth.partMaps![q] === p + 1) near = Math.min(near, Math.hypot((q % 64) + 0.5 - x, Math.floor(q / 64) + 0.5 - y));
+      for (let q = 0; q < 64 * 64; q++)
+        if (train.truth.partMaps![q] === p + 1) near = Math.min(near, Math.hypot((q % 64) + 0.5 - x, Math.floor(q / 64) + 0.5 - y));
       expect(near).toBeLessThan(6);
     }
     expect((await loadCub(dir, { split: 'test', imageSize: 64 })).size).toBe(3);

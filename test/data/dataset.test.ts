@@ -12,7 +12,11 @@ function tiny(): Dataset {
     width: 2,
     channels: 2,
     classNames: ['a', 'b'],
-    truth: { keypointNames: ['p'], keypoints: Float32Array.from([1, 1, 1, 2, 2, 1, 3, 3, 0, 4, 4, 1]), positions: Int32Array.from([0, 0, 1, 1, 2, 2, 3, 3]) },
+    truth: {
+      keypointNames: ['p'],
+      keypoints: Float32Array.from([1, 1, 1, 2, 2, 1, 3, 3, 0, 4, 4, 1]),
+      positions: Int32Array.from([0, 0, 1, 1, 2, 2, 3, 3]),
+    },
   });
 }
 

@@ -18,7 +18,9 @@ function writeSplit(dir: string, split: 'train' | 'test', n: number, opts: { lab
   const labels = new Uint8Array(nl).map((_, i) => i % 10);
   const f = FASHION_FILES[split];
   const write = (name: string, bytes: Uint8Array) =>
-    opts.gz === false ? fs.writeFileSync(path.join(dir, name.replace(/\.gz$/, '')), bytes) : fs.writeFileSync(path.join(dir, name), zlib.gzipSync(bytes));
+    opts.gz === false
+      ? fs.writeFileSync(path.join(dir, name.replace(/\.gz$/, '')), bytes)
+      : fs.writeFileSync(path.join(dir, name), zlib.gzipSync(bytes));
   write(f.images, encodeIdx([n, h, w], px));
   write(f.labels, encodeIdx([nl], labels));
 }

@@ -51,13 +51,15 @@ describe('ImageFolder', () => {
     const b = await loadDataset('imagefolder', { data: path.join(root, 'flat'), split: 'train', imageSize: 4, limit: 1, seed: 3 });
     expect(Array.from(b.images)).toEqual(Array.from(a.images));
     const seen = new Set<number>();
-    for (let s = 0; s < 12; s++) seen.add((await loadImageFolder(path.join(root, 'flat'), { split: 'train', imageSize: 4, perClass: 1, seed: s })).imageBytes(0)[0]);
+    for (let s = 0; s < 12; s++)
+      seen.add((await loadImageFolder(path.join(root, 'flat'), { split: 'train', imageSize: 4, perClass: 1, seed: s })).imageBytes(0)[0]);
     expect([...seen].sort()).toEqual([250, 255]);
   });
 
   test('a folder without train/ and test/ is split by name hashes: disjoint, complete, stable', async () => {
     const dir = path.join(root, 'many');
-    for (let i = 0; i < 30; i++) await solidPng(path.join(dir, i < 15 ? 'a' : 'b', `img${String(i).padStart(2, '0')}.png`), 4, 4, [i * 8, 0, 0]);
+    for (let i = 0; i < 30; i++)
+      await solidPng(path.join(dir, i < 15 ? 'a' : 'b', `img${String(i).padStart(2, '0')}.png`), 4, 4, [i * 8, 0, 0]);
     const train = await loadImageFolder(dir, { split: 'train', imageSize: 2 });
     const test = await loadImageFolder(dir, { split: 'test', imageSize: 2 });
     const reds = (ds: typeof train) => Array.from({ length: ds.size }, (_, i) => ds.imageBytes(i)[0]);
@@ -82,7 +84,9 @@ describe('ImageFolder', () => {
     fs.writeFileSync(path.join(dir, 'bad.png'), 'this is not a png');
     const p = loadImageFolder(path.join(root, 'broken'), { split: 'train' });
     await expect(p).rejects.toThrow(UserError);
-    await expect(loadImageFolder(path.join(root, 'broken'), { split: 'train' })).rejects.toThrow(/broken\/a\/bad\.png: cannot decode the image/);
+    await expect(loadImageFolder(path.join(root, 'broken'), { split: 'train' })).rejects.toThrow(
+      /broken\/a\/bad\.png: cannot decode the image/,
+    );
   });
 
   test('missing folder and folder without classes', async () => {

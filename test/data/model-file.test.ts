@@ -12,7 +12,9 @@ beforeAll(async () => {
 
 function tiny(): tf.LayersModel {
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 2, kernelSize: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(
+    tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 2, kernelSize: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+  );
   m.add(tf.layers.globalAveragePooling2d({}));
   m.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
   return m;

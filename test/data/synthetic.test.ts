@@ -32,7 +32,18 @@ describe('raster', () => {
     const d = new Canvas(5, 5);
     // Radius 1.6 around (2.5, 2.5): the centre pixel and its 4 neighbours (distance 1), not the diagonals (1.41 < 1.6 -> in).
     expect(d.fill(ellipse(2.5, 2.5, 1.2, 1.2), IDENTITY, solid(1), 1)).toBe(5);
-    expect(new Canvas(4, 4).fill(polygon([[0, 0], [4, 0], [0, 4]]), IDENTITY, solid(1), 1)).toBe(6);
+    expect(
+      new Canvas(4, 4).fill(
+        polygon([
+          [0, 0],
+          [4, 0],
+          [0, 4],
+        ]),
+        IDENTITY,
+        solid(1),
+        1,
+      ),
+    ).toBe(6);
     expect(new Canvas(5, 1).fill(capsule(0.5, 0.5, 3.5, 0.5, 0.4), IDENTITY, solid(1), 1)).toBe(4);
   });
 
@@ -96,7 +107,8 @@ describe('parts-birds', () => {
       expect(same(full.labels, flat.labels)).toBe(true);
       expect(bg.labels.every((v) => v === 0)).toBe(true);
       for (let p = 0; p < side * side; p++) {
-        const diff = full.rgb[p * 3] !== bg.rgb[p * 3] || full.rgb[p * 3 + 1] !== bg.rgb[p * 3 + 1] || full.rgb[p * 3 + 2] !== bg.rgb[p * 3 + 2];
+        const diff =
+          full.rgb[p * 3] !== bg.rgb[p * 3] || full.rgb[p * 3 + 1] !== bg.rgb[p * 3 + 1] || full.rgb[p * 3 + 2] !== bg.rgb[p * 3 + 2];
         if (full.labels[p] === 0 && diff) differing++;
         if (full.labels[p] !== 0) partPixels++;
       }
@@ -114,7 +126,8 @@ describe('parts-birds', () => {
     for (let i = 0; i < ds.size; i++) {
       const counts = new Array(8).fill(0);
       for (let p = 0; p < hw; p++) counts[ds.truth.partMaps![i * hw + p]]++;
-      for (const part of ds.truth.discriminativeParts![ds.labels[i]]) expect(counts[BIRD_LABEL[part as keyof typeof BIRD_LABEL]]).toBeGreaterThan(0);
+      for (const part of ds.truth.discriminativeParts![ds.labels[i]])
+        expect(counts[BIRD_LABEL[part as keyof typeof BIRD_LABEL]]).toBeGreaterThan(0);
       // The box is the tight box of the part pixels.
       const [x0, y0, x1, y1] = ds.truth.boxes!.subarray(i * 4, i * 4 + 4);
       let inside = 0;
@@ -200,7 +213,8 @@ describe('shifted objects', () => {
     const a = gen.render(0, 1, 1);
     const b = gen.render(0, 3, 2);
     for (let y = 0; y < 4; y++)
-      for (let x = 0; x < 4; x++) for (let k = 0; k < 3; k++) expect(b[((y + 2) * 8 + x + 3) * 3 + k]).toBe(a[((y + 1) * 8 + x + 1) * 3 + k]);
+      for (let x = 0; x < 4; x++)
+        for (let k = 0; k < 3; k++) expect(b[((y + 2) * 8 + x + 3) * 3 + k]).toBe(a[((y + 1) * 8 + x + 1) * 3 + k]);
   });
 
   test('objects from a dataset; noise background fixed per object; sample dataset', async () => {

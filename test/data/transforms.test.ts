@@ -23,7 +23,10 @@ beforeAll(async () => {
 
 /** A [1,h,w,1] image with value = row*w + col. */
 function ramp(h: number, w: number): tf.Tensor4D {
-  return tf.tensor4d(Array.from({ length: h * w }, (_, i) => i), [1, h, w, 1]);
+  return tf.tensor4d(
+    Array.from({ length: h * w }, (_, i) => i),
+    [1, h, w, 1],
+  );
 }
 const flat = (t: tf.Tensor) => Array.from(t.dataSync());
 

@@ -37,7 +37,9 @@ describe('without libtorch', () => {
 
   it('the addon build succeeds and says the backend is unavailable', () => {
     const r = spawnSync(process.execPath, ['packages/tfjs-backend-torch/scripts/build.js'], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, TFJS_TORCH_SEARCH: 'none' },
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, TFJS_TORCH_SEARCH: 'none' },
     });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/libtorch not found; backend unavailable/);
@@ -46,9 +48,12 @@ describe('without libtorch', () => {
   it('the engine falls back to wasm and the torch package explains why', () => {
     const code = `require('./bin/register.js');
       const t = require('tfjs-backend-torch');
-      require('./lib/engine').initEngine({ quiet: true }).then((i) => console.log(JSON.stringify({ backend: i.backend, available: t.isAvailable(), reason: t.unavailableReason() })));`;
+      require('./lib/engine').initEngine({ quiet: true }).then((i) =>
+        console.log(JSON.stringify({ backend: i.backend, available: t.isAvailable(), reason: t.unavailableReason() })));`;
     const r = spawnSync(process.execPath, ['-e', code], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, TFJS_TORCH_ADDON: '/nonexistent/torch_addon.node', TESSERA_BACKEND: '' },
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, TFJS_TORCH_ADDON: '/nonexistent/torch_addon.node', TESSERA_BACKEND: '' },
     });
     const out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
     expect(out.backend).toBe('wasm');

@@ -12,7 +12,18 @@ const describeTorch = torch.isAvailable() ? describe : describe.skip;
 if (!torch.isAvailable()) console.warn(`torch kernel tests skipped: ${torch.unavailableReason()}`);
 
 /** NHWC conv2d with explicit padding, stride, dilation: out[n,i,j,o] = sum_{a,b,c} x[n,i*s+a*d-pt,j*s+b*d-pl,c] w[a,b,c,o]. */
-function literalConv(x: Float32Array, xs: number[], w: Float32Array, ws: number[], s: number, d: number, pt: number, pl: number, oh: number, ow: number) {
+function literalConv(
+  x: Float32Array,
+  xs: number[],
+  w: Float32Array,
+  ws: number[],
+  s: number,
+  d: number,
+  pt: number,
+  pl: number,
+  oh: number,
+  ow: number,
+) {
   const [n, h, wd, c] = xs;
   const [kh, kw, , o] = ws;
   const out = new Float32Array(n * oh * ow * o);
@@ -34,7 +45,18 @@ function literalConv(x: Float32Array, xs: number[], w: Float32Array, ws: number[
 }
 
 /** d(sum(conv(x,w) * g))/dw and /dx by the literal chain rule. */
-function literalConvGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[], g: Float32Array, s: number, pt: number, pl: number, oh: number, ow: number) {
+function literalConvGrads(
+  x: Float32Array,
+  xs: number[],
+  w: Float32Array,
+  ws: number[],
+  g: Float32Array,
+  s: number,
+  pt: number,
+  pl: number,
+  oh: number,
+  ow: number,
+) {
   const [n, h, wd, c] = xs;
   const [kh, kw, , o] = ws;
   const dx = new Float32Array(x.length);
@@ -112,7 +134,13 @@ describeTorch('torch backend kernels', () => {
       const rng = new Rng(7);
       const x = rng.normal(k.xs.reduce((p, v) => p * v, 1));
       const w = rng.normal(k.ws.reduce((p, v) => p * v, 1));
-      const info = tf.backend_util.computeConv2DInfo(k.xs as [number, number, number, number], k.ws as [number, number, number, number], k.s, 1, k.pad);
+      const info = tf.backend_util.computeConv2DInfo(
+        k.xs as [number, number, number, number],
+        k.ws as [number, number, number, number],
+        k.s,
+        1,
+        k.pad,
+      );
       const { top, left } = info.padInfo;
       const want = literalConv(x, k.xs, w, k.ws, k.s, 1, top, left, info.outHeight, info.outWidth);
       const g = rng.normal(want.length);
@@ -123,7 +151,12 @@ describeTorch('torch backend kernels', () => {
         const gt = tf.tensor(g, info.outShape);
         const y = tf.conv2d(xt, wt, k.s, k.pad);
         expect(maxAbsDiff(y.dataSync(), want)).toBeLessThan(1e-4);
-        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad).mul(gt).sum())([xt, wt]);
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad)
+            .mul(gt)
+            .sum(),
+        )([xt, wt]);
         expect(maxAbsDiff(dx.dataSync(), lit.dx)).toBeLessThan(1e-4);
         expect(maxAbsDiff(dw.dataSync(), lit.dw)).toBeLessThan(1e-3);
       });
@@ -136,13 +169,19 @@ describeTorch('torch backend kernels', () => {
     const fs: [number, number, number, number] = [3, 3, 3, 2];
     const x = rng.normal(2 * 8 * 8 * 3);
     const f = rng.normal(3 * 3 * 3 * 2);
-    const run = () => tf.tidy(() => {
-      const xt = tf.tensor4d(x, xs);
-      const ft = tf.tensor4d(f, fs);
-      const y = tf.depthwiseConv2d(xt, ft, 2, 'same');
-      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same').square().sum())([xt, ft]);
-      return [y, dx, df].map((t) => Array.from(t.dataSync()));
-    });
+    const run = () =>
+      tf.tidy(() => {
+        const xt = tf.tensor4d(x, xs);
+        const ft = tf.tensor4d(f, fs);
+        const y = tf.depthwiseConv2d(xt, ft, 2, 'same');
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')
+            .square()
+            .sum(),
+        )([xt, ft]);
+        return [y, dx, df].map((t) => Array.from(t.dataSync()));
+      });
     const got = run();
     const want = await onCpu(run);
     for (let i = 0; i < 3; i++) expect(maxAbsDiff(got[i], want[i])).toBeLessThan(1e-3);
@@ -163,7 +202,10 @@ describeTorch('torch backend kernels', () => {
             for (let a = 0; a < 2; a++)
               for (let e = 0; e < 2; e++) {
                 const idx = ((b * h + i * 2 + a) * w + j * 2 + e) * c + ch;
-                if (x[idx] > best) { best = x[idx]; at = idx; }
+                if (x[idx] > best) {
+                  best = x[idx];
+                  at = idx;
+                }
               }
             out[((b * 3 + i) * 3 + j) * c + ch] = best;
             dx[at] += 1;
@@ -196,9 +238,19 @@ describeTorch('torch backend kernels', () => {
         expect(maxAbsDiff(tf.matMul(tf.tensor2d(a, [6, 5]), tf.tensor2d(b, [5, 4])).dataSync(), mm)).toBeLessThan(1e-5);
         expect(maxAbsDiff(tf.softmax(tf.tensor2d(x, [64, 40])).dataSync(), sm)).toBeLessThan(1e-6);
         const bn = tf.batchNorm(tf.tensor2d(x, [64, 40]), tf.fill([40], 0.5), tf.fill([40], 4), tf.fill([40], 1), tf.fill([40], 2), 0);
-        expect(maxAbsDiff(bn.dataSync(), Array.from(x, (v) => ((v - 0.5) / 2) * 2 + 1))).toBeLessThan(1e-5);
+        expect(
+          maxAbsDiff(
+            bn.dataSync(),
+            Array.from(x, (v) => ((v - 0.5) / 2) * 2 + 1),
+          ),
+        ).toBeLessThan(1e-5);
         const dr = tf.grad((t: tf.Tensor) => tf.relu(t).mul(3).sum())(tf.tensor1d(x));
-        expect(maxAbsDiff(dr.dataSync(), Array.from(x, (v) => (v > 0 ? 3 : 0)))).toBe(0);
+        expect(
+          maxAbsDiff(
+            dr.dataSync(),
+            Array.from(x, (v) => (v > 0 ? 3 : 0)),
+          ),
+        ).toBe(0);
         const mean = tf.mean(tf.tensor2d(x, [64, 40]), 0).dataSync();
         const want = new Float32Array(40);
         for (let r = 0; r < 64; r++) for (let k = 0; k < 40; k++) want[k] += x[r * 40 + k] / 64;
@@ -210,7 +262,10 @@ describeTorch('torch backend kernels', () => {
   it('reflect padding and its gradient match the literal definition, natively and on the composite path', async () => {
     const rng = new Rng(5);
     const [n, h, w, c] = [2, 9, 10, 4];
-    const pads: [[number, number], [number, number]] = [[1, 2], [2, 1]];
+    const pads: [[number, number], [number, number]] = [
+      [1, 2],
+      [2, 1],
+    ];
     const [ph, pw] = [h + 3, w + 3];
     const x = rng.normal(n * h * w * c);
     const g = rng.normal(n * ph * pw * c);
@@ -227,11 +282,15 @@ describeTorch('torch backend kernels', () => {
             want[dst] = x[src];
             wantDx[src] += g[dst];
           }
-    const run = () => tf.tidy(() => {
-      const xt = tf.tensor4d(x, [n, h, w, c]);
-      const f = (t: tf.Tensor) => reflectPad(t as tf.Tensor4D, pads).mul(tf.tensor4d(g, [n, ph, pw, c])).sum();
-      return [reflectPad(xt, pads), tf.grad(f)(xt)].map((t) => Array.from(t.dataSync()));
-    });
+    const run = () =>
+      tf.tidy(() => {
+        const xt = tf.tensor4d(x, [n, h, w, c]);
+        const f = (t: tf.Tensor) =>
+          reflectPad(t as tf.Tensor4D, pads)
+            .mul(tf.tensor4d(g, [n, ph, pw, c]))
+            .sum();
+        return [reflectPad(xt, pads), tf.grad(f)(xt)].map((t) => Array.from(t.dataSync()));
+      });
     const before = torch.stats().native;
     const [y, dx] = run();
     expect(torch.stats().native - before).toBeGreaterThanOrEqual(2); // TorchReflectPad and its gradient
@@ -246,15 +305,19 @@ describeTorch('torch backend kernels', () => {
     const rng = new Rng(6);
     const x = rng.normal(2 * 9 * 10 * 4);
     const g = rng.normal(2 * 9 * 13 * 4);
-    const run = () => tf.tidy(() => {
-      const xt = tf.tensor4d(x, [2, 9, 10, 4]);
-      const f = (t: tf.Tensor) => {
-        const [a, b] = tf.split(t, [3, 7], 2);
-        return tf.concat([tf.reverse(a, [1, 2]), t.slice([0, 0, 0, 0], [-1, -1, 3, -1]), b], 2).mul(tf.tensor4d(g, [2, 9, 13, 4])).sum();
-      };
-      const { value, grad } = tf.valueAndGrad(f)(xt);
-      return [value, grad].map((t) => Array.from(t.dataSync()));
-    });
+    const run = () =>
+      tf.tidy(() => {
+        const xt = tf.tensor4d(x, [2, 9, 10, 4]);
+        const f = (t: tf.Tensor) => {
+          const [a, b] = tf.split(t, [3, 7], 2);
+          return tf
+            .concat([tf.reverse(a, [1, 2]), t.slice([0, 0, 0, 0], [-1, -1, 3, -1]), b], 2)
+            .mul(tf.tensor4d(g, [2, 9, 13, 4]))
+            .sum();
+        };
+        const { value, grad } = tf.valueAndGrad(f)(xt);
+        return [value, grad].map((t) => Array.from(t.dataSync()));
+      });
     const before = { ...torch.stats().byKernel };
     const got = nativeEvenWhenTiny(run);
     const fellBack = ['SplitV', 'Reverse', 'Concat', 'Slice'].filter((k) => (torch.stats().byKernel[k] ?? 0) !== (before[k] ?? 0));
@@ -272,7 +335,7 @@ describeTorch('torch backend kernels', () => {
     expect(Array.from(v)).toEqual(copy);
   });
 
-  it('native outputs stay out of V8\'s external memory count, which would otherwise start a full GC every 64 MB', () => {
+  it("native outputs stay out of V8's external memory count, which would otherwise start a full GC every 64 MB", () => {
     const x = tf.fill([2048, 4096], -1); // 32 MB allocated by JS (counted by V8)
     const before = torch.memory().v8External;
     const y = tf.relu(x); // 32 MB allocated by libtorch
@@ -285,7 +348,14 @@ describeTorch('torch backend kernels', () => {
   });
 
   it('does not leak tensors over a training step', async () => {
-    const m = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu' }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
     m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
     const x = tf.randomNormal([4, 8, 8, 1]);
     const y = tf.randomNormal([4, 2]);

@@ -38,11 +38,12 @@ describe('wasm training kernels', () => {
   });
 
   const rng = new Rng(9);
-  const convCases: Array<{ xs: [number, number, number, number]; fs: [number, number, number, number]; s: number; pad: 'same' | 'valid' }> = [
-    { xs: [2, 8, 8, 3], fs: [3, 3, 3, 4], s: 2, pad: 'same' },
-    { xs: [2, 7, 9, 2], fs: [3, 2, 2, 3], s: 1, pad: 'same' },
-    { xs: [1, 9, 8, 3], fs: [2, 3, 3, 2], s: 2, pad: 'valid' },
-  ];
+  const convCases: Array<{ xs: [number, number, number, number]; fs: [number, number, number, number]; s: number; pad: 'same' | 'valid' }> =
+    [
+      { xs: [2, 8, 8, 3], fs: [3, 3, 3, 4], s: 2, pad: 'same' },
+      { xs: [2, 7, 9, 2], fs: [3, 2, 2, 3], s: 1, pad: 'same' },
+      { xs: [1, 9, 8, 3], fs: [2, 3, 3, 2], s: 2, pad: 'valid' },
+    ];
   for (const k of convCases) {
     it(`conv2d gradients (x ${k.xs}, f ${k.fs}, stride ${k.s}, ${k.pad})`, async () => {
       const x = rng.normal(k.xs.reduce((p, v) => p * v, 1));
@@ -50,7 +51,12 @@ describe('wasm training kernels', () => {
       const r = await onBoth(() => {
         const xt = tf.tensor4d(x, k.xs);
         const ft = tf.tensor4d(f, k.fs);
-        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad).square().sum())([xt, ft]);
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad)
+            .square()
+            .sum(),
+        )([xt, ft]);
       });
       expectClose(r.wasm, r.cpu, 1e-3);
     });
@@ -61,7 +67,12 @@ describe('wasm training kernels', () => {
       const r = await onBoth(() => {
         const xt = tf.tensor4d(x, k.xs);
         const ft = tf.tensor4d(f, fs);
-        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad).square().sum())([xt, ft]);
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad)
+            .square()
+            .sum(),
+        )([xt, ft]);
       });
       expectClose(r.wasm, r.cpu, 1e-3);
     });
@@ -72,7 +83,12 @@ describe('wasm training kernels', () => {
     const r = await onBoth(() => {
       const xt = tf.tensor4d(x, [2, 6, 7, 3]);
       return [
-        tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'same').mul(tf.range(1, 2 * 3 * 4 * 3 + 1).reshape([2, 3, 4, 3])).sum())(xt),
+        tf.grad((a: tf.Tensor) =>
+          tf
+            .maxPool(a as tf.Tensor4D, 2, 2, 'same')
+            .mul(tf.range(1, 2 * 3 * 4 * 3 + 1).reshape([2, 3, 4, 3]))
+            .sum(),
+        )(xt),
         tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 3, 1, 'valid').sum())(xt),
       ];
     });

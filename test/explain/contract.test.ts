@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { AttributeOptions, createMethod, CrispMask, ExplanationMethod, heatmapProblems, METHODS, ModelContext } from '../../lib/explain/index';
+import {
+  AttributeOptions,
+  createMethod,
+  CrispMask,
+  ExplanationMethod,
+  heatmapProblems,
+  METHODS,
+  ModelContext,
+} from '../../lib/explain/index';
 import { buildModel, ModelConfig } from '../../lib/models/index';
 import { Rng } from '../../lib/util/rng';
 import { randomizeWeights, randomTensor } from '../models/helpers';
@@ -20,8 +28,11 @@ const K = 3;
 /** A model each method applies to, with its context. */
 function modelFor(id: string): { model: tf.LayersModel; context: ModelContext; size: number } {
   if (id === 'prototype') return tinyProtoPNet();
-  const config: ModelConfig =
-    id.startsWith('bagnet') ? { family: 'bagnet', q: 5, widths: [4, 4, 4], expansion: 2 } : id === 'sliding-window' ? { family: 'gap', widths: [4, 6] } : { family: 'resnet', widths: [4, 6], blocks: 1 };
+  const config: ModelConfig = id.startsWith('bagnet')
+    ? { family: 'bagnet', q: 5, widths: [4, 4, 4], expansion: 2 }
+    : id === 'sliding-window'
+      ? { family: 'gap', widths: [4, 6] }
+      : { family: 'resnet', widths: [4, 6], blocks: 1 };
   const size = 8;
   const model = buildModel(config, { inputShape: [size, size, C], numClasses: K }, new Rng(3));
   randomizeWeights(model, 4);
@@ -39,7 +50,10 @@ describe.each(METHODS.map((m) => m.info.id))('%s keeps the method contract', (id
   const { model, context, size } = modelFor(id);
   const image = id === 'sliding-window' ? 16 : size;
   // The crisp mask runs 450 Adam steps by default; a few keep the contract test fast (the contract is the same).
-  const method: ExplanationMethod = id === 'crisp-mask' ? new CrispMask(model, { stage1: { iterations: 4 }, stage2: { iterations: 3 }, progress: false }) : createMethod(id, model, context);
+  const method: ExplanationMethod =
+    id === 'crisp-mask'
+      ? new CrispMask(model, { stage1: { iterations: 4 }, stage2: { iterations: 3 }, progress: false })
+      : createMethod(id, model, context);
   const fast = FAST[id] ?? {};
   const x = randomTensor([3, image, image, C], 11) as tf.Tensor4D;
   const targets = [0, 2, 1];
@@ -87,7 +101,8 @@ describe.each(METHODS.map((m) => m.info.id))('%s keeps the method contract', (id
     const all = method.allClasses(x);
     const h = method.attribute(x, targets, fast);
     const hw = h.height * h.width;
-    for (let i = 0; i < 3; i++) for (let p = 0; p < hw; p++) expect(all.values[(i * hw + p) * all.classes + targets[i]]).toBeCloseTo(h.values[i * hw + p], 6);
+    for (let i = 0; i < 3; i++)
+      for (let p = 0; p < hw; p++) expect(all.values[(i * hw + p) * all.classes + targets[i]]).toBeCloseTo(h.values[i * hw + p], 6);
   });
 
   it('rejects a target outside the classes and a wrong image size with a clear error', () => {

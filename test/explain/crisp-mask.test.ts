@@ -10,7 +10,7 @@ beforeAll(async () => {
 function columnModel(): tf.LayersModel {
   const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 2 })] });
   const w = new Float32Array(64 * 2);
-  for (let y = 0; y < 8; y++) w[(y * 8) * 2] = 0.5;
+  for (let y = 0; y < 8; y++) w[y * 8 * 2] = 0.5;
   model.layers[1].setWeights([tf.tensor2d(w, [64, 2]), tf.tensor1d([-2, 0])]);
   return model;
 }
@@ -40,9 +40,14 @@ describe('crisp mask', () => {
     expect(maskLoss(model, ones, x, onehot, st).dataSync()[0]).toBeCloseTo(sigmoid(2), 5);
     // m = 0.5 in columns 0..3 and 1 elsewhere on an 8x8 mask: l1 mean = 0.5*32/64 = 0.25; dx has one jump of 0.5 per
     // row (8 of 56 differences): mean 8*0.125/56; dy none; bin mean = 0.25*32/64 = 0.125.
-    const half = tf.tensor4d(Array.from({ length: 64 }, (_, p) => (p % 8 < 4 ? 0.5 : 1)), [1, 8, 8, 1]);
+    const half = tf.tensor4d(
+      Array.from({ length: 64 }, (_, p) => (p % 8 < 4 ? 0.5 : 1)),
+      [1, 8, 8, 1],
+    );
     const phi = tf.tidy(() => tf.add(tf.mul(half, x), tf.mul(tf.sub(1, half), gaussianBlur(x, 3, 2)))) as tf.Tensor4D;
-    const col0 = Array.from(phi.dataSync()).filter((_, p) => p % 8 === 0).reduce((a, b) => a + b, 0);
+    const col0 = Array.from(phi.dataSync())
+      .filter((_, p) => p % 8 === 0)
+      .reduce((a, b) => a + b, 0);
     const expected = sigmoid(0.5 * col0 - 2) + 0.5 * 0.25 + 2 * ((8 * 0.125) / 56) + 4 * 0.125;
     expect(maskLoss(model, half, phi, onehot, st).dataSync()[0]).toBeCloseTo(expected, 5);
     tf.dispose([onehot, ones, half, phi]);
@@ -53,7 +58,10 @@ describe('crisp mask', () => {
     const r = method.optimise(x, [0]);
     expect(r.pCrisp[0]).toBeLessThan(0.5 * r.p0[0]);
     const sal = method.attribute(x, [0]).values;
-    const colMean = (c: number) => Array.from(sal).filter((_, p) => p % 8 === c).reduce((a, b) => a + b, 0) / 8;
+    const colMean = (c: number) =>
+      Array.from(sal)
+        .filter((_, p) => p % 8 === c)
+        .reduce((a, b) => a + b, 0) / 8;
     expect(colMean(0)).toBeGreaterThan(colMean(7) + 0.3);
   });
 
@@ -67,7 +75,18 @@ describe('crisp mask', () => {
   it('maskStats: drop, normalised score, area and score as the reference code (hand-worked)', () => {
     const crisp = new Float32Array(4).fill(1);
     crisp[0] = 0; // one of 4 pixels perturbed
-    const r: MaskResult = { n: 1, height: 2, width: 2, targets: [0], smooth: crisp, crisp, p0: [0.8], pBlur: [0.2], pSmooth: [0.4], pCrisp: [0.4] };
+    const r: MaskResult = {
+      n: 1,
+      height: 2,
+      width: 2,
+      targets: [0],
+      smooth: crisp,
+      crisp,
+      p0: [0.8],
+      pBlur: [0.2],
+      pSmooth: [0.4],
+      pCrisp: [0.4],
+    };
     const s = maskStats(r, 0, 'crisp');
     expect(s.drop).toBeCloseTo(0.5, 10);
     expect(s.normalisedScore).toBeCloseTo((0.4 - 0.8) / (0.8 - 0.2), 10);
@@ -76,6 +95,8 @@ describe('crisp mask', () => {
   });
 
   it('rejects bad iteration counts with a clear error', () => {
-    expect(() => new CrispMask(model).optimise(x, [0], { stage1: { iterations: -1 } })).toThrow(/stage1.iterations must be a non-negative integer, found -1/);
+    expect(() => new CrispMask(model).optimise(x, [0], { stage1: { iterations: -1 } })).toThrow(
+      /stage1.iterations must be a non-negative integer, found -1/,
+    );
   });
 });

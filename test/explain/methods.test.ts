@@ -47,7 +47,8 @@ function linearModel(): tf.LayersModel {
 }
 const X = [0.1, 0.9, 0.4, 0.3, 0.8, 0.2, 0.6, 0.5]; // pixel p has channels X[2p], X[2p+1]
 const xLinear = () => tf.tensor4d(X, [1, 2, 2, 2]);
-const close = (a: ArrayLike<number>, b: ArrayLike<number>, digits = 5) => Array.from(a).forEach((v, i) => expect(v).toBeCloseTo(b[i], digits));
+const close = (a: ArrayLike<number>, b: ArrayLike<number>, digits = 5) =>
+  Array.from(a).forEach((v, i) => expect(v).toBeCloseTo(b[i], digits));
 
 describe('gradient methods on a linear model', () => {
   const model = linearModel();
@@ -72,7 +73,10 @@ describe('gradient methods on a linear model', () => {
   it('occlusion with 1-pixel windows removes each pixel evidence w . (x - mean colour)', () => {
     const h = new Occlusion(model, { window: 1, stride: 1 }).attribute(xLinear(), [1]);
     const mean = [(0.1 + 0.4 + 0.8 + 0.6) / 4, (0.9 + 0.3 + 0.2 + 0.5) / 4];
-    close(h.values, [0, 1, 2, 3].map((p) => W[2 * p][1] * (X[2 * p] - mean[0]) + W[2 * p + 1][1] * (X[2 * p + 1] - mean[1])));
+    close(
+      h.values,
+      [0, 1, 2, 3].map((p) => W[2 * p][1] * (X[2 * p] - mean[0]) + W[2 * p + 1][1] * (X[2 * p + 1] - mean[1])),
+    );
     expect(h.geometry).toEqual(windowGeometry(1, 1));
   });
 });
@@ -82,7 +86,9 @@ describe('sliding window', () => {
     // Crop model on 2x2x1 crops: logits [s, -s] with s the sum of the crop, so p(class 0) = sigmoid(2s).
     const inp = tf.input({ shape: [2, 2, 1] });
     const flat = tf.layers.flatten().apply(inp) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ units: 2, weights: [tf.tensor2d([1, -1, 1, -1, 1, -1, 1, -1], [4, 2]), tf.zeros([2])] }).apply(flat) as tf.SymbolicTensor;
+    const out = tf.layers
+      .dense({ units: 2, weights: [tf.tensor2d([1, -1, 1, -1, 1, -1, 1, -1], [4, 2]), tf.zeros([2])] })
+      .apply(flat) as tf.SymbolicTensor;
     const model = tf.model({ inputs: inp, outputs: out });
     const img = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]; // 3x3
     const h = new SlidingWindow(model, { stride: 1 }).attribute(tf.tensor4d(img, [1, 3, 3, 1]), [0]);
@@ -94,7 +100,9 @@ describe('sliding window', () => {
   });
   it('refuses a window larger than the image and an image smaller than the model input', () => {
     const model = buildModel({ family: 'gap', widths: [2, 2] }, { inputShape: [8, 8, 1], numClasses: 2 }, new Rng(1));
-    expect(() => new SlidingWindow(model).attribute(tf.zeros([1, 6, 6, 1]) as tf.Tensor4D, [0])).toThrow(/8x8 input is larger than the 6x6 image/);
+    expect(() => new SlidingWindow(model).attribute(tf.zeros([1, 6, 6, 1]) as tf.Tensor4D, [0])).toThrow(
+      /8x8 input is larger than the 6x6 image/,
+    );
   });
 });
 
@@ -127,7 +135,10 @@ describe('CAM and Grad-CAM', () => {
     const cam = new CAM(model).attribute(x, [0, 2]);
     const grad = new GradCAM(model).attribute(x, [0, 2]);
     const hw = cam.height * cam.width;
-    close(grad.values, Array.from(cam.values, (v) => Math.max(0, v) / hw));
+    close(
+      grad.values,
+      Array.from(cam.values, (v) => Math.max(0, v) / hw),
+    );
   });
   it('CAM explains why it cannot run on a model without a GAP head', () => {
     const vgg = buildModel({ family: 'vgg', widths: [2, 2], hidden: 4 }, { inputShape: [8, 8, 1], numClasses: 2 }, new Rng(1));
@@ -172,7 +183,15 @@ describe('heatmap geometry', () => {
     expect(Array.from(onImageGrid({ ...base, height: 8, width: 8, geometry: PIXEL_GEOMETRY, values }, 0))).toEqual(Array.from(values));
   });
   it('selectClasses picks each image its class', () => {
-    const maps = { ...base, n: 2, height: 1, width: 2, classes: 2, geometry: PIXEL_GEOMETRY, values: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) };
+    const maps = {
+      ...base,
+      n: 2,
+      height: 1,
+      width: 2,
+      classes: 2,
+      geometry: PIXEL_GEOMETRY,
+      values: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
+    };
     expect(Array.from(selectClasses(maps, [1, 0]).values)).toEqual([2, 4, 5, 7]);
   });
 });

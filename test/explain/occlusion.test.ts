@@ -13,7 +13,13 @@ beforeAll(async () => {
 function nonlinear(size: number, channels: number, classes: number): tf.LayersModel {
   const m = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [size, size, channels], filters: 3, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.randomNormal({ seed: 1 }) }),
+      tf.layers.conv2d({
+        inputShape: [size, size, channels],
+        filters: 3,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.randomNormal({ seed: 1 }),
+      }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 4, activation: 'tanh', kernelInitializer: tf.initializers.randomNormal({ seed: 2 }) }),
       tf.layers.dense({ units: classes, kernelInitializer: tf.initializers.randomNormal({ seed: 3 }) }),
@@ -74,14 +80,19 @@ describe('pair occlusion', () => {
     const q = 5;
     const size = 16;
     // Default (glorot) weights with identity BatchNorm statistics keep about half of the ReLUs active.
-    const model = buildBagNet({ family: 'bagnet', q, widths: [4, 4, 4], expansion: 2 }, { inputShape: [size, size, 1], numClasses: 2 }, new Rng(2));
+    const model = buildBagNet(
+      { family: 'bagnet', q, widths: [4, 4, 4], expansion: 2 },
+      { inputShape: [size, size, 1], numClasses: 2 },
+      new Rng(2),
+    );
     const x = randomTensor([2, size, size, 1], 4, -3, 3) as tf.Tensor4D;
     const rng = new Rng(6);
     const plans = [0, 1].map(() => planPairs(size, size, 3, [0, q - 1, q + 2], 4, rng));
     const effects = pairOcclusion(model, x, [0, 1], plans);
     const far = effects.filter((e) => e.distance >= q - 1);
     expect(far.length).toBeGreaterThan(0);
-    const rel = (e: { deltaA: number; deltaB: number; deltaAB: number }) => Math.abs(e.deltaAB - e.deltaA - e.deltaB) / (Math.abs(e.deltaA) + Math.abs(e.deltaB) + 1e-9);
+    const rel = (e: { deltaA: number; deltaB: number; deltaAB: number }) =>
+      Math.abs(e.deltaAB - e.deltaA - e.deltaB) / (Math.abs(e.deltaA) + Math.abs(e.deltaB) + 1e-9);
     expect(Math.max(...far.map((e) => Math.abs(e.deltaA) + Math.abs(e.deltaB)))).toBeGreaterThan(1e-2);
     for (const e of far) expect(rel(e)).toBeLessThan(1e-3);
     const near = effects.filter((e) => e.distance === 0);

@@ -12,7 +12,10 @@ beforeAll(async () => {
 /** logits = W · flatten(x) + b: gradients are W, exactly. */
 function linearModel(h: number, w: number, c: number, classes: number): tf.LayersModel {
   return tf.sequential({
-    layers: [tf.layers.flatten({ inputShape: [h, w, c] }), tf.layers.dense({ units: classes, kernelInitializer: tf.initializers.randomNormal({ seed: 3 }), biasInitializer: 'ones' })],
+    layers: [
+      tf.layers.flatten({ inputShape: [h, w, c] }),
+      tf.layers.dense({ units: classes, kernelInitializer: tf.initializers.randomNormal({ seed: 3 }), biasInitializer: 'ones' }),
+    ],
   });
 }
 
@@ -45,7 +48,11 @@ describe('patch removal', () => {
     [0, 1].forEach((i) => {
       const xi = x.slice([i, 0, 0, 0], [1, -1, -1, -1]);
       [0, 1, 3].forEach((k, j) => {
-        const masked = occlude(xi, orders[i].slice(0, k).map((c) => cells[c]), 'mean');
+        const masked = occlude(
+          xi,
+          orders[i].slice(0, k).map((c) => cells[c]),
+          'mean',
+        );
         expect(curve.logits[i][j]).toBeCloseTo((model.predict(masked) as tf.Tensor2D).dataSync()[labels[i]], 4);
       });
     });

@@ -61,19 +61,22 @@ describe('BlurPool', () => {
   });
 
   for (const filter of ['rect-2', 'tri-3', 'tri-4', 'bin-5'] as BlurFilter[]) {
-    for (const [h, w] of [[6, 6], [7, 5], [2, 2]]) {
+    for (const [h, w] of [
+      [6, 6],
+      [7, 5],
+      [2, 2],
+    ]) {
       test(`${filter} on ${h}x${w} equals literal depthwise filtering`, () => {
         // Hand-built input: distinct values per position and channel.
         const x: number[][][] = [];
-        for (let i = 0; i < h; i++) x.push(Array.from({ length: w }, (_, j) => [i * 10 + j, (i * 7 + j * 3) % 5 - 2]));
+        for (let i = 0; i < h; i++) x.push(Array.from({ length: w }, (_, j) => [i * 10 + j, ((i * 7 + j * 3) % 5) - 2]));
         const expected = literalBlur(x, filter, 2);
         const layer = blurPool({ filter, stride: 2 });
         const y = layer.apply(tf.tensor4d([x])) as tf.Tensor4D;
         expect(y.shape).toEqual([1, Math.ceil(h / 2), Math.ceil(w / 2), 2]);
         const got = y.arraySync()[0];
         for (let i = 0; i < expected.length; i++)
-          for (let j = 0; j < expected[0].length; j++)
-            for (let c = 0; c < 2; c++) expect(got[i][j][c]).toBeCloseTo(expected[i][j][c], 4);
+          for (let j = 0; j < expected[0].length; j++) for (let c = 0; c < 2; c++) expect(got[i][j][c]).toBeCloseTo(expected[i][j][c], 4);
       });
     }
   }
@@ -81,7 +84,17 @@ describe('BlurPool', () => {
   test('reflectPad has the exact gradient (reflected positions add up)', () => {
     const x = randomTensor([1, 4, 5, 1], 3) as tf.Tensor4D;
     const wts = randomTensor([1, 7, 8, 1], 4);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectPad(t as tf.Tensor4D, [[1, 2], [2, 1]]), wts)))(x);
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          reflectPad(t as tf.Tensor4D, [
+            [1, 2],
+            [2, 1],
+          ]),
+          wts,
+        ),
+      ),
+    )(x);
     // Literal: each padded position (i, j) maps to a source position; the gradient at a source sums its weights.
     const W = wts.arraySync() as number[][][][];
     const expected = Array.from({ length: 4 }, () => new Array(5).fill(0));
@@ -93,7 +106,11 @@ describe('BlurPool', () => {
 
   test('a model with BlurPool saves and loads with identical outputs', async () => {
     const inp = tf.input({ shape: [8, 8, 2] });
-    const out = blurPool({ filter: 'bin-5', name: 'blur' }).apply(tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(inp) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const out = blurPool({ filter: 'bin-5', name: 'blur' }).apply(
+      tf.layers
+        .conv2d({ filters: 2, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })
+        .apply(inp) as tf.SymbolicTensor,
+    ) as tf.SymbolicTensor;
     const model = tf.model({ inputs: inp, outputs: out });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-blur-'));
     await saveModel(model, path.join(dir, 'm'));

@@ -8,7 +8,11 @@ beforeAll(async () => {
 
 describe('feature extraction and the GAP head', () => {
   test('named layers come out in batches; GAP classifier logits are the spatial mean of the exact CAM', () => {
-    const model = buildModel({ family: 'gap', widths: [3, 4], convs: 1, antialias: 'tri-3' }, { inputShape: [10, 10, 2], numClasses: 3 }, 4);
+    const model = buildModel(
+      { family: 'gap', widths: [3, 4], convs: 1, antialias: 'tri-3' },
+      { inputShape: [10, 10, 2], numClasses: 3 },
+      4,
+    );
     randomizeWeights(model, 8);
     expect(layerNames(model)).toEqual(expect.arrayContaining(['features', 'gap', 'logits', 'stage1_pool']));
     const x = randomTensor([5, 10, 10, 2], 1) as tf.Tensor4D;

@@ -34,4 +34,3 @@ export function identityProtoPNet(): tf.LayersModel {
   tf.dispose([eye, zero]);
   return model;
 }
-

@@ -60,7 +60,11 @@ describe('distances, similarity and costs against their literal twins', () => {
   test('the log similarity is log((d+1)/(d+1e-4)): large at d = 0, decreasing in d', () => {
     const d = [0, 1e-4, 0.5, 1, 7.25, 100];
     const s = logSimilarity(tf.tensor1d(d));
-    close(s.dataSync(), d.map((v) => similarityLiteral(v)), 4);
+    close(
+      s.dataSync(),
+      d.map((v) => similarityLiteral(v)),
+      4,
+    );
     expect(similarityLiteral(0)).toBeCloseTo(Math.log(1e4), 8);
     s.dispose();
   });
@@ -94,7 +98,12 @@ describe('distances, similarity and costs against their literal twins', () => {
     const minD = Float32Array.from({ length: 5 * 6 }, () => rng.uniform(0, D));
     const labels = [0, 2, 1, 1, 0];
     const kernel = Float32Array.from({ length: 6 * K }, () => rng.normal());
-    const [dT, yT, idT, wT] = [tf.tensor2d(minD, [5, 6]), tf.tensor1d(labels, 'int32'), classIdentity(classes, K), tf.tensor2d(kernel, [6, K])];
+    const [dT, yT, idT, wT] = [
+      tf.tensor2d(minD, [5, 6]),
+      tf.tensor1d(labels, 'int32'),
+      classIdentity(classes, K),
+      tf.tensor2d(kernel, [6, K]),
+    ];
     const fast = prototypeCosts(dT, yT, idT, wT, D);
     const slow = prototypeCostsLiteral(minD, labels, classes, kernel, K);
     expect(fast.cluster.dataSync()[0]).toBeCloseTo(slow.cluster, 5);
@@ -125,7 +134,9 @@ describe('distances, similarity and costs against their literal twins', () => {
   test('bad prototype classes and a backbone without "features" are refused with a clear message', () => {
     const input = { inputShape: [8, 8, 2] as [number, number, number], numClasses: 3 };
     const { model } = tinyProtoPNet();
-    expect(() => buildProtoPNet(model, { channels: 4, prototypeClasses: [0, 3] }, input, new Rng(1))).toThrow(/prototype class 3 is not a class \(0\.\.2\)/);
+    expect(() => buildProtoPNet(model, { channels: 4, prototypeClasses: [0, 3] }, input, new Rng(1))).toThrow(
+      /prototype class 3 is not a class \(0\.\.2\)/,
+    );
     const inp = tf.input({ shape: [4, 4, 1] });
     const plain = tf.model({ inputs: inp, outputs: tf.layers.conv2d({ filters: 2, kernelSize: 1 }).apply(inp) as tf.SymbolicTensor });
     expect(() => buildProtoPNet(plain, { channels: 4, prototypeClasses: [0] }, input, new Rng(1))).toThrow(/no layer "features"/);
@@ -136,7 +147,16 @@ describe('distances, similarity and costs against their literal twins', () => {
 function imagesWith(n: number, labels: number[], pixels: [number, number, number, number, number][]): Dataset {
   const images = new Uint8Array(n * 32);
   for (const [i, y, x, a, b] of pixels) images.set([a, b], i * 32 + (y * 4 + x) * 2);
-  return new Dataset({ name: 'push-toy', split: 'train', images, labels: Int32Array.from(labels), height: 4, width: 4, channels: 2, classNames: ['a', 'b'] });
+  return new Dataset({
+    name: 'push-toy',
+    split: 'train',
+    images,
+    labels: Int32Array.from(labels),
+    height: 4,
+    width: 4,
+    channels: 2,
+    classNames: ['a', 'b'],
+  });
 }
 
 const latentOf = (a: number, b: number) => [a, b].map((v) => 1 / (1 + Math.exp(-v / 255)));
@@ -147,12 +167,16 @@ describe('push', () => {
     // Prototype 0 (class 0) sits at the latent of pixel (200, 10); prototype 1 (class 1) at that of (30, 240).
     const start = [...latentOf(200, 10), ...latentOf(30, 240)];
     setPrototypes(model, Float32Array.from(start));
-    const data = imagesWith(4, [0, 1, 0, 1], [
-      [0, 1, 1, 180, 20], // class 0, near prototype 0
-      [2, 2, 3, 199, 12], // class 0, nearer: the answer for prototype 0
-      [1, 0, 0, 200, 10], // class 1, equal to prototype 0 but of the wrong class: must be ignored
-      [3, 3, 2, 35, 235], // class 1, the answer for prototype 1 (image 1's other pixels are 0)
-    ]);
+    const data = imagesWith(
+      4,
+      [0, 1, 0, 1],
+      [
+        [0, 1, 1, 180, 20], // class 0, near prototype 0
+        [2, 2, 3, 199, 12], // class 0, nearer: the answer for prototype 0
+        [1, 0, 0, 200, 10], // class 1, equal to prototype 0 but of the wrong class: must be ignored
+        [3, 3, 2, 35, 235], // class 1, the answer for prototype 1 (image 1's other pixels are 0)
+      ],
+    );
     const records = pushPrototypes(model, data, { batchSize: 3, progress: false });
     expect(records.map((r) => [r.prototype, r.cls, r.image, r.label, r.cell])).toEqual([
       [0, 0, 2, 0, [2, 3]],
@@ -173,12 +197,16 @@ describe('push', () => {
   test('the k nearest images of a prototype, one patch per image, over all classes', () => {
     const model = identityProtoPNet();
     setPrototypes(model, Float32Array.from([...latentOf(200, 10), ...latentOf(30, 240)]));
-    const data = imagesWith(4, [0, 1, 0, 1], [
-      [0, 1, 1, 180, 20],
-      [2, 2, 3, 199, 12],
-      [1, 0, 0, 200, 10],
-      [3, 3, 2, 35, 235],
-    ]);
+    const data = imagesWith(
+      4,
+      [0, 1, 0, 1],
+      [
+        [0, 1, 1, 180, 20],
+        [2, 2, 3, 199, 12],
+        [1, 0, 0, 200, 10],
+        [3, 3, 2, 35, 235],
+      ],
+    );
     const near = nearestPatches(model, data, 2, { batchSize: 3, progress: false });
     expect(near.neighbours[0].map((e) => [e.image, e.label, e.cell])).toEqual([
       [1, 1, [0, 0]],
@@ -221,7 +249,11 @@ describe('activation boxes', () => {
   test('bilinear upsampling with half-pixel centres, clamped at the borders (hand-worked 2x2 -> 4x4)', () => {
     const up = upsample([0, 1, 2, 3], 2, 2, 4, 4);
     const f = [0, 0.25, 0.75, 1]; // source coordinate of each output pixel: clamp(-0.25), 0.25, 0.75, clamp(1.25)
-    close(up, f.flatMap((fy) => f.map((fx) => 2 * fy + fx)), 6);
+    close(
+      up,
+      f.flatMap((fy) => f.map((fx) => 2 * fy + fx)),
+      6,
+    );
   });
 
   test('the high-activation box holds every pixel at or above the 95th percentile', () => {

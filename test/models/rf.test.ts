@@ -24,7 +24,11 @@ describe('receptive-field arithmetic', () => {
 
   test('BagNet q values at the paper scale (strides [2,2,2,1], 224 px)', () => {
     for (const q of [9, 17, 33]) {
-      const m = buildModel({ family: 'bagnet', q, widths: [2, 2, 2, 2], strides: [2, 2, 2, 1] }, { inputShape: [64, 64, 3], numClasses: 2 }, 0);
+      const m = buildModel(
+        { family: 'bagnet', q, widths: [2, 2, 2, 2], strides: [2, 2, 2, 1] },
+        { inputShape: [64, 64, 3], numClasses: 2 },
+        0,
+      );
       const rf = receptiveField(m, 'patch_logits');
       expect(rf.y.size).toBe(q);
       expect(rf.y.jump).toBe(8);
@@ -50,7 +54,11 @@ describe('receptive-field arithmetic', () => {
       const rf = receptiveField(model, layer);
       const fm = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as tf.SymbolicTensor });
       const [gh, gw] = rf.outputSize!;
-      const units: [number, number][] = [[0, 0], [gh - 1, gw - 1], [Math.floor(gh / 2), Math.floor(gw / 2) - (gw > 1 ? 1 : 0)]];
+      const units: [number, number][] = [
+        [0, 0],
+        [gh - 1, gw - 1],
+        [Math.floor(gh / 2), Math.floor(gw / 2) - (gw > 1 ? 1 : 0)],
+      ];
       // One backward pass: images [u*B, (u+1)*B) probe unit u. Without max-pooling every path is active for any
       // positive input, so one image per unit suffices; max-pool choices need a union over several.
       const B = model.layers.some((l) => l.getClassName() === 'MaxPooling2D') ? 16 : 1;
@@ -68,7 +76,10 @@ describe('receptive-field arithmetic', () => {
         for (let yy = 0; yy < size; yy++) {
           for (let xx = 0; xx < size; xx++) {
             const inside = yy >= y0 && yy <= y1 && xx >= x0 && xx <= x1;
-            if (support[yy][xx] !== inside) throw new Error(`${label} unit (${i},${j}): pixel (${yy},${xx}) support ${support[yy][xx]} but field [${y0},${x0}]-[${y1},${x1}]`);
+            if (support[yy][xx] !== inside)
+              throw new Error(
+                `${label} unit (${i},${j}): pixel (${yy},${xx}) support ${support[yy][xx]} but field [${y0},${x0}]-[${y1},${x1}]`,
+              );
           }
         }
       }

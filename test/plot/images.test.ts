@@ -1,7 +1,21 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { blend, colormap, drawBox, fromBytes, fromFloats, grid, heatmap, overlayLabels, palette, readImage, toRgb, upscale, writePng } from '../../lib/plot/images';
+import {
+  blend,
+  colormap,
+  drawBox,
+  fromBytes,
+  fromFloats,
+  grid,
+  heatmap,
+  overlayLabels,
+  palette,
+  readImage,
+  toRgb,
+  upscale,
+  writePng,
+} from '../../lib/plot/images';
 
 describe('raster helpers', () => {
   test('grid places cells row-major with padding', () => {
@@ -26,9 +40,22 @@ describe('raster helpers', () => {
 
   test('label overlays leave background alone and tint labelled pixels', () => {
     const img = fromBytes(new Uint8Array(4).fill(100), 2, 2, 1);
-    const out = overlayLabels(img, new Uint8Array([0, 1, 0, 2]), { alpha: 0.5, colours: [[0, 0, 0], [200, 0, 0], [0, 0, 200]] });
+    const out = overlayLabels(img, new Uint8Array([0, 1, 0, 2]), {
+      alpha: 0.5,
+      colours: [
+        [0, 0, 0],
+        [200, 0, 0],
+        [0, 0, 200],
+      ],
+    });
     expect(Array.from(out.data)).toEqual([100, 100, 100, 150, 50, 50, 100, 100, 100, 50, 50, 150]);
-    const edges = overlayLabels(fromBytes(new Uint8Array(9).fill(0), 3, 3, 1), new Uint8Array(9).fill(1), { outline: true, colours: [[0, 0, 0], [9, 9, 9]] });
+    const edges = overlayLabels(fromBytes(new Uint8Array(9).fill(0), 3, 3, 1), new Uint8Array(9).fill(1), {
+      outline: true,
+      colours: [
+        [0, 0, 0],
+        [9, 9, 9],
+      ],
+    });
     expect(edges.data[4 * 3]).toBe(0);
     expect(edges.data[0]).toBe(9);
   });
@@ -58,7 +85,12 @@ describe('raster helpers', () => {
   test('PNG round trip', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-png-'));
     const file = path.join(dir, 'x.png');
-    const img = fromBytes(Uint8Array.from({ length: 2 * 3 * 3 }, (_, i) => i * 10), 2, 3, 3);
+    const img = fromBytes(
+      Uint8Array.from({ length: 2 * 3 * 3 }, (_, i) => i * 10),
+      2,
+      3,
+      3,
+    );
     await writePng(file, img);
     const back = await readImage(file);
     expect([back.width, back.height, back.channels]).toEqual([2, 3, 3]);

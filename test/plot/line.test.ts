@@ -17,7 +17,10 @@ describe('line charts', () => {
     ];
     const lp = linePanels({ title: 't', xTitle: 'k', yTitle: 'v', panels });
     expect(lp.data.map((d) => d.showlegend)).toEqual([true, false]);
-    expect(lp.data.map((d) => [d.xaxis, d.yaxis])).toEqual([['x', 'y'], ['x2', 'y2']]);
+    expect(lp.data.map((d) => [d.xaxis, d.yaxis])).toEqual([
+      ['x', 'y'],
+      ['x2', 'y2'],
+    ]);
     expect((lp.layout.yaxis2 as { matches: string }).matches).toBe('y');
   });
 });

@@ -6,7 +6,11 @@ import { evidenceRaster, labelledPanels, PanelCell, panelRaster, rasterFigure } 
 const px = (r: Raster, x: number, y: number) => Array.from(r.data.subarray((y * r.width + x) * 3, (y * r.width + x) * 3 + 3));
 /** A 0/1 plane [rows * w] as rows of strings, for readable expectations. */
 const rows01 = (bits: ArrayLike<number>, w: number) =>
-  Array.from({ length: bits.length / w }, (_, y) => Array.from(bits).slice(y * w, (y + 1) * w).join(''));
+  Array.from({ length: bits.length / w }, (_, y) =>
+    Array.from(bits)
+      .slice(y * w, (y + 1) * w)
+      .join(''),
+  );
 /** The pixels of `r` equal to `colour`, as rows01. */
 const where = (r: Raster, colour: readonly number[]) =>
   rows01(
@@ -80,14 +84,7 @@ describe('labelled panels', () => {
   });
 
   it('a contour has exactly the boundary pixels of a hand-drawn mask, 1 px thin when magnified', () => {
-    const mask = [
-      1, 1, 1, 0, 0, 0,
-      1, 1, 1, 1, 0, 0,
-      1, 1, 1, 1, 0, 0,
-      0, 1, 1, 1, 0, 0,
-      0, 0, 0, 0, 0, 0,
-      0, 0, 0, 0, 0, 0,
-    ];
+    const mask = [1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     // Inside pixels with an outside 4-neighbour, or on the image's edge.
     const expected = ['111000', '100100', '100100', '011100', '000000', '000000'];
     expect(rows01(boundaryPixels(mask, 6, 6), 6)).toEqual(expected);

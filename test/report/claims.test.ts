@@ -15,7 +15,10 @@ describe('claims contract', () => {
   });
 
   it('renders verdicts and escapes text', () => {
-    const html = claimsTableHtml([{ ...good, claim: '<b>x</b>' }, { ...good, id: 'b', pass: false }]);
+    const html = claimsTableHtml([
+      { ...good, claim: '<b>x</b>' },
+      { ...good, id: 'b', pass: false },
+    ]);
     expect(html).toContain('&lt;b&gt;x&lt;/b&gt;');
     expect(html).toContain('<tr class="holds">');
     expect(html).toContain('<tr class="fails">');

@@ -20,7 +20,10 @@ describe('report HTML', () => {
           execution_count: 3,
           outputs: [
             { output_type: 'stream', name: 'stdout', text: 'hello <world>\n' },
-            { output_type: 'display_data', data: { [PLOTLY_MIME]: { data: [{ type: 'bar', y: [1] }], layout: {} }, 'text/html': '<div>html-fallback-7731</div>' } },
+            {
+              output_type: 'display_data',
+              data: { [PLOTLY_MIME]: { data: [{ type: 'bar', y: [1] }], layout: {} }, 'text/html': '<div>html-fallback-7731</div>' },
+            },
             { output_type: 'display_data', data: { 'image/png': 'AAAA' } },
             { output_type: 'error', ename: 'CellError', evalue: 'boom', traceback: [] },
           ],

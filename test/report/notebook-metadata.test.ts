@@ -7,7 +7,10 @@ import type { Notebook } from '../../lib/report/html';
  * differs opens as modified and dirties the git tree. These notebooks carry exactly what the tslab kernel reports, and
  * nbformat 4.5 cell ids (which JupyterLab would add).
  */
-const NOTEBOOKS = ['notebooks/00-data.ipynb', 'notebooks/smoke.ipynb'];
+const NOTEBOOKS = fs
+  .readdirSync(path.join(__dirname, '..', '..', 'notebooks'))
+  .filter((f) => f.endsWith('.ipynb') && !f.includes('.executed'))
+  .map((f) => `notebooks/${f}`);
 
 describe.each(NOTEBOOKS)('%s opens unmodified in Jupyter', (file) => {
   it("has the kernel's language_info, the project kernelspec and cell ids", () => {

@@ -42,10 +42,30 @@ function good(): ClaimInputs {
       recovery: { difference: 0, interval: iv(-0.01, 0.01) },
     },
     pushCheck: { maxDistance: 0, offPatch: 0, wrongClass: 0, prototypes: 50 },
-    purity: { perPrototype: [], mean: 0.8, interval: iv(0.7, 0.9), k: 6, nearestPrototypeHits: 80, nearestPrototypeInterval: iv(0.7, 0.9), testImages: 100 },
+    purity: {
+      perPrototype: [],
+      mean: 0.8,
+      interval: iv(0.7, 0.9),
+      k: 6,
+      nearestPrototypeHits: 80,
+      nearestPrototypeInterval: iv(0.7, 0.9),
+      testImages: 100,
+    },
     duplicates: { duplicates: 0, groups: [], prototypes: 50, interval: iv(0, 0.07) },
-    parts: { activationShare: [], rfShare: [], imageShare: [], activationLift: { mean: 0.2, interval: iv(0.1, 0.3) }, rfLift: { mean: 0.1, interval: iv(0.05, 0.2) } },
-    critique: { activationMisses: 10, rfMisses: 2, activationMissInterval: iv(0.25, 0.55), rfMissInterval: iv(0.01, 0.2), images: Array.from({ length: 24 }, (_, i) => i) },
+    parts: {
+      activationShare: [],
+      rfShare: [],
+      imageShare: [],
+      activationLift: { mean: 0.2, interval: iv(0.1, 0.3) },
+      rfLift: { mean: 0.1, interval: iv(0.05, 0.2) },
+    },
+    critique: {
+      activationMisses: 10,
+      rfMisses: 2,
+      activationMissInterval: iv(0.25, 0.55),
+      rfMissInterval: iv(0.01, 0.2),
+      images: Array.from({ length: 24 }, (_, i) => i),
+    },
   };
 }
 
@@ -87,7 +107,7 @@ describe('claims', () => {
 });
 
 describe('config and schedule', () => {
-  test('every scale has a plan per dataset, the paper\'s pruning rule and costs, and rules fixed in CLAIM_RULES', () => {
+  test("every scale has a plan per dataset, the paper's pruning rule and costs, and rules fixed in CLAIM_RULES", () => {
     for (const scale of SCALES) {
       for (const plan of PROTOPNET_CONFIGS[scale].datasets) {
         expect(plan.prune).toMatchObject({ k: 6, tau: 3 });
@@ -99,7 +119,7 @@ describe('config and schedule', () => {
     expect(getStudy('protopnet').notebook).toBe('notebooks/03-protopnet.ipynb');
   });
 
-  test("the stages: warm (add-on, prototypes), then per cycle joint and a last-layer stage that starts with the push", () => {
+  test('the stages: warm (add-on, prototypes), then per cycle joint and a last-layer stage that starts with the push', () => {
     const plan = { ...PROTOPNET_CONFIGS.quick.datasets[0], cycles: 2 };
     const push = () => undefined;
     const stages = protoPNetStages(plan, () => tf.scalar(0), push);
@@ -127,7 +147,13 @@ describe('the loss hook', () => {
   };
   const input = { inputShape: [8, 8, 1] as [number, number, number], numClasses: 2 };
   // No BatchNorm: the hook's forward pass runs in training mode, predict() in inference mode.
-  const protoNet = () => buildProtoPNet(buildModel({ family: 'gap', widths: [4, 4], batchNorm: false }, input, new Rng(1)), { channels: 3, prototypeClasses: prototypesPerClass(2, 2) }, input, new Rng(2));
+  const protoNet = () =>
+    buildProtoPNet(
+      buildModel({ family: 'gap', widths: [4, 4], batchNorm: false }, input, new Rng(1)),
+      { channels: 3, prototypeClasses: prototypesPerClass(2, 2) },
+      input,
+      new Rng(2),
+    );
   const plan = { ...PROTOPNET_CONFIGS.quick.datasets[0], channels: 3 };
 
   test('equals CE + 0.8 Clst - 0.08 Sep + 1e-4 L1 of the literal costs', () => {
@@ -141,7 +167,18 @@ describe('the loss hook', () => {
     const expected = ce + 0.8 * lit.cluster - 0.08 * lit.separation + 1e-4 * lit.l1;
     const hook = protoPNetLoss(model, plan, 2);
     const weights = new Map(model.weights.map((w) => [w.originalName, w.read() as tf.Variable]));
-    const out = hook({ model, x, y, logits: logits as tf.Tensor2D, numClasses: 2, epoch: 0, stageEpoch: 0, batch: 0, stage: 'warm', weight: (n) => weights.get(n)! });
+    const out = hook({
+      model,
+      x,
+      y,
+      logits: logits as tf.Tensor2D,
+      numClasses: 2,
+      epoch: 0,
+      stageEpoch: 0,
+      batch: 0,
+      stage: 'warm',
+      weight: (n) => weights.get(n)!,
+    });
     const loss = 'loss' in out ? out.loss : out;
     expect(loss.dataSync()[0]).toBeCloseTo(expected, 4);
   });
@@ -150,12 +187,35 @@ describe('the loss hook', () => {
     const model = protoNet();
     const data = toy();
     const before = Object.fromEntries(model.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]));
-    const stages = protoPNetStages({ ...plan, warm: { ...plan.warm, epochs: 1 }, joint: { ...plan.joint, epochs: 0 }, lastLayer: { ...plan.lastLayer, epochs: 1 } }, protoPNetLoss(model, plan, 2), () => undefined);
+    const stages = protoPNetStages(
+      { ...plan, warm: { ...plan.warm, epochs: 1 }, joint: { ...plan.joint, epochs: 0 }, lastLayer: { ...plan.lastLayer, epochs: 1 } },
+      protoPNetLoss(model, plan, 2),
+      () => undefined,
+    );
     const snapshots: Record<string, number[]>[] = [];
-    await train(model, { train: data }, { epochs: 2, batchSize: 10, stages, progress: false, onEpoch: () => snapshots.push(Object.fromEntries(model.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]))) });
-    const changed = (a: Record<string, number[]>, b: Record<string, number[]>) => Object.keys(a).filter((k) => a[k].some((v, i) => v !== b[k][i])).sort();
+    await train(
+      model,
+      { train: data },
+      {
+        epochs: 2,
+        batchSize: 10,
+        stages,
+        progress: false,
+        onEpoch: () => snapshots.push(Object.fromEntries(model.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]))),
+      },
+    );
+    const changed = (a: Record<string, number[]>, b: Record<string, number[]>) =>
+      Object.keys(a)
+        .filter((k) => a[k].some((v, i) => v !== b[k][i]))
+        .sort();
     const trainable = (names: string[]) => names.filter((n) => !n.includes('moving_'));
-    expect(trainable(changed(before, snapshots[0]))).toEqual(['addon/bias', 'addon/kernel', 'latent/bias', 'latent/kernel', 'prototype_distances/prototypes']);
+    expect(trainable(changed(before, snapshots[0]))).toEqual([
+      'addon/bias',
+      'addon/kernel',
+      'latent/bias',
+      'latent/kernel',
+      'prototype_distances/prototypes',
+    ]);
     expect(trainable(changed(snapshots[0], snapshots[1]))).toEqual(['logits/kernel']);
   });
 });

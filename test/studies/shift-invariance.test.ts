@@ -20,11 +20,20 @@ beforeAll(async () => {
 function items(n: number): Dataset {
   const images = new Uint8Array(n * 64);
   for (let k = 0; k < n; k++) for (let y = 2; y < 4 + (k % 3); y++) for (let x = 2; x < 5; x++) images[k * 64 + y * 8 + x] = 200;
-  return new Dataset({ name: 'toy', split: 'test', images, labels: Int32Array.from({ length: n }, (_, k) => k % 2), height: 8, width: 8, channels: 1, classNames: ['a', 'b'] });
+  return new Dataset({
+    name: 'toy',
+    split: 'test',
+    images,
+    labels: Int32Array.from({ length: n }, (_, k) => k % 2),
+    height: 8,
+    width: 8,
+    channels: 1,
+    classNames: ['a', 'b'],
+  });
 }
 
 describe('shift-invariance configs and registry', () => {
-  it('every scale has its conditions, filters with a baseline and the claims\' anti-aliasing, grids big enough for the stride', () => {
+  it("every scale has its conditions, filters with a baseline and the claims' anti-aliasing, grids big enough for the stride", () => {
     for (const s of SCALES) {
       const c = SHIFT_CONFIGS[s];
       expect(c.filters).toContain('none');
@@ -74,7 +83,21 @@ function tinyWorld(): ShiftWorld {
   const models = (['none', 'bin-5'] as const).map((antialias) => {
     const model = buildModel({ ...arch.config, antialias, widths: [4, 4, 4] }, { inputShape: [12, 12, 3], numClasses: 2 }, new Rng(3));
     const variant = `${arch.key}-${antialias}`;
-    return { key: `${variant}-s0`, variant, label: variant, arch, antialias, seed: 0, model, stride: 4, params: 0, heldOutAccuracy: 0, valCurve: [0.5], trainSeconds: 0, fromCache: false };
+    return {
+      key: `${variant}-s0`,
+      variant,
+      label: variant,
+      arch,
+      antialias,
+      seed: 0,
+      model,
+      stride: 4,
+      params: 0,
+      heldOutAccuracy: 0,
+      valCurve: [0.5],
+      trainSeconds: 0,
+      fromCache: false,
+    };
   });
   const ctx = { study: 'shift-invariance', scale: 'quick' as const, seed: 0, outRoot: '/tmp', out: '/tmp/x' };
   const session = { ctx, config, engine: { backend: 'cpu', threads: 1, detail: 'cpu' }, rng: new Rng(0) };
@@ -121,7 +144,9 @@ function summaryOf(condition: string, objectSize: number, f: (variant: string, m
   const variant = (arch: string, antialias: 'none' | 'bin-5'): VariantSummary => {
     const v = `${arch}-${antialias}`;
     const perLayer = <T>(g: () => T) => ({ early: g(), penultimate: g(), logits: g() });
-    const meanCos = perLayer(() => Object.fromEntries(ANCHOR_NAMES.map((a) => [a, values(v, `cos-${a}`)])) as Record<(typeof ANCHOR_NAMES)[number], number[]>);
+    const meanCos = perLayer(
+      () => Object.fromEntries(ANCHOR_NAMES.map((a) => [a, values(v, `cos-${a}`)])) as Record<(typeof ANCHOR_NAMES)[number], number[]>,
+    );
     return {
       variant: v,
       label: v,
@@ -138,7 +163,10 @@ function summaryOf(condition: string, objectSize: number, f: (variant: string, m
       meanProb: values(v, 'prob'),
       minProb: values(v, 'prob'),
       probe: { penultimate: values(v, 'probe'), logits: values(v, 'probe') },
-      probeAxes: { penultimate: { rows: values(v, 'probe'), columns: values(v, 'probe') }, logits: { rows: values(v, 'probe'), columns: values(v, 'probe') } },
+      probeAxes: {
+        penultimate: { rows: values(v, 'probe'), columns: values(v, 'probe') },
+        logits: { rows: values(v, 'probe'), columns: values(v, 'probe') },
+      },
     };
   };
   const variants = ['vgg', 'gap'].flatMap((a) => [variant(a, 'none'), variant(a, 'bin-5')]);
@@ -148,23 +176,25 @@ function summaryOf(condition: string, objectSize: number, f: (variant: string, m
 describe('shiftClaims', () => {
   const jitter = (o: number) => 0.001 * ((o * 7) % 5);
   // Everything as the paper says: AA lowers variation and the period, raises consistency and C, corners unchanged.
-  const good = (size: number) => (v: string, m: string, o: number): number => {
-    const aa = v.endsWith('bin-5');
-    const small = size < 20 ? 0.05 : 0;
-    const cos: Record<string, number> = { 'cos-C': 0.97, 'cos-TL': 0.95, 'cos-TR': 0.94, 'cos-BL': 0.94, 'cos-BR': 0.93 };
-    if (m in cos) return cos[m] - small + (aa && m === 'cos-C' ? 0.01 : 0) + jitter(o);
-    const table: Record<string, number> = {
-      corners: 0.94,
-      falloff: 0.05,
-      localvar: aa ? 0.001 : 0.003,
-      peak: aa ? 1.2 : 4,
-      consistency: aa ? 0.9 : 0.85,
-      accuracy: 0.8,
-      prob: 0.7,
-      probe: 0.95,
+  const good =
+    (size: number) =>
+    (v: string, m: string, o: number): number => {
+      const aa = v.endsWith('bin-5');
+      const small = size < 20 ? 0.05 : 0;
+      const cos: Record<string, number> = { 'cos-C': 0.97, 'cos-TL': 0.95, 'cos-TR': 0.94, 'cos-BL': 0.94, 'cos-BR': 0.93 };
+      if (m in cos) return cos[m] - small + (aa && m === 'cos-C' ? 0.01 : 0) + jitter(o);
+      const table: Record<string, number> = {
+        corners: 0.94,
+        falloff: 0.05,
+        localvar: aa ? 0.001 : 0.003,
+        peak: aa ? 1.2 : 4,
+        consistency: aa ? 0.9 : 0.85,
+        accuracy: 0.8,
+        prob: 0.7,
+        probe: 0.95,
+      };
+      return table[m] + jitter(o);
     };
-    return table[m] + jitter(o);
-  };
   it('all paper claims hold on a summary built to satisfy them, and the claims validate', () => {
     const claims = shiftClaims([summaryOf('large-white', 20, good(20)), summaryOf('small-white', 12, good(12))], 0, 200);
     expect(validateClaims(claims, 'test')).toHaveLength(claims.length);
@@ -175,7 +205,8 @@ describe('shiftClaims', () => {
     const moved = (v: string, m: string, o: number) => (m === 'corners' && v.endsWith('bin-5') ? 0.94 + 0.1 : good(20)(v, m, o));
     const claims = shiftClaims([summaryOf('large-white', 20, moved)], 0, 200);
     expect(claims.find((c) => c.id === 'aa-barely-changes-corners')!.verdict).toBe('fails');
-    const straddle = (v: string, m: string, o: number) => (m === 'peak' && !v.endsWith('bin-5') ? CLAIM_RULES.periodicPeak + (o % 2 ? 1 : -1) : good(20)(v, m, o));
+    const straddle = (v: string, m: string, o: number) =>
+      m === 'peak' && !v.endsWith('bin-5') ? CLAIM_RULES.periodicPeak + (o % 2 ? 1 : -1) : good(20)(v, m, o);
     const c2 = shiftClaims([summaryOf('large-white', 20, straddle)], 0, 200).find((c) => c.id === 'baseline-period-at-stride')!;
     expect(c2.verdict).toBe('inconclusive');
     expect(c2.interval!.low).toBeLessThan(CLAIM_RULES.periodicPeak);

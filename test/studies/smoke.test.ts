@@ -30,7 +30,12 @@ describe('smoke study end to end', () => {
     const results = JSON.parse(fs.readFileSync(path.join(out, 'smoke', 'results.json'), 'utf8'));
     expect(results.results.losses).toHaveLength(60);
     for (const ext of ['png', 'svg', 'html']) expect(fs.existsSync(path.join(out, 'smoke', 'figures', `training-loss.${ext}`))).toBe(true);
-    expect(fs.readFileSync(path.join(out, 'smoke', 'figures', 'training-loss.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      fs
+        .readFileSync(path.join(out, 'smoke', 'figures', 'training-loss.png'))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     expect(fs.existsSync(path.join(out, 'smoke', 'report.html'))).toBe(true);
     expect(fs.existsSync(path.join(out, 'index.html'))).toBe(true);
   });

@@ -64,13 +64,28 @@ describe('user study', () => {
   });
 
   it("Fleiss' kappa: 1 for perfect agreement across categories, the textbook value otherwise (hand-worked)", () => {
-    expect(fleissKappa([[3, 0, 0], [0, 3, 0], [0, 0, 3]])).toBeCloseTo(1, 10);
-    // Two subjects, two raters, two categories: [[2,0],[1,1]]: P = (1 + 0)/2 = 0.5; p = (3/4, 1/4), Pe = 10/16; kappa = (0.5 - 0.625)/0.375.
-    expect(fleissKappa([[2, 0], [1, 1]])).toBeCloseTo(-1 / 3, 10);
+    expect(
+      fleissKappa([
+        [3, 0, 0],
+        [0, 3, 0],
+        [0, 0, 3],
+      ]),
+    ).toBeCloseTo(1, 10);
+    // Two subjects, two raters, two categories: [[2,0],[1,1]]: P = (1 + 0)/2 = 0.5; p = (3/4, 1/4), Pe = 10/16;
+    // kappa = (0.5 - 0.625)/0.375.
+    expect(
+      fleissKappa([
+        [2, 0],
+        [1, 1],
+      ]),
+    ).toBeCloseTo(-1 / 3, 10);
   });
 
   it('builds the per-architecture table from answers in the web app shape', () => {
-    const tasks = [summaryTask('a-1', ['x.png'], { label: 'A 1', architecture: 'A', class: 'c' }), summaryTask('a-2', ['y.png'], { label: 'A 2', architecture: 'A', class: 'c' })];
+    const tasks = [
+      summaryTask('a-1', ['x.png'], { label: 'A 1', architecture: 'A', class: 'c' }),
+      summaryTask('a-2', ['y.png'], { label: 'A 2', architecture: 'A', class: 'c' }),
+    ];
     const answers: StudyAnswer[] = [
       { participant: 'p1', study: 's', task: 'a-1', answer: { same: 'yes', name: 'Wing', clarity: 5 } },
       { participant: 'p2', study: 's', task: 'a-1', answer: { same: 'yes', name: 'wing ', clarity: 3 } },
@@ -78,7 +93,17 @@ describe('user study', () => {
       { participant: 'p2', study: 's', task: 'a-2', answer: { same: 'yes', name: 'beak', clarity: 2 } },
     ];
     const t = userStudyTable(tasks, answers, false);
-    expect(t.rows).toEqual([{ architecture: 'A', summaries: 2, answers: 4, agreement: 0.75, namingConsistency: 0.75, fleissKappa: expect.any(Number), meanClarity: 2.75 }]);
+    expect(t.rows).toEqual([
+      {
+        architecture: 'A',
+        summaries: 2,
+        answers: 4,
+        agreement: 0.75,
+        namingConsistency: 0.75,
+        fleissKappa: expect.any(Number),
+        meanClarity: 2.75,
+      },
+    ]);
     expect(t.caption).not.toMatch(/SIMULATED/);
     expect(userStudyTable(tasks, answers, true).caption).toMatch(/SIMULATED/);
   });

@@ -9,8 +9,17 @@ const parse = (argv: string[]) => parseArgs(argv, { command: 'train', values: ['
 describe('tessera train', () => {
   test('flags map to model configs', () => {
     expect(modelConfigFromArgs(parse(['--model', 'bagnet', '--q', '13']))).toEqual({ family: 'bagnet', q: 13 });
-    expect(modelConfigFromArgs(parse(['--model', 'resnet', '--depth', 'medium', '--antialias', 'bin-5']))).toEqual({ family: 'resnet', size: 'medium', antialias: 'bin-5' });
-    expect(modelConfigFromArgs(parse(['--model', 'vgg', '--widths', '8,16', '--depth', '2']))).toEqual({ family: 'vgg', widths: [8, 16], convs: 2, antialias: 'none' });
+    expect(modelConfigFromArgs(parse(['--model', 'resnet', '--depth', 'medium', '--antialias', 'bin-5']))).toEqual({
+      family: 'resnet',
+      size: 'medium',
+      antialias: 'bin-5',
+    });
+    expect(modelConfigFromArgs(parse(['--model', 'vgg', '--widths', '8,16', '--depth', '2']))).toEqual({
+      family: 'vgg',
+      widths: [8, 16],
+      convs: 2,
+      antialias: 'none',
+    });
     expect(() => modelConfigFromArgs(parse(['--model', 'alexnet']))).toThrow(/unknown --model/);
     expect(() => modelConfigFromArgs(parse(['--model', 'gap', '--antialias', 'bin-9']))).toThrow(/--antialias expects/);
   });
@@ -22,7 +31,24 @@ describe('tessera train', () => {
     const prev = process.env.TESSERA_PROGRESS;
     process.env.TESSERA_PROGRESS = '0';
     try {
-      const base = ['--model', 'gap', '--widths', '4,6', '--dataset', 'toy', '--limit', '16', '--seed', '2', '--backend', 'cpu', '--checkpoint', dir, '--batch-size', '16'];
+      const base = [
+        '--model',
+        'gap',
+        '--widths',
+        '4,6',
+        '--dataset',
+        'toy',
+        '--limit',
+        '16',
+        '--seed',
+        '2',
+        '--backend',
+        'cpu',
+        '--checkpoint',
+        dir,
+        '--batch-size',
+        '16',
+      ];
       expect(await command.run([...base, '--epochs', '1'])).toBe(0);
       expect(await command.run([...base, '--epochs', '2', '--resume'])).toBe(0);
     } finally {

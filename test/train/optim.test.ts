@@ -10,7 +10,11 @@ describe('optimisers', () => {
     const w = tf.variable(tf.tensor2d([[1, -2]]));
     const b = tf.variable(tf.tensor1d([0.5]));
     const opt = new Optimizer({ type: 'adam', lr: 0.1, weightDecay: 0.01 }, [w, b]);
-    const gs = [[0.3, -0.1], [0.2, 0.4], [-0.5, 0.1]];
+    const gs = [
+      [0.3, -0.1],
+      [0.2, 0.4],
+      [-0.5, 0.1],
+    ];
     const ref = { w: [1, -2], b: 0.5, m: [0, 0, 0], v: [0, 0, 0] };
     gs.forEach((g, step) => {
       opt.apply([tf.tensor2d([g]), tf.tensor1d([g[0]])], 0.1);

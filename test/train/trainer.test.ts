@@ -32,7 +32,13 @@ describe('every family learns a toy task above chance', () => {
     test(label, async () => {
       const model = buildModel(config, input, new Rng(1));
       const epochs = opts?.epochs ?? 4;
-      const result = await train(model, data, { epochs, batchSize: 12, seed: 1, optimizer: { type: 'adam', lr: opts?.lr ?? 0.02 }, progress: false });
+      const result = await train(model, data, {
+        epochs,
+        batchSize: 12,
+        seed: 1,
+        optimizer: { type: 'adam', lr: opts?.lr ?? 0.02 },
+        progress: false,
+      });
       expect(result.history).toHaveLength(epochs);
       expect(result.valAccuracy!).toBeGreaterThanOrEqual(0.75);
       expect(result.valPerClass!).toHaveLength(2);
@@ -41,7 +47,15 @@ describe('every family learns a toy task above chance', () => {
 });
 
 const tinyConfig: ModelConfig = { family: 'gap', widths: [4, 6], convs: 1 };
-const tinyOpts: TrainOptions = { epochs: 3, batchSize: 8, seed: 4, optimizer: { type: 'adam', lr: 0.01, weightDecay: 1e-3 }, schedule: { type: 'step', stepEpochs: 2 }, progress: false, runKey: 'k' };
+const tinyOpts: TrainOptions = {
+  epochs: 3,
+  batchSize: 8,
+  seed: 4,
+  optimizer: { type: 'adam', lr: 0.01, weightDecay: 1e-3 },
+  schedule: { type: 'step', stepEpochs: 2 },
+  progress: false,
+  runKey: 'k',
+};
 const strip = (h: { seconds: number; imagesPerSecond: number }[]) => h.map(({ seconds, imagesPerSecond, ...rest }) => rest);
 
 describe('checkpoints and resume', () => {
@@ -70,7 +84,9 @@ describe('checkpoints and resume', () => {
     expect(wc).toEqual(wa);
     expect(fs.readdirSync(dir)).toEqual(['epoch-0003']);
     // A checkpoint of another run is refused.
-    await expect(train(buildModel(tinyConfig, input, 2), small, { ...tinyOpts, checkpointDir: dir, resume: true, runKey: 'other' })).rejects.toThrow(/another run/);
+    await expect(
+      train(buildModel(tinyConfig, input, 2), small, { ...tinyOpts, checkpointDir: dir, resume: true, runKey: 'other' }),
+    ).rejects.toThrow(/another run/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -78,7 +94,10 @@ describe('checkpoints and resume', () => {
     const dir = tmp();
     const script = path.join(__dirname, 'fixtures', 'resume-child.ts');
     const run = (args: string[]) =>
-      child.spawnSync(process.execPath, ['-r', path.join(__dirname, '..', '..', 'bin', 'register.js'), script, ...args], { encoding: 'utf8', env: { ...process.env, TESSERA_PROGRESS: '0' } });
+      child.spawnSync(process.execPath, ['-r', path.join(__dirname, '..', '..', 'bin', 'register.js'), script, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, TESSERA_PROGRESS: '0' },
+      });
     const killed = run([dir, '1', '2', 'fresh']);
     expect(killed.signal).toBe('SIGKILL');
     expect(path.basename(latestCheckpoint(dir)!)).toBe('epoch-0001');
@@ -97,10 +116,12 @@ describe('checkpoints and resume', () => {
     const model = buildModel(tinyConfig, input, 1);
     const before = model.getWeights().map((t) => Array.from(t.dataSync()));
     let calls = 0;
-    const poison = (x: tf.Tensor4D) => (++calls === 2 ? tf.fill(x.shape, NaN) as tf.Tensor4D : x.clone());
+    const poison = (x: tf.Tensor4D) => (++calls === 2 ? (tf.fill(x.shape, NaN) as tf.Tensor4D) : x.clone());
     await expect(train(model, small, { ...tinyOpts, augment: poison, runKey: undefined })).rejects.toThrow(TrainingDivergedError);
     calls = 0;
-    await expect(train(model, small, { ...tinyOpts, augment: poison, runKey: undefined })).rejects.toThrow(/loss is NaN at epoch 1, batch 2/);
+    await expect(train(model, small, { ...tinyOpts, augment: poison, runKey: undefined })).rejects.toThrow(
+      /loss is NaN at epoch 1, batch 2/,
+    );
     expect(model.getWeights().map((t) => Array.from(t.dataSync()))).not.toEqual(before); // batch 1 did update
   });
 });

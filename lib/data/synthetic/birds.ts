@@ -69,11 +69,48 @@ const VARIANTS: Record<BirdPart, Record<string, Variant>> = {
     'n:grey': { shape: HEAD, paint: solid(C.grey) },
   },
   beak: {
-    long: { shape: polygon([[17.5, -10.5], [17.5, -8], [29, -9]]), paint: solid(C.orange) },
-    hooked: { shape: polygon([[17, -12.5], [22, -11.5], [24.5, -8], [21, -9], [17, -7]]), paint: solid(C.yellow) },
-    'short-red': { shape: polygon([[17, -11.5], [17, -6.5], [23, -9]]), paint: solid(C.red) },
-    'n:short-grey': { shape: polygon([[17, -11], [17, -7], [22.5, -9]]), paint: solid(C.slate) },
-    'n:short-tan': { shape: polygon([[17, -11], [17, -7], [22.5, -9]]), paint: solid(C.tan) },
+    long: {
+      shape: polygon([
+        [17.5, -10.5],
+        [17.5, -8],
+        [29, -9],
+      ]),
+      paint: solid(C.orange),
+    },
+    hooked: {
+      shape: polygon([
+        [17, -12.5],
+        [22, -11.5],
+        [24.5, -8],
+        [21, -9],
+        [17, -7],
+      ]),
+      paint: solid(C.yellow),
+    },
+    'short-red': {
+      shape: polygon([
+        [17, -11.5],
+        [17, -6.5],
+        [23, -9],
+      ]),
+      paint: solid(C.red),
+    },
+    'n:short-grey': {
+      shape: polygon([
+        [17, -11],
+        [17, -7],
+        [22.5, -9],
+      ]),
+      paint: solid(C.slate),
+    },
+    'n:short-tan': {
+      shape: polygon([
+        [17, -11],
+        [17, -7],
+        [22.5, -9],
+      ]),
+      paint: solid(C.tan),
+    },
   },
   eye: {
     'red-ring': { shape: ellipse(EYE_AT[0], EYE_AT[1], 2.3, 2.3), paint: ring(C.red, C.black, EYE_AT, 1.1) },
@@ -96,11 +133,56 @@ const VARIANTS: Record<BirdPart, Record<string, Variant>> = {
     'n:slate': { shape: WING, paint: solid(C.slate) },
   },
   tail: {
-    forked: { shape: polygon([[-11, -3.5], [-11, 2.5], [-23, 6], [-18, 0], [-23, -7]]), paint: solid(C.black) },
-    streamer: { shape: [polygon([[-10, -3], [-10, 2], [-17, 1], [-17, -2]]), capsule(-14, -0.5, -28, 4, 1.6)], paint: solid(C.dark) },
-    fan: { shape: polygon([[-10, -1], [-20, -10], [-24, -3], [-24, 3], [-20, 9]]), paint: stripes(C.white, C.dark, 3, Math.PI / 2, 0.35) },
-    'n:short-brown': { shape: polygon([[-11, -3], [-11, 2], [-20, 1], [-19, -4]]), paint: solid(C.brown) },
-    'n:short-grey': { shape: polygon([[-11, -3], [-11, 2], [-20, 1], [-19, -4]]), paint: solid(C.grey) },
+    forked: {
+      shape: polygon([
+        [-11, -3.5],
+        [-11, 2.5],
+        [-23, 6],
+        [-18, 0],
+        [-23, -7],
+      ]),
+      paint: solid(C.black),
+    },
+    streamer: {
+      shape: [
+        polygon([
+          [-10, -3],
+          [-10, 2],
+          [-17, 1],
+          [-17, -2],
+        ]),
+        capsule(-14, -0.5, -28, 4, 1.6),
+      ],
+      paint: solid(C.dark),
+    },
+    fan: {
+      shape: polygon([
+        [-10, -1],
+        [-20, -10],
+        [-24, -3],
+        [-24, 3],
+        [-20, 9],
+      ]),
+      paint: stripes(C.white, C.dark, 3, Math.PI / 2, 0.35),
+    },
+    'n:short-brown': {
+      shape: polygon([
+        [-11, -3],
+        [-11, 2],
+        [-20, 1],
+        [-19, -4],
+      ]),
+      paint: solid(C.brown),
+    },
+    'n:short-grey': {
+      shape: polygon([
+        [-11, -3],
+        [-11, 2],
+        [-20, 1],
+        [-19, -4],
+      ]),
+      paint: solid(C.grey),
+    },
   },
   legs: {
     'long-red': { shape: union(capsule(-3, 6, -4, 17, 1.2), capsule(3, 6, 2, 17, 1.2)), paint: solid(C.red) },
@@ -153,7 +235,16 @@ export interface BirdsOptions {
 }
 
 /** Flat colours per label in 'flat' mode (index = label). */
-export const FLAT_PART_COLOURS: Rgb[] = [rgb(0, 0, 0), rgb(255, 0, 0), rgb(0, 255, 0), rgb(0, 0, 255), rgb(255, 255, 0), rgb(255, 0, 255), rgb(0, 255, 255), rgb(255, 255, 255)];
+export const FLAT_PART_COLOURS: Rgb[] = [
+  rgb(0, 0, 0),
+  rgb(255, 0, 0),
+  rgb(0, 255, 0),
+  rgb(0, 0, 255),
+  rgb(255, 255, 0),
+  rgb(255, 0, 255),
+  rgb(0, 255, 255),
+  rgb(255, 255, 255),
+];
 
 export interface BirdRecord {
   label: number;
@@ -178,7 +269,15 @@ const SKIES: [Rgb, Rgb][] = [
   [rgb(225, 215, 200), rgb(190, 180, 160)],
   [rgb(150, 170, 160), rgb(205, 215, 200)],
 ];
-const CLUTTER: Rgb[] = [rgb(70, 120, 60), rgb(100, 140, 70), rgb(110, 90, 60), rgb(150, 120, 90), rgb(170, 170, 160), rgb(90, 100, 80), rgb(190, 200, 170)];
+const CLUTTER: Rgb[] = [
+  rgb(70, 120, 60),
+  rgb(100, 140, 70),
+  rgb(110, 90, 60),
+  rgb(150, 120, 90),
+  rgb(170, 170, 160),
+  rgb(90, 100, 80),
+  rgb(190, 200, 170),
+];
 
 function drawBackground(canvas: Canvas, rng: Rng, clutter: number): void {
   const { width: w, height: h } = canvas;
@@ -196,7 +295,12 @@ function drawBackground(canvas: Canvas, rng: Rng, clutter: number): void {
     else if (kind === 1) shape = capsule(x, y, x + rng.uniform(-2, 2) * sz, y + rng.uniform(-1, 1) * sz, rng.uniform(0.8, 2) * (w / 64));
     else shape = rect(x, y, x + sz, y + sz * rng.uniform(0.5, 1.5));
     const seed = rng.nextU32();
-    canvas.fill(shape, { a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0 }, (_u, _v, px, py) => (hash2(px >> 1, py >> 1, seed) < 0.15 ? colour + 0x080808 : colour), 0);
+    canvas.fill(
+      shape,
+      { a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0 },
+      (_u, _v, px, py) => (hash2(px >> 1, py >> 1, seed) < 0.15 ? colour + 0x080808 : colour),
+      0,
+    );
   }
 }
 

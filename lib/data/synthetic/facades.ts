@@ -71,7 +71,16 @@ export interface FacadesOptions {
   mode?: 'normal' | 'flat';
 }
 
-export const FLAT_CUE_COLOURS: Rgb[] = [rgb(0, 0, 0), rgb(255, 0, 0), rgb(0, 255, 0), rgb(0, 0, 255), rgb(255, 255, 0), rgb(255, 0, 255), rgb(0, 255, 255), rgb(255, 255, 255)];
+export const FLAT_CUE_COLOURS: Rgb[] = [
+  rgb(0, 0, 0),
+  rgb(255, 0, 0),
+  rgb(0, 255, 0),
+  rgb(0, 0, 255),
+  rgb(255, 255, 0),
+  rgb(255, 0, 255),
+  rgb(0, 255, 255),
+  rgb(255, 255, 255),
+];
 
 export interface FacadeRecord {
   label: number;
@@ -140,7 +149,15 @@ interface Building {
   top: number;
 }
 
-function drawBuilding(canvas: Canvas, b: Building, ground: number, cues: Record<FacadeCue, string>, rng: Rng, k: number, flat: boolean): void {
+function drawBuilding(
+  canvas: Canvas,
+  b: Building,
+  ground: number,
+  cues: Record<FacadeCue, string>,
+  rng: Rng,
+  k: number,
+  flat: boolean,
+): void {
   const P = (cue: FacadeCue, paint: Paint) => (flat ? solid(FLAT_CUE_COLOURS[FACADE_LABEL[cue]]) : paint);
   const L = FACADE_LABEL;
   const { x0, x1, top } = b;
@@ -151,11 +168,25 @@ function drawBuilding(canvas: Canvas, b: Building, ground: number, cues: Record<
     canvas.fill(rect(x0 - 1, top - 3 * k, x1 + 1, top), IDENTITY, P('roof', solid(roofColour)), L.roof);
   } else if (cues.roof === 'dome') {
     const r = Math.min(bw * 0.35, 14 * k);
-    canvas.fill(ellipse((x0 + x1) / 2, top, r, r * 0.9), IDENTITY, P('roof', vgradient(rgb(60, 140, 160), rgb(40, 90, 120), top - r, top)), L.roof);
+    canvas.fill(
+      ellipse((x0 + x1) / 2, top, r, r * 0.9),
+      IDENTITY,
+      P('roof', vgradient(rgb(60, 140, 160), rgb(40, 90, 120), top - r, top)),
+      L.roof,
+    );
   } else {
     const rh = Math.min(bw * 0.4, 22 * k);
     const paint = stripes(roofColour, shade(roofColour, 0.75), 3 * k, Math.PI / 2, 0.3);
-    canvas.fill(polygon([[x0 - 2, top], [(x0 + x1) / 2, top - rh], [x1 + 2, top]]), IDENTITY, P('roof', paint), L.roof);
+    canvas.fill(
+      polygon([
+        [x0 - 2, top],
+        [(x0 + x1) / 2, top - rh],
+        [x1 + 2, top],
+      ]),
+      IDENTITY,
+      P('roof', paint),
+      L.roof,
+    );
   }
   // Wall.
   canvas.fill(rect(x0, top, x1, ground), IDENTITY, P('wall', wallPaint(cues.wall, rng, k)), L.wall);
@@ -163,11 +194,20 @@ function drawBuilding(canvas: Canvas, b: Building, ground: number, cues: Record<
   const dw = 10 * k;
   const dh = 17 * k;
   const dx = x0 + rng.uniform(0.2, 0.8) * (bw - dw);
-  const doorShape = cues.door === 'arched' ? union(rect(dx, ground - dh + dw / 2, dx + dw, ground), ellipse(dx + dw / 2, ground - dh + dw / 2, dw / 2, dw / 2)) : rect(dx, ground - dh, dx + dw, ground);
-  const doorPaint = cues.door === 'glass' ? stripes(rgb(90, 140, 170), rgb(200, 210, 215), 4 * k, 0, 0.2) : cues.door === 'arched' ? solid(rgb(90, 50, 30)) : stripes(rgb(120, 75, 40), rgb(95, 60, 30), 2.5 * k, 0, 0.4);
+  const doorShape =
+    cues.door === 'arched'
+      ? union(rect(dx, ground - dh + dw / 2, dx + dw, ground), ellipse(dx + dw / 2, ground - dh + dw / 2, dw / 2, dw / 2))
+      : rect(dx, ground - dh, dx + dw, ground);
+  const doorPaint =
+    cues.door === 'glass'
+      ? stripes(rgb(90, 140, 170), rgb(200, 210, 215), 4 * k, 0, 0.2)
+      : cues.door === 'arched'
+        ? solid(rgb(90, 50, 30))
+        : stripes(rgb(120, 75, 40), rgb(95, 60, 30), 2.5 * k, 0, 0.4);
   canvas.fill(doorShape, IDENTITY, P('door', doorPaint), L.door);
   // Windows: floors above the door.
-  const glass = (shape: Shape) => canvas.fill(shape, IDENTITY, P('window', vgradient(rgb(50, 70, 95), rgb(120, 150, 175), 0, canvas.height)), L.window);
+  const glass = (shape: Shape) =>
+    canvas.fill(shape, IDENTITY, P('window', vgradient(rgb(50, 70, 95), rgb(120, 150, 175), 0, canvas.height)), L.window);
   const frameColour = cues.frame === 'white' ? rgb(245, 245, 240) : cues.frame === 'dark' ? rgb(40, 35, 30) : rgb(40, 130, 70);
   const sizes: Record<string, [number, number]> = { rect: [8, 10], arched: [8, 13], small: [6, 6], tall: [6, 15], band: [0, 6] };
   const [ww0, wh0] = sizes[cues.window];
@@ -188,8 +228,18 @@ function drawBuilding(canvas: Canvas, b: Building, ground: number, cues: Record<
     let wx = x0 + (bw - used) / 2;
     for (let c = 0; c < cols; c++, wx += ww + gap) {
       if (cues.frame === 'shutters') {
-        canvas.fill(rect(wx - ww / 2 - 1, fy, wx, fy + wh), IDENTITY, P('frame', stripes(frameColour, shade(frameColour, 0.7), 2, Math.PI / 2, 0.3)), L.frame);
-        canvas.fill(rect(wx + ww, fy, wx + ww * 1.5 + 1, fy + wh), IDENTITY, P('frame', stripes(frameColour, shade(frameColour, 0.7), 2, Math.PI / 2, 0.3)), L.frame);
+        canvas.fill(
+          rect(wx - ww / 2 - 1, fy, wx, fy + wh),
+          IDENTITY,
+          P('frame', stripes(frameColour, shade(frameColour, 0.7), 2, Math.PI / 2, 0.3)),
+          L.frame,
+        );
+        canvas.fill(
+          rect(wx + ww, fy, wx + ww * 1.5 + 1, fy + wh),
+          IDENTITY,
+          P('frame', stripes(frameColour, shade(frameColour, 0.7), 2, Math.PI / 2, 0.3)),
+          L.frame,
+        );
       } else if (cues.frame !== 'none' && !isWallGlass) {
         canvas.fill(windowShape(cues.window, wx, fy, ww, wh, 1.2 * k), IDENTITY, P('frame', solid(frameColour)), L.frame);
       }
@@ -216,7 +266,8 @@ function drawVegetation(canvas: Canvas, kind: string, x: number, ground: number,
   if (kind === 'none') return;
   const L = FACADE_LABEL.vegetation;
   const seed = rng.nextU32();
-  const leaf = (base: Rgb): Paint => (flat ? solid(FLAT_CUE_COLOURS[L]) : (u, v, px, py) => shade(base, 0.8 + 0.4 * hash2(px >> 1, py >> 1, seed)));
+  const leaf = (base: Rgb): Paint =>
+    flat ? solid(FLAT_CUE_COLOURS[L]) : (u, v, px, py) => shade(base, 0.8 + 0.4 * hash2(px >> 1, py >> 1, seed));
   const trunk: Paint = flat ? solid(FLAT_CUE_COLOURS[L]) : solid(rgb(110, 80, 50));
   if (kind === 'palm') {
     const h = rng.uniform(30, 48) * k;
@@ -227,7 +278,12 @@ function drawVegetation(canvas: Canvas, kind: string, x: number, ground: number,
     for (let f = 0; f < 6; f++) {
       const a = -Math.PI / 2 + ((f - 2.5) / 2.5) * 1.6 + rng.uniform(-0.15, 0.15);
       const len = rng.uniform(9, 13) * k;
-      canvas.fill(ellipse(tx + Math.cos(a) * len * 0.5, ty + Math.sin(a) * len * 0.5 + 2 * k, len / 2, 1.8 * k, a), IDENTITY, leaf(rgb(60, 140, 50)), L);
+      canvas.fill(
+        ellipse(tx + Math.cos(a) * len * 0.5, ty + Math.sin(a) * len * 0.5 + 2 * k, len / 2, 1.8 * k, a),
+        IDENTITY,
+        leaf(rgb(60, 140, 50)),
+        L,
+      );
     }
   } else if (kind === 'tree') {
     const h = rng.uniform(18, 28) * k;

@@ -67,7 +67,11 @@ function shapeOf(name: string, s: number): Shape {
     case 'square':
       return rect(s * 0.12, s * 0.12, s * 0.88, s * 0.88);
     case 'triangle':
-      return polygon([[c, 0.5], [s - 0.5, s - 1.5], [0.5, s - 1.5]]);
+      return polygon([
+        [c, 0.5],
+        [s - 0.5, s - 1.5],
+        [0.5, s - 1.5],
+      ]);
     case 'star':
       return polygon(starPoints(c, c + 1, r, r * 0.45, 5));
     case 'ring':
@@ -75,19 +79,41 @@ function shapeOf(name: string, s: number): Shape {
     case 'cross':
       return union(rect(s * 0.35, 0.5, s * 0.65, s - 0.5), rect(0.5, s * 0.35, s - 0.5, s * 0.65));
     case 'diamond':
-      return polygon([[c, 0.5], [s - 0.5, c], [c, s - 0.5], [0.5, c]]);
+      return polygon([
+        [c, 0.5],
+        [s - 0.5, c],
+        [c, s - 0.5],
+        [0.5, c],
+      ]);
     case 'hexagon':
       return polygon(starPoints(c, c, r, r, 3, 0));
     case 'crescent':
       return difference(ellipse(c, c, r, r), ellipse(c + r * 0.45, c - r * 0.1, r * 0.8, r * 0.8));
     case 'arrow':
-      return polygon([[0.5, s * 0.38], [s * 0.55, s * 0.38], [s * 0.55, s * 0.12], [s - 0.5, c], [s * 0.55, s * 0.88], [s * 0.55, s * 0.62], [0.5, s * 0.62]]);
+      return polygon([
+        [0.5, s * 0.38],
+        [s * 0.55, s * 0.38],
+        [s * 0.55, s * 0.12],
+        [s - 0.5, c],
+        [s * 0.55, s * 0.88],
+        [s * 0.55, s * 0.62],
+        [0.5, s * 0.62],
+      ]);
     default:
       throw new Error(`unknown shape ${name}`);
   }
 }
 
-const SHAPE_COLOURS: Rgb[] = [rgb(220, 40, 40), rgb(40, 90, 220), rgb(30, 160, 70), rgb(240, 170, 20), rgb(150, 50, 180), rgb(20, 150, 160), rgb(120, 80, 40), rgb(60, 60, 60)];
+const SHAPE_COLOURS: Rgb[] = [
+  rgb(220, 40, 40),
+  rgb(40, 90, 220),
+  rgb(30, 160, 70),
+  rgb(240, 170, 20),
+  rgb(150, 50, 180),
+  rgb(20, 150, 160),
+  rgb(120, 80, 40),
+  rgb(60, 60, 60),
+];
 
 /** A synthetic shape sprite (hard alpha) with a seeded colour and an optional stripe pattern. */
 export function shapeSprite(label: number, size: number, rng: Rng): Sprite {
@@ -165,7 +191,8 @@ export class ShiftedObjects implements Iterable<ShiftedSample> {
     if (!(this.objectSize >= 1 && this.objectSize <= this.canvas)) {
       throw new Error(`shifted-objects: objectSize must be 1..${this.canvas} (the canvas side), found ${this.objectSize}`);
     }
-    if (!(Number.isInteger(this.stride) && this.stride >= 1)) throw new Error(`shifted-objects: stride must be a positive integer, found ${this.stride}`);
+    if (!(Number.isInteger(this.stride) && this.stride >= 1))
+      throw new Error(`shifted-objects: stride must be a positive integer, found ${this.stride}`);
     this.positions = Math.floor((this.canvas - this.objectSize) / this.stride) + 1;
     const rng = new Rng(opts.seed ?? 0).fork('shifted-objects');
     const count = opts.objects ?? 10;
@@ -266,7 +293,14 @@ export class ShiftedObjects implements Iterable<ShiftedSample> {
       for (let i = 0; i < this.positions; i++) {
         const x = i * this.stride;
         const y = j * this.stride;
-        yield { image: this.render(object, x, y), x, y, object, label: this.sprites[object].label, index: object * per + j * this.positions + i };
+        yield {
+          image: this.render(object, x, y),
+          x,
+          y,
+          object,
+          label: this.sprites[object].label,
+          index: object * per + j * this.positions + i,
+        };
       }
     }
   }

@@ -2,7 +2,16 @@ import { bootstrapInterval, meanInterval, wilsonInterval } from '../../analysis/
 import { maxSimilarities, PrototypeActivations, SimilarityMaps } from '../../explain/prototype';
 import { Occlusion } from '../../explain/window';
 import type { Heatmaps } from '../../explain/heatmaps';
-import { cellBox, getPrototypes, highActivationBox, latentModel, nearestClassPatches, PROTO_LAYERS, similarityModel, upsample } from '../../models/prototype';
+import {
+  cellBox,
+  getPrototypes,
+  highActivationBox,
+  latentModel,
+  nearestClassPatches,
+  PROTO_LAYERS,
+  similarityModel,
+  upsample,
+} from '../../models/prototype';
 import { accuracyOf, argmaxRows, predictLogits } from '../../train/metrics';
 import type { Interval } from '../types';
 import { CLAIM_RULES } from './config';
@@ -38,7 +47,10 @@ export function accuracyTable(ds: DatasetSession, run: ProtoPNetRun): AccuracyRe
   const n = ds.labels.length;
   const baseline = argmaxRows(predictLogits(ds.baseline.model, ds.x), K);
   const last = run.checkpoints.filter((c) => c.cycle === ds.plan.cycles);
-  const rows: [string, number[]][] = [['baseline CNN', baseline], ...last.map((c): [string, number[]] => [`ProtoPNet ${c.name}`, c.predictions])];
+  const rows: [string, number[]][] = [
+    ['baseline CNN', baseline],
+    ...last.map((c): [string, number[]] => [`ProtoPNet ${c.name}`, c.predictions]),
+  ];
   const rng = ds.rng.fork('accuracy-intervals');
   const hit = (p: number[]) => p.map((v, i) => (v === ds.labels[i] ? 1 : 0));
   /** a's accuracy minus b's, with a paired bootstrap interval over test images. */
@@ -194,9 +206,18 @@ export function parts(ds: DatasetSession, run: ProtoPNetRun): PartsResult | null
   }
   const lift = (share: number[], label: string) => {
     const d = share.map((v, j) => v - imageShare[j]);
-    return { mean: d.reduce((a, b) => a + b, 0) / d.length, interval: meanInterval(d, ds.rng.fork(label), { ...bootstrap, unit: 'prototypes' }) };
+    return {
+      mean: d.reduce((a, b) => a + b, 0) / d.length,
+      interval: meanInterval(d, ds.rng.fork(label), { ...bootstrap, unit: 'prototypes' }),
+    };
   };
-  return { activationShare, rfShare, imageShare, activationLift: lift(activationShare, 'parts-activation'), rfLift: lift(rfShare, 'parts-rf') };
+  return {
+    activationShare,
+    rfShare,
+    imageShare,
+    activationLift: lift(activationShare, 'parts-activation'),
+    rfLift: lift(rfShare, 'parts-rf'),
+  };
 }
 
 /** The faithfulness check of the upsampled activation maps, on test images. */
@@ -235,7 +256,11 @@ export function critique(ds: DatasetSession, run: ProtoPNetRun, method: Prototyp
     const x = ds.x.slice(0, n);
     const maps = method.similarityMaps(x);
     const prototypes = images.map((i) => method.topPrototypes(maps, i, ds.labels[i], 1)[0]);
-    const occlusion = new Occlusion(similarityModel(run.model)).attribute(x, prototypes, { window: o.window, stride: o.stride, fill: 'mean' });
+    const occlusion = new Occlusion(similarityModel(run.model)).attribute(x, prototypes, {
+      window: o.window,
+      stride: o.stride,
+      fill: 'mean',
+    });
     x.dispose();
     const [H, W] = [ds.test.height, ds.test.width];
     const { rf } = latentModel(run.model);

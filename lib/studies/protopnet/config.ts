@@ -159,8 +159,22 @@ export const PROTOPNET_CONFIGS: Record<Scale, ProtoPNetStudyConfig> = {
   },
   standard: {
     datasets: [
-      { ...FMNIST, ...STANDARD, trainPerClass: 2000, testPerClass: 500, pretrain: { epochs: 8, lr: 2e-3 }, occlusion: { images: 100, window: 6, stride: 2 } },
-      { ...BIRDS, ...STANDARD, trainSize: 4000, testSize: 1000, pretrain: { epochs: 10, lr: 2e-3 }, occlusion: { images: 100, window: 12, stride: 4 } },
+      {
+        ...FMNIST,
+        ...STANDARD,
+        trainPerClass: 2000,
+        testPerClass: 500,
+        pretrain: { epochs: 8, lr: 2e-3 },
+        occlusion: { images: 100, window: 6, stride: 2 },
+      },
+      {
+        ...BIRDS,
+        ...STANDARD,
+        trainSize: 4000,
+        testSize: 1000,
+        pretrain: { epochs: 10, lr: 2e-3 },
+        occlusion: { images: 100, window: 12, stride: 4 },
+      },
     ],
   },
   full: {

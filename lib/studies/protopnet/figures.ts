@@ -49,7 +49,12 @@ export function accuracyFigure(ds: DatasetSession, acc: AccuracyResult): Figure 
         type: 'bar',
         x: acc.rows.map((r) => r.model.replace(/^ProtoPNet /, '')),
         y: acc.rows.map((r) => r.accuracy),
-        error_y: { type: 'data', symmetric: false, array: acc.rows.map((r) => r.interval.high - r.accuracy), arrayminus: acc.rows.map((r) => r.accuracy - r.interval.low) },
+        error_y: {
+          type: 'data',
+          symmetric: false,
+          array: acc.rows.map((r) => r.interval.high - r.accuracy),
+          arrayminus: acc.rows.map((r) => r.accuracy - r.interval.low),
+        },
       },
     ],
     layout: {
@@ -61,7 +66,9 @@ export function accuracyFigure(ds: DatasetSession, acc: AccuracyResult): Figure 
   };
   return {
     name: `accuracy-${ds.plan.dataset}`,
-    caption: `Test accuracy of the baseline CNN and of ProtoPNet before push, after push, after the last-layer stage and after pruning on ${ds.plan.label} (bars: 95% Wilson intervals).`,
+    caption:
+      `Test accuracy of the baseline CNN and of ProtoPNet before push, after push, after the last-layer stage and after pruning ` +
+      `on ${ds.plan.label} (bars: 95% Wilson intervals).`,
     spec,
   };
 }
@@ -80,7 +87,8 @@ export function trainingFigure(ds: DatasetSession, run: ProtoPNetRun): Figure {
     name: `training-${ds.plan.dataset}`,
     caption:
       `Validation accuracy per epoch on ${ds.plan.label}: the backbone's plain pre-training, the baseline CNN (same architecture, ` +
-      "trained as long as the pre-training plus ProtoPNet's warm and joint epochs), then ProtoPNet stage by stage (push at the start of each last-layer stage).",
+      "trained as long as the pre-training plus ProtoPNet's warm and joint epochs), then ProtoPNet stage by stage (push at the start of " +
+      'each last-layer stage).',
     spec: lineChart({
       title: `Validation accuracy per epoch — ${ds.plan.label}`,
       xTitle: 'epoch',
@@ -101,7 +109,9 @@ export async function galleryFigure(ds: DatasetSession, run: ProtoPNetRun): Prom
   const m = ds.plan.perClass;
   const classes = Math.min(ds.train.numClasses, Math.max(1, Math.ceil(ds.plan.galleryPrototypes / m)));
   const rows: PanelCell[][] = Array.from({ length: classes }, (_, c) =>
-    pushed.filter((r) => r.cls === c).map((r) => ({ image: imageOf(ds, 'train', r.image), boxes: [box(r.rfBox, RF), box(r.activationBox, ACT)] })),
+    pushed
+      .filter((r) => r.cls === c)
+      .map((r) => ({ image: imageOf(ds, 'train', r.image), boxes: [box(r.rfBox, RF), box(r.activationBox, ACT)] })),
   );
   const spec = await labelledPanels({
     title: `Prototypes after the last push — ${ds.plan.label}`,
@@ -114,17 +124,26 @@ export async function galleryFigure(ds: DatasetSession, run: ProtoPNetRun): Prom
     name: `gallery-${ds.plan.dataset}`,
     caption:
       `Prototype gallery on ${ds.plan.label}: each prototype is a latent patch of a training image of its class; yellow: the ` +
-      'receptive field of that latent cell, red: the paper\'s box around the 95th percentile of the upsampled similarity map.',
+      "receptive field of that latent cell, red: the paper's box around the 95th percentile of the upsampled similarity map.",
     spec,
   };
 }
 
 /** The paper's Figure 1: test image, the similarity map of each top prototype of the predicted class, the prototype's source. */
-export async function reasoningFigure(ds: DatasetSession, run: ProtoPNetRun, maps: SimilarityMaps, images: ReasoningImage[]): Promise<Figure> {
+export async function reasoningFigure(
+  ds: DatasetSession,
+  run: ProtoPNetRun,
+  maps: SimilarityMaps,
+  images: ReasoningImage[],
+): Promise<Figure> {
   const pushed = run.pushes[run.pushes.length - 1];
   const names = ds.test.classNames;
   const rows: PanelCell[][] = images.map((r) => {
-    const heat = pairMaps(maps, r.top.map((t) => [r.image, t.prototype]), r.top.map(() => r.predicted));
+    const heat = pairMaps(
+      maps,
+      r.top.map((t) => [r.image, t.prototype]),
+      r.top.map(() => r.predicted),
+    );
     const cells: PanelCell[] = [{ image: imageOf(ds, 'test', r.image) }];
     r.top.forEach((t, k) => {
       const src = pushed[t.prototype];
@@ -140,8 +159,9 @@ export async function reasoningFigure(ds: DatasetSession, run: ProtoPNetRun, map
     name: `reasoning-${ds.plan.dataset}`,
     caption:
       `"This looks like that" on ${ds.plan.label}: for each test image, the predicted class's top prototypes by points (similarity x ` +
-      'last-layer weight). "looks like": the prototype\'s similarity over the latent grid, each cell drawn on its receptive field; "that": ' +
-      'the prototype\'s source training image with its boxes. Rows: the true class. Similarity x weight = points of the shown ' +
+      'last-layer weight). "looks like": the prototype\'s similarity over the latent grid, each cell drawn on its receptive field; ' +
+      '"that": ' +
+      "the prototype's source training image with its boxes. Rows: the true class. Similarity x weight = points of the shown " +
       'prototypes, and the logit that sums them over all prototypes, are in the table "reasoning".',
     spec: await labelledPanels({ title: `This looks like that — ${ds.plan.label}`, rows, colLabels, rowLabels, scale: scaleOf(ds) }),
   };
@@ -158,7 +178,10 @@ export async function nearestFigure(ds: DatasetSession, run: ProtoPNetRun): Prom
     const src = pushed[j];
     return [
       { image: imageOf(ds, 'train', src.image), boxes: [box(src.rfBox, RF), box(src.activationBox, ACT)] },
-      ...run.nearest.neighbours[j].map((e) => ({ image: imageOf(ds, 'train', e.image), boxes: [box(cellBox(rf, e.cell, [ds.train.height, ds.train.width]), RF)] })),
+      ...run.nearest.neighbours[j].map((e) => ({
+        image: imageOf(ds, 'train', e.image),
+        boxes: [box(cellBox(rf, e.cell, [ds.train.height, ds.train.width]), RF)],
+      })),
     ];
   });
   const rowLabels = shown.map((j) => {
@@ -170,7 +193,8 @@ export async function nearestFigure(ds: DatasetSession, run: ProtoPNetRun): Prom
     name: `nearest-${ds.plan.dataset}`,
     caption:
       `Nearest training patches of one prototype per class on ${ds.plan.label} (each image contributes its closest latent cell; yellow: ` +
-      'that cell\'s receptive field). The row label gives the class purity that pruning uses (a prototype with fewer than tau of k is removed).',
+      "that cell's receptive field). The row label gives the class purity that pruning uses (a prototype with fewer than tau of k is " +
+      'removed).',
     spec: await labelledPanels({
       title: `Nearest training patches per prototype — ${ds.plan.label}`,
       rows,
@@ -185,15 +209,31 @@ export async function nearestFigure(ds: DatasetSession, run: ProtoPNetRun): Prom
 export async function critiqueFigure(ds: DatasetSession, c: CritiqueResult, maps: SimilarityMaps): Promise<Figure> {
   const [H, W] = [ds.test.height, ds.test.width];
   const n = Math.min(4, c.images.length);
-  const grid = pairMaps(maps, c.images.slice(0, n).map((i) => [i, c.prototypes[i]]), c.prototypes.slice(0, n));
+  const grid = pairMaps(
+    maps,
+    c.images.slice(0, n).map((i) => [i, c.prototypes[i]]),
+    c.prototypes.slice(0, n),
+  );
   const rows: PanelCell[][] = Array.from({ length: n }, (_, i) => {
-    const marks = { boxes: [box(c.activationBoxes[i], ACT), box(c.rfBoxes[i], RF), box([c.peaks[i][0], c.peaks[i][1], c.peaks[i][0] + 1, c.peaks[i][1] + 1], PEAK)] };
+    const marks = {
+      boxes: [
+        box(c.activationBoxes[i], ACT),
+        box(c.rfBoxes[i], RF),
+        box([c.peaks[i][0], c.peaks[i][1], c.peaks[i][0] + 1, c.peaks[i][1] + 1], PEAK),
+      ],
+    };
     const image = imageOf(ds, 'test', c.images[i]);
     return [
       { image, ...marks },
       { heat: c.upsampled.subarray(i * H * W, (i + 1) * H * W), width: W, height: H, boxes: [box(c.activationBoxes[i], ACT)] },
       { maps: grid, index: i, image, cmap: 'jet', boxes: [box(c.rfBoxes[i], RF)] },
-      { maps: c.occlusion, index: i, image, cmap: 'jet', boxes: [box([c.peaks[i][0], c.peaks[i][1], c.peaks[i][0] + 1, c.peaks[i][1] + 1], PEAK)] },
+      {
+        maps: c.occlusion,
+        index: i,
+        image,
+        cmap: 'jet',
+        boxes: [box([c.peaks[i][0], c.peaks[i][1], c.peaks[i][0] + 1, c.peaks[i][1] + 1], PEAK)],
+      },
     ];
   });
   return {

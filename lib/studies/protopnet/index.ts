@@ -123,17 +123,40 @@ export function accuracyRows(results: DatasetResult[]): Table['rows'] {
 /** The study's output from every dataset's results and figures. */
 export function studyOutput(s: ProtoPNetSession, results: DatasetResult[], figs: Figure[]): StudyOutput {
   return {
-    results: { scale: s.ctx.scale, seed: s.ctx.seed, backend: s.engine.backend, engine: s.engine.detail, config: s.config, rules: CLAIM_RULES, datasets: results },
+    results: {
+      scale: s.ctx.scale,
+      seed: s.ctx.seed,
+      backend: s.engine.backend,
+      engine: s.engine.detail,
+      config: s.config,
+      rules: CLAIM_RULES,
+      datasets: results,
+    },
     claims: protoPNetClaims(results),
     figures: figs,
     tables: [
-      { name: 'accuracy', caption: 'Test accuracy with 95% Wilson intervals; difference to the baseline with a paired bootstrap 95% interval.', rows: accuracyRows(results) },
+      {
+        name: 'accuracy',
+        caption: 'Test accuracy with 95% Wilson intervals; difference to the baseline with a paired bootstrap 95% interval.',
+        rows: accuracyRows(results),
+      },
       {
         name: 'reasoning',
         caption: 'Reasoning of the first test images: the predicted class, its top prototypes, similarity x weight = points.',
         rows: results.flatMap((r) =>
           r.reasoning.flatMap((img) =>
-            img.top.map((t) => ({ dataset: r.dataset, image: img.image, label: img.label, predicted: img.predicted, prototype: t.prototype, protoClass: t.cls, similarity: Number(t.similarity.toFixed(3)), weight: Number(t.weight.toFixed(3)), points: Number(t.points.toFixed(3)), logit: Number(img.logits[img.predicted].toFixed(3)) })),
+            img.top.map((t) => ({
+              dataset: r.dataset,
+              image: img.image,
+              label: img.label,
+              predicted: img.predicted,
+              prototype: t.prototype,
+              protoClass: t.cls,
+              similarity: Number(t.similarity.toFixed(3)),
+              weight: Number(t.weight.toFixed(3)),
+              points: Number(t.points.toFixed(3)),
+              logit: Number(img.logits[img.predicted].toFixed(3)),
+            })),
           ),
         ),
       },
@@ -197,9 +220,11 @@ export const protoPNetSteps = {
 export const study: Study = {
   name: 'protopnet',
   title: 'ProtoPNet: this looks like that',
-  paper: 'Chen, Li, Tao, Barnett, Su, Rudin, "This Looks Like That: Deep Learning for Interpretable Image Recognition", NeurIPS 2019 (arXiv 1806.10574)',
+  paper:
+    'Chen, Li, Tao, Barnett, Su, Rudin, "This Looks Like That: Deep Learning for Interpretable Image Recognition", NeurIPS 2019 (arXiv ' +
+    '1806.10574)',
   summary:
-    'A prototype layer on a pre-trained VGG-like backbone, trained by the paper\'s schedule (warm, joint, push, last layer) and pruned, ' +
+    "A prototype layer on a pre-trained VGG-like backbone, trained by the paper's schedule (warm, joint, push, last layer) and pruned, " +
     'on Fashion-MNIST and parts-birds: accuracy against the baseline around push, prototype gallery, reasoning, nearest patches and ' +
     'purity, collapse, boxes on ground-truth parts, and the critique of upsampled activation maps.',
   notebook: 'notebooks/03-protopnet.ipynb',

@@ -105,7 +105,14 @@ export async function load(s: ProtoPNetSession, dataset: DatasetPlan | DatasetPl
       progress: `${plan.dataset} ${role} CNN`,
     });
     const trainSeconds = cached.result.history.reduce((a, h) => a + h.seconds, 0);
-    return { model: cached.model, epochs, params: countParams(cached.model), history: cached.result.history, trainSeconds, fromCache: cached.fromCache };
+    return {
+      model: cached.model,
+      epochs,
+      params: countParams(cached.model),
+      history: cached.result.history,
+      trainSeconds,
+      fromCache: cached.fromCache,
+    };
   };
   const pretrained = await plain(plan.pretrain.epochs, 'backbone');
   const baseline = await plain(baselineEpochs(plan), 'baseline');

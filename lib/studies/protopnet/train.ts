@@ -65,8 +65,19 @@ export function protoPNetLoss(model: tf.LayersModel, plan: DatasetPlan, numClass
   return (ctx) => {
     const [logits, minDistances] = view.apply(ctx.x, { training: true }) as [tf.Tensor2D, tf.Tensor2D];
     const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(ctx.y, ctx.numClasses), logits) as tf.Scalar;
-    const costs = prototypeCosts(minDistances, ctx.y, identity, ctx.weight(`${PROTO_LAYERS.logits}/kernel`) as tf.Tensor as tf.Tensor2D, plan.channels);
-    const terms = [tf.mul(c.crossEntropy, ce), tf.mul(c.cluster, costs.cluster), tf.mul(c.separation, costs.separation), tf.mul(c.l1, costs.l1)];
+    const costs = prototypeCosts(
+      minDistances,
+      ctx.y,
+      identity,
+      ctx.weight(`${PROTO_LAYERS.logits}/kernel`) as tf.Tensor as tf.Tensor2D,
+      plan.channels,
+    );
+    const terms = [
+      tf.mul(c.crossEntropy, ce),
+      tf.mul(c.cluster, costs.cluster),
+      tf.mul(c.separation, costs.separation),
+      tf.mul(c.l1, costs.l1),
+    ];
     return { loss: tf.addN(terms) as tf.Scalar, logits };
   };
 }
@@ -95,7 +106,14 @@ export function protoPNetStages(plan: DatasetPlan, loss: LossFn, push: TrainStag
     schedule: { type: 'step', stepEpochs: j.stepEpochs, gamma: j.gamma },
     loss,
   };
-  const last: TrainStage = { name: 'last layer', epochs: plan.lastLayer.epochs, trainable: LAST, optimizer: adam(plan.lastLayer.lr), loss, onStart: push };
+  const last: TrainStage = {
+    name: 'last layer',
+    epochs: plan.lastLayer.epochs,
+    trainable: LAST,
+    optimizer: adam(plan.lastLayer.lr),
+    loss,
+    onStart: push,
+  };
   return [warm, ...Array.from({ length: plan.cycles }, () => [joint, last]).flat()];
 }
 
@@ -123,14 +141,18 @@ export async function trainProtoPNet(ds: DatasetSession): Promise<ProtoPNetRun> 
     const loss = protoPNetLoss(model, plan, K);
     const stages = protoPNetStages(plan, loss, push);
     const epochs = stages.reduce((a, s) => a + s.epochs, 0);
-    const result = await train(model, { train: data, val }, {
-      epochs,
-      batchSize: plan.batchSize,
-      stages,
-      seed: ds.rng.fork('protopnet-train').seed(),
-      progress: `${plan.dataset} ProtoPNet`,
-      // The pre-training's optimiser is not carried over: each stage starts its own, as the reference's.
-    });
+    const result = await train(
+      model,
+      { train: data, val },
+      {
+        epochs,
+        batchSize: plan.batchSize,
+        stages,
+        seed: ds.rng.fork('protopnet-train').seed(),
+        progress: `${plan.dataset} ProtoPNet`,
+        // The pre-training's optimiser is not carried over: each stage starts its own, as the reference's.
+      },
+    );
     checkpoints.push({ name: 'after last layer', cycle: plan.cycles, predictions: predict(model) });
 
     const nearest = nearestPatches(model, data, plan.prune.k, { progress: `${plan.dataset} nearest patches` });
@@ -147,13 +169,17 @@ export async function trainProtoPNet(ds: DatasetSession): Promise<ProtoPNetRun> 
       loss: protoPNetLoss(pruned, plan, K),
     };
     const pruneResult = plan.prune.lastEpochs
-      ? await train(pruned, { train: data, val }, {
-          epochs: plan.prune.lastEpochs,
-          batchSize: plan.batchSize,
-          stages: [pruneStage],
-          seed: ds.rng.fork('prune-train').seed(),
-          progress: `${plan.dataset} pruned ProtoPNet`,
-        })
+      ? await train(
+          pruned,
+          { train: data, val },
+          {
+            epochs: plan.prune.lastEpochs,
+            batchSize: plan.batchSize,
+            stages: [pruneStage],
+            seed: ds.rng.fork('prune-train').seed(),
+            progress: `${plan.dataset} pruned ProtoPNet`,
+          },
+        )
       : null;
     checkpoints.push({ name: 'after pruning', cycle: plan.cycles, predictions: predict(pruned) });
     const history = result.history;

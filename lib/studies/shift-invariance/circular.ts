@@ -30,11 +30,20 @@ export async function circularShifts(world: ShiftWorld): Promise<CircularResult>
     const grid: [number, number][] = [];
     for (let dy = 0; dy < shifts; dy++) for (let dx = 0; dx < shifts; dx++) grid.push([dy, dx]);
     const distance: CircularResult['distance'] = {};
-    for (const m of world.models) distance[m.key] = Object.fromEntries(LAYER_ROLES.map((r) => [r, new Float32Array(grid.length)])) as Record<LayerRole, Float32Array>;
-    const bar = new Progress(`shift-invariance circular shifts: ${n} objects x ${world.models.length} models, ${grid.length} shifts`, n * world.models.length);
+    for (const m of world.models)
+      distance[m.key] = Object.fromEntries(LAYER_ROLES.map((r) => [r, new Float32Array(grid.length)])) as Record<LayerRole, Float32Array>;
+    const bar = new Progress(
+      `shift-invariance circular shifts: ${n} objects x ${world.models.length} models, ${grid.length} shifts`,
+      n * world.models.length,
+    );
     for (let o = 0; o < n; o++) {
       const base = gen.tensor(o, [[centre, centre]]);
-      const rolled = tf.tidy(() => tf.concat(grid.map(([dy, dx]) => circularShift(base, dy, dx)), 0));
+      const rolled = tf.tidy(() =>
+        tf.concat(
+          grid.map(([dy, dx]) => circularShift(base, dy, dx)),
+          0,
+        ),
+      );
       for (const m of world.models) {
         const names = LAYER_ROLES.map((r) => m.arch.layers[r]);
         const feats = extractFeatures(m.model, names, rolled, cfg.batchSize);

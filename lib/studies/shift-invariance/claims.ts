@@ -20,7 +20,10 @@ function objectInterval(n: number, f: (o: number) => number, rng: Rng, resamples
   return seeds > 1 ? { ...iv, over: `${iv.over}; each object's value the mean over ${seeds} seeds` } : iv;
 }
 
-/** Every part must hold for the claim to hold; any failing part fails it; otherwise inconclusive. The weakest part's interval is the claim's. */
+/**
+ * Every part must hold for the claim to hold; any failing part fails it; otherwise inconclusive. The weakest part's
+ * interval is the claim's.
+ */
 function claimOf(base: Omit<Claim, 'pass' | 'verdict' | 'interval' | 'measured'>, parts: Part[], fmt: (v: number) => string): Claim {
   const weakest = [...parts].sort((a, b) => RANK[a.verdict] - RANK[b.verdict])[0];
   const verdict = weakest.verdict;
@@ -42,7 +45,15 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
   const rng = new Rng(seed).fork('claims');
   const main = summaries[0];
   const claims: Claim[] = [];
-  const part = (key: string, name: string, n: number, f: (o: number) => number, seeds: number, threshold: number, dir: 'above' | 'below'): Part => {
+  const part = (
+    key: string,
+    name: string,
+    n: number,
+    f: (o: number) => number,
+    seeds: number,
+    threshold: number,
+    dir: 'above' | 'below',
+  ): Part => {
     const interval = objectInterval(n, f, rng.fork(key), resamples, seeds);
     const value = meanOf(Array.from({ length: n }, (_, o) => f(o)));
     return { name, value, interval, verdict: verdictFromInterval(interval, threshold, dir) };
@@ -89,7 +100,15 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
         },
         big.variants.map((v, k) => {
           const w = small.variants[k];
-          return part(`small/${v.variant}`, v.label, Math.min(big.objects, small.objects), (o) => allAnchors(v, o) - allAnchors(w, o), big.seeds, 0, 'above');
+          return part(
+            `small/${v.variant}`,
+            v.label,
+            Math.min(big.objects, small.objects),
+            (o) => allAnchors(v, o) - allAnchors(w, o),
+            big.seeds,
+            0,
+            'above',
+          );
         }),
         f4,
       ),
@@ -101,7 +120,9 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
         id: 'centre-anchor-highest',
         claim: 'The centre anchor has the highest mean similarity',
         paper: 'Lee et al. (large): ResNet-50 C .961 vs TL .945, BR .930; MobileNetV2 .954 vs .931, .917',
-        details: `per model (${L}, ${main.label}): mean cosine to C minus the mean of the 4 corners; holds when the interval is above 0 for every model`,
+        details:
+          `per model (${L}, ${main.label}): mean cosine to C minus the mean of the 4 corners; holds when the interval is above 0 ` +
+          `for every model`,
         kind,
       },
       perVariant(main, 'centre', (v) => (o) => v.meanCos[L].C[o] - v.corners[L][o], 0),
@@ -122,7 +143,9 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
     ),
   );
   const pairParts = (id: string, f: (b: VariantSummary, a: VariantSummary) => (o: number) => number, threshold = 0) =>
-    pairs(main).map(({ arch, base, aa }) => part(`${id}/${arch}`, `${base.label} → ${aa.label}`, main.objects, f(base, aa), main.seeds, threshold, 'above'));
+    pairs(main).map(({ arch, base, aa }) =>
+      part(`${id}/${arch}`, `${base.label} → ${aa.label}`, main.objects, f(base, aa), main.seeds, threshold, 'above'),
+    );
   claims.push(
     claimOf(
       {
@@ -132,7 +155,8 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
           'Lee et al. demo (anchor C, logits): ResNet-50 0.00142 → 0.00071 (strawberry), 0.00445 → 0.00343 (plane); AlexNet 0.00275 → ' +
           '0.00070; MobileNetV2 0.00558 → 0.00206',
         details:
-          `per architecture (${L}, ${main.label}, anchor C): mean |delta cos| between 1-px neighbours, baseline minus ${R.antialias}; holds ` +
+          `per architecture (${L}, ${main.label}, anchor C): mean |delta cos| between 1-px neighbours, baseline minus ${R.antialias}; ` +
+          `holds ` +
           'when the interval over objects is above 0 for every architecture',
         kind,
       },
@@ -145,7 +169,8 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
       {
         id: 'aa-raises-consistency',
         claim: 'Anti-aliasing raises consistency (same top-1 class under two random shifts)',
-        paper: 'Zhang 2019, ImageNet: ResNet-50 89.20 → 91.31 (Bin-5), AlexNet 78.18 → 83.31, VGG16 88.52 → 90.91, MobileNetV2 86.50 → 87.73',
+        paper:
+          'Zhang 2019, ImageNet: ResNet-50 89.20 → 91.31 (Bin-5), AlexNet 78.18 → 83.31, VGG16 88.52 → 90.91, MobileNetV2 86.50 → 87.73',
         details:
           `per architecture (${main.label}): consistency (two positions drawn uniformly from the grid agree on the top-1 class), ` +
           `${R.antialias} minus baseline; holds when the interval over objects is above 0 for every architecture`,
@@ -159,9 +184,11 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
     claimOf(
       {
         id: 'aa-raises-centre',
-        claim: 'Anti-aliasing raises the centre anchor\'s global similarity',
+        claim: "Anti-aliasing raises the centre anchor's global similarity",
         paper: 'Lee et al. (large, C): ResNet-50 .961 → .975, MobileNetV2 .954 → .970, AlexNet fc7 .977 → .981, fc8 .955 → .970',
-        details: `per architecture (${L}, ${main.label}): mean cosine to C, ${R.antialias} minus baseline; holds when the interval is above 0 for every architecture`,
+        details:
+          `per architecture (${L}, ${main.label}): mean cosine to C, ${R.antialias} minus baseline; holds when the interval is ` +
+          `above 0 for every architecture`,
         kind,
       },
       pairParts('centre-aa', (b, a) => (o) => a.meanCos[L].C[o] - b.meanCos[L].C[o]),
@@ -182,9 +209,12 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
       {
         id: 'aa-barely-changes-corners',
         claim: 'Anti-aliasing barely changes the corner anchors (global invariance does not improve)',
-        paper: 'Lee et al. (large): ResNet-50 TL .945 → .948, BR .930 → .939; MobileNetV2 TL .931 → .943, BR .917 → .934 ("improves local invariance but not global")',
+        paper:
+          'Lee et al. (large): ResNet-50 TL .945 → .948, BR .930 → .939; MobileNetV2 TL .931 → .943, BR .917 → .934 ("improves local ' +
+          'invariance but not global")',
         details:
-          `per architecture (${L}, ${main.label}): mean cosine of the 4 corner anchors, ${R.antialias} minus baseline; holds when its interval ` +
+          `per architecture (${L}, ${main.label}): mean cosine of the 4 corner anchors, ${R.antialias} minus baseline; holds when its ` +
+          `interval ` +
           `lies inside (-${R.barely}, ${R.barely}), fails when it lies outside, inconclusive when it straddles a bound`,
         kind,
       },
@@ -205,7 +235,17 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
       },
       main.variants
         .filter((v) => v.antialias === 'none')
-        .map((v) => part(`period/${v.variant}`, `${v.label} (stride ${v.stride})`, main.objects, (o) => v.periodicPeak[L][o], main.seeds, R.periodicPeak, 'above')),
+        .map((v) =>
+          part(
+            `period/${v.variant}`,
+            `${v.label} (stride ${v.stride})`,
+            main.objects,
+            (o) => v.periodicPeak[L][o],
+            main.seeds,
+            R.periodicPeak,
+            'above',
+          ),
+        ),
       (v) => v.toFixed(2),
     ),
   );
@@ -215,7 +255,9 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
         id: 'aa-weakens-period',
         claim: 'Anti-aliasing weakens the stride-periodic artefacts',
         paper: 'Lee et al.: AA smooths the periodic artefacts of the heatmaps (qualitative)',
-        details: `per architecture (${L}, ${main.label}, anchor C): periodic peak, baseline minus ${R.antialias}; holds when the interval is above 0 for every architecture`,
+        details:
+          `per architecture (${L}, ${main.label}, anchor C): periodic peak, baseline minus ${R.antialias}; holds when the ` +
+          `interval is above 0 for every architecture`,
         kind,
       },
       pairParts('period-aa', (b, a) => (o) => b.periodicPeak[L][o] - a.periodicPeak[L][o]),
@@ -228,7 +270,9 @@ export function shiftClaims(summaries: ConditionSummary[], seed: number, resampl
       {
         id: 'position-decodable',
         claim: 'Position stays linearly decodable from the penultimate features, with and without anti-aliasing',
-        paper: 'Lee et al. Exp. 3: a linear SVM predicts top/bottom and left/right from the features with high accuracy (exact numbers not verified)',
+        paper:
+          'Lee et al. Exp. 3: a linear SVM predicts top/bottom and left/right from the features with high accuracy (exact numbers not ' +
+          'verified)',
         details:
           `per model (penultimate layer, ${main.label}, ${probed} objects): ridge linear probe, 5-fold CV with shuffled folds, accuracy ` +
           `averaged over top/bottom and left/right (chance 0.5); holds when the interval is above ${R.probeChance} for every model`,
@@ -253,7 +297,9 @@ export function learntClaim(models: { label: string; seed: number; accuracy: num
       id: 'models-learn',
       claim: 'Every model learnt to classify the pasted Fashion-MNIST items',
       paper: 'precondition (the paper uses ImageNet-trained models): a shift study of an untrained model says nothing',
-      details: `held-out accuracy (items never trained on, at random positions, sizes and backgrounds); holds when the Wilson interval is above ${R.learnt} for every model (chance 0.1)`,
+      details:
+        `held-out accuracy (items never trained on, at random positions, sizes and backgrounds); holds when the Wilson interval ` +
+        `is above ${R.learnt} for every model (chance 0.1)`,
       kind: 'check',
     },
     parts,
@@ -294,8 +340,20 @@ export function plateauClaim(models: { label: string; seed: number; valCurve: nu
     const E = m.valCurve.length;
     const at = plateauEpoch(E);
     const [last, mid] = [m.valCurve[E - 1], m.valCurve[at - 1]];
-    const interval = differenceInterval(Math.round(last * m.images), m.images, Math.round(mid * m.images), m.images, 0.95, 'validation images');
-    return { name: `${m.label} (seed ${m.seed}, epoch ${at} → ${E})`, value: last - mid, interval, verdict: verdictFromInterval(interval, R.plateauGain, 'below') };
+    const interval = differenceInterval(
+      Math.round(last * m.images),
+      m.images,
+      Math.round(mid * m.images),
+      m.images,
+      0.95,
+      'validation images',
+    );
+    return {
+      name: `${m.label} (seed ${m.seed}, epoch ${at} → ${E})`,
+      value: last - mid,
+      interval,
+      verdict: verdictFromInterval(interval, R.plateauGain, 'below'),
+    };
   });
   return claimOf(
     {

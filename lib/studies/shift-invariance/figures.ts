@@ -29,7 +29,11 @@ export function learningCurvesFigure(world: ShiftWorld): Figure {
       xTitle: 'epoch',
       yTitle: 'validation accuracy',
       yRange: [0, 1],
-      series: world.models.map((m) => ({ name: `${m.label} (seed ${m.seed})`, x: Array.from({ length: m.valCurve.length }, (_, e) => e + 1), y: m.valCurve })),
+      series: world.models.map((m) => ({
+        name: `${m.label} (seed ${m.seed})`,
+        x: Array.from({ length: m.valCurve.length }, (_, e) => e + 1),
+        y: m.valCurve,
+      })),
     }),
   };
 }
@@ -51,7 +55,10 @@ export async function globalMapsFigure(world: ShiftWorld, avg: AverageMaps): Pro
       rows.push(
         avg.cos[v.variant][r].map((m, a) => {
           const { i, j } = avg.anchors[a];
-          return { image: heatmap(m, avg.side, avg.side, { cmap: 'hot', vmin: floors[r], vmax: 1 }), boxes: [{ y0: j, x0: i, y1: j + 1, x1: i + 1, colour: [0, 160, 255] }] };
+          return {
+            image: heatmap(m, avg.side, avg.side, { cmap: 'hot', vmin: floors[r], vmax: 1 }),
+            boxes: [{ y0: j, x0: i, y1: j + 1, x1: i + 1, colour: [0, 160, 255] }],
+          };
         }),
       );
     }
@@ -62,7 +69,13 @@ export async function globalMapsFigure(world: ShiftWorld, avg: AverageMaps): Pro
       `Lee et al. Fig. 3-4 at laptop scale (${avg.label}, ${avg.side}x${avg.side} positions): cosine similarity of the feature at ` +
       'every object position (y = vertical, x = horizontal offset) to the feature at each anchor (blue box), averaged over objects; ' +
       `'hot' colours from the layer's lowest value to 1 (${LAYER_ROLES.map((r) => `${r} from ${floors[r].toFixed(2)}`).join(', ')}).`,
-    spec: await labelledPanels({ title: `Global shift maps — ${avg.label}`, rows, colLabels: [...ANCHOR_NAMES], rowLabels, scale: magnify(avg.side) }),
+    spec: await labelledPanels({
+      title: `Global shift maps — ${avg.label}`,
+      rows,
+      colLabels: [...ANCHOR_NAMES],
+      rowLabels,
+      scale: magnify(avg.side),
+    }),
   };
 }
 
@@ -101,7 +114,11 @@ export async function circularFigure(world: ShiftWorld, circ: CircularResult): P
       `(${LAYER_ROLES.map((r) => `${r} ${top[r].toExponential(1)}`).join(', ')}).`,
     spec: await labelledPanels({
       title: 'Circular-shift distances',
-      rows: firstSeed.map((m) => LAYER_ROLES.map((r) => ({ image: heatmap(circ.distance[m.key][r], circ.shifts, circ.shifts, { cmap: 'hot', vmin: 0, vmax: top[r] }) }))),
+      rows: firstSeed.map((m) =>
+        LAYER_ROLES.map((r) => ({
+          image: heatmap(circ.distance[m.key][r], circ.shifts, circ.shifts, { cmap: 'hot', vmin: 0, vmax: top[r] }),
+        })),
+      ),
       colLabels: [...LAYER_ROLES],
       rowLabels: firstSeed.map((m) => m.label),
       scale: magnify(circ.shifts),

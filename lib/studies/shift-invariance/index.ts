@@ -60,7 +60,8 @@ export function tables(world: ShiftWorld, summaries: ConditionSummary[]): Table[
     },
     {
       name: 'behaviour',
-      caption: 'Accuracy, consistency, true-class probability (mean, minimum) over positions and the position probe, per condition and model.',
+      caption:
+        'Accuracy, consistency, true-class probability (mean, minimum) over positions and the position probe, per condition and model.',
       rows: summaries.flatMap((s) =>
         s.variants.map((v) => ({
           condition: s.condition,
@@ -81,7 +82,10 @@ export function tables(world: ShiftWorld, summaries: ConditionSummary[]): Table[
 export function output(world: ShiftWorld, summaries: ConditionSummary[], circular: CircularResult, figs: Figure[]): StudyOutput {
   const { ctx, config, engine } = world.session;
   const circularMeans = Object.fromEntries(
-    Object.entries(circular.distance).map(([k, byRole]) => [k, Object.fromEntries(Object.entries(byRole).map(([r, m]) => [r, round(mean(Array.from(m)), 6)]))]),
+    Object.entries(circular.distance).map(([k, byRole]) => [
+      k,
+      Object.fromEntries(Object.entries(byRole).map(([r, m]) => [r, round(mean(Array.from(m)), 6)])),
+    ]),
   );
   return {
     results: {

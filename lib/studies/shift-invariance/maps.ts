@@ -52,7 +52,10 @@ export function conditionObjects(world: ShiftWorld, condition: ShiftCondition): 
 export async function shiftMaps(world: ShiftWorld, conditionName: string): Promise<ConditionMaps> {
   const { config: cfg } = world.session;
   const condition = cfg.conditions.find((c) => c.name === conditionName);
-  if (!condition) throw new Error(`shift-invariance: no condition "${conditionName}" at this scale; expected one of ${cfg.conditions.map((c) => c.name).join(', ')}`);
+  if (!condition)
+    throw new Error(
+      `shift-invariance: no condition "${conditionName}" at this scale; expected one of ${cfg.conditions.map((c) => c.name).join(', ')}`,
+    );
   return timed(world, `maps-${conditionName}`, () => {
     const gen = conditionObjects(world, condition);
     const side = gen.positions;
@@ -62,7 +65,10 @@ export async function shiftMaps(world: ShiftWorld, conditionName: string): Promi
     for (let j = 0; j < side; j++) for (let i = 0; i < side; i++) offsets.push([i * gen.stride, j * gen.stride]);
     const labels = { rows: halfLabels(side, side, 'rows'), columns: halfLabels(side, side, 'columns') };
     const models: Record<string, ObjectMaps[]> = Object.fromEntries(world.models.map((m) => [m.key, []]));
-    const bar = new Progress(`shift-invariance ${condition.name}: ${gen.sprites.length} objects x ${world.models.length} models, ${side * side} positions`, gen.sprites.length * world.models.length);
+    const bar = new Progress(
+      `shift-invariance ${condition.name}: ${gen.sprites.length} objects x ${world.models.length} models, ${side * side} positions`,
+      gen.sprites.length * world.models.length,
+    );
     const probeRng = world.session.rng.fork(`probe-${condition.name}`);
     gen.sprites.forEach((sprite, o) => {
       const x = gen.tensor(o, offsets);
@@ -81,7 +87,10 @@ export async function shiftMaps(world: ShiftWorld, conditionName: string): Promi
             const values = t.dataSync();
             const d = t.shape[1];
             const fit = (axis: 'rows' | 'columns') =>
-              probeAccuracy(values, d, labels[axis], probeRng.fork(`${m.key}/${o}/${r}/${axis}`), { folds: cfg.probe.folds, ridge: cfg.probe.ridge });
+              probeAccuracy(values, d, labels[axis], probeRng.fork(`${m.key}/${o}/${r}/${axis}`), {
+                folds: cfg.probe.folds,
+                ridge: cfg.probe.ridge,
+              });
             probe[r] = { rows: fit('rows'), columns: fit('columns') };
           }
           maps.probe = probe;

@@ -64,7 +64,14 @@ export async function prepare(ctx: StudyContext): Promise<ShiftSession> {
  * Items pasted onto the canvas once per (size, background), each at a position drawn uniformly from the grid (the
  * random-translation augmentation: every object position is seen in training). Labels are the items' classes.
  */
-export function pastedSet(items: Dataset, canvas: number, sizes: number[], backgrounds: ShiftBackground[], seed: number, rng: Rng): Dataset {
+export function pastedSet(
+  items: Dataset,
+  canvas: number,
+  sizes: number[],
+  backgrounds: ShiftBackground[],
+  seed: number,
+  rng: Rng,
+): Dataset {
   const parts: Dataset[] = [];
   for (const objectSize of sizes) {
     for (const background of backgrounds) {
@@ -82,7 +89,16 @@ export function pastedSet(items: Dataset, canvas: number, sizes: number[], backg
     labels.set(p.labels, at);
     at += p.size;
   }
-  return new Dataset({ name: 'pasted-fashion-mnist', split: items.split, images, labels, height: canvas, width: canvas, channels: 3, classNames: items.classNames });
+  return new Dataset({
+    name: 'pasted-fashion-mnist',
+    split: items.split,
+    images,
+    labels,
+    height: canvas,
+    width: canvas,
+    channels: 3,
+    classNames: items.classNames,
+  });
 }
 
 /** Loads the data and trains (or loads from the model cache) every architecture x filter x seed, all alike. */
@@ -92,11 +108,21 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
   let t0 = Date.now();
   const fm = (split: 'train' | 'test', limit: number) => loadDataset('fashion-mnist', { split, data: ctx.data, limit, seed: ctx.seed });
   const { perClass, valPerClass, sizes, backgrounds } = cfg.train;
-  const [trainSplit, testItems] = await Promise.all([fm('train', perClass + valPerClass), fm('test', Math.max(cfg.heldOutPerClass, Math.ceil(cfg.objects / 10)))]);
+  const [trainSplit, testItems] = await Promise.all([
+    fm('train', perClass + valPerClass),
+    fm('test', Math.max(cfg.heldOutPerClass, Math.ceil(cfg.objects / 10))),
+  ]);
   const { trainItems, valItems } = splitPerClass(trainSplit, perClass);
   const train = pastedSet(trainItems, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('train-positions'));
   const val = pastedSet(valItems, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('val-positions'));
-  const heldOut = pastedSet(testItems.perClassSubset(cfg.heldOutPerClass, session.rng.fork('held-out')), cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('held-out-positions'));
+  const heldOut = pastedSet(
+    testItems.perClassSubset(cfg.heldOutPerClass, session.rng.fork('held-out')),
+    cfg.canvas,
+    sizes,
+    backgrounds,
+    ctx.seed,
+    session.rng.fork('held-out-positions'),
+  );
   seconds.data = (Date.now() - t0) / 1000;
   t0 = Date.now();
   const models: ShiftModel[] = [];
@@ -109,13 +135,19 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
         const cached = await trainCached({
           config,
           data: { train, val },
-          train: { epochs: cfg.train.epochs, batchSize: cfg.train.batchSize, optimizer: { type: 'adam', lr: cfg.train.lr }, schedule: { type: 'cosine' } },
+          train: {
+            epochs: cfg.train.epochs,
+            batchSize: cfg.train.batchSize,
+            optimizer: { type: 'adam', lr: cfg.train.lr },
+            schedule: { type: 'cosine' },
+          },
           seed: ctx.seed + s,
           name: `shift-${modelName(config)}`,
           progress: `shift-invariance ${label} (seed ${ctx.seed + s})`,
         });
         const features = receptiveFields(cached.model).find((l) => l.name === 'features');
-        if (!features) throw new Error(`shift-invariance: ${variant} has no layer "features"; every model builder names its last spatial map so`);
+        if (!features)
+          throw new Error(`shift-invariance: ${variant} has no layer "features"; every model builder names its last spatial map so`);
         models.push({
           key: `${variant}-s${s}`,
           variant,
@@ -159,10 +191,19 @@ export function splitPerClass(items: Dataset, perClass: number): { trainItems: D
 }
 
 /** The variants (architecture x filter) in config order, each with its models (one per seed). */
-export function variants(world: ShiftWorld): { variant: string; label: string; arch: ShiftArchitecture; antialias: Antialias; stride: number; models: ShiftModel[] }[] {
+export function variants(
+  world: ShiftWorld,
+): { variant: string; label: string; arch: ShiftArchitecture; antialias: Antialias; stride: number; models: ShiftModel[] }[] {
   const out = new Map<string, ShiftModel[]>();
   for (const m of world.models) out.set(m.variant, [...(out.get(m.variant) ?? []), m]);
-  return [...out.entries()].map(([variant, ms]) => ({ variant, label: ms[0].label, arch: ms[0].arch, antialias: ms[0].antialias, stride: ms[0].stride, models: ms }));
+  return [...out.entries()].map(([variant, ms]) => ({
+    variant,
+    label: ms[0].label,
+    arch: ms[0].arch,
+    antialias: ms[0].antialias,
+    stride: ms[0].stride,
+    models: ms,
+  }));
 }
 
 /** Frees the models. */

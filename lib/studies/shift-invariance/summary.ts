@@ -65,7 +65,7 @@ function cornerMean(v: Record<AnchorName, number>): number {
 /** Nearest-third minus farthest-third mean of a map around an anchor (positions ranked by distance). */
 export function fallOff(map: ArrayLike<number>, side: number, ai: number, aj: number): number {
   const order = Array.from({ length: side * side }, (_, p) => p).sort((a, b) => {
-    const d = (p: number) => (p % side - ai) ** 2 + (Math.floor(p / side) - aj) ** 2;
+    const d = (p: number) => ((p % side) - ai) ** 2 + (Math.floor(p / side) - aj) ** 2;
     return d(a) - d(b) || a - b;
   });
   const third = Math.floor(order.length / 3);
@@ -86,7 +86,9 @@ export function summarise(world: ShiftWorld, cm: ConditionMaps): { summary: Cond
     // Per object, the mean over seeds of a per-(seed, object) number.
     const perObject = (f: (seed: number, o: number) => number) => Array.from({ length: nObj }, (_, o) => mean(runs.map((_, s) => f(s, o))));
     const cosMean = (r: LayerRole, a: number) => perObject((s, o) => mean(runs[s][o].cos[r][a]));
-    const meanCos = perLayer((r) => Object.fromEntries(ANCHOR_NAMES.map((name, a) => [name, cosMean(r, a)])) as Record<AnchorName, number[]>);
+    const meanCos = perLayer(
+      (r) => Object.fromEntries(ANCHOR_NAMES.map((name, a) => [name, cosMean(r, a)])) as Record<AnchorName, number[]>,
+    );
     const centre = ANCHOR_NAMES.indexOf('C');
     const probed = runs[0].filter((x) => x.probe).length;
     const probeAxes = Object.fromEntries(
@@ -102,7 +104,11 @@ export function summarise(world: ShiftWorld, cm: ConditionMaps): { summary: Cond
       antialias: v.antialias,
       stride: v.stride,
       meanCos,
-      corners: perLayer((r) => meanCos[r].TL.map((_, o) => cornerMean({ TL: meanCos[r].TL[o], TR: meanCos[r].TR[o], C: 0, BL: meanCos[r].BL[o], BR: meanCos[r].BR[o] }))),
+      corners: perLayer((r) =>
+        meanCos[r].TL.map((_, o) =>
+          cornerMean({ TL: meanCos[r].TL[o], TR: meanCos[r].TR[o], C: 0, BL: meanCos[r].BL[o], BR: meanCos[r].BR[o] }),
+        ),
+      ),
       fallOff: perLayer((r) => perObject((s, o) => mean(anchors.map((an, a) => fallOff(runs[s][o].cos[r][a], side, an.i, an.j))))),
       localVariation: perLayer((r) => perObject((s, o) => localVariation(runs[s][o].cos[r][centre], side, side))),
       periodicPeak: perLayer((r) => perObject((s, o) => periodicPeak(runs[s][o].cos[r][centre], side, side, v.stride))),
@@ -110,16 +116,19 @@ export function summarise(world: ShiftWorld, cm: ConditionMaps): { summary: Cond
       accuracy: perObject((s, o) => mean(Array.from(runs[s][o].top1, (t) => +(t === cm.objects[o].label)))),
       meanProb: perObject((s, o) => mean(runs[s][o].prob)),
       minProb: perObject((s, o) => Math.min(...runs[s][o].prob)),
-      probe: Object.fromEntries(PROBE_ROLES.map((r) => [r, probeAxes[r].rows.map((x, o) => (x + probeAxes[r].columns[o]) / 2)])) as VariantSummary['probe'],
+      probe: Object.fromEntries(
+        PROBE_ROLES.map((r) => [r, probeAxes[r].rows.map((x, o) => (x + probeAxes[r].columns[o]) / 2)]),
+      ) as VariantSummary['probe'],
       probeAxes,
     };
     const avg = (get: (s: number, o: number) => ArrayLike<number>) => {
       const out = new Float32Array(P);
       const n = runs.length * nObj;
-      for (let s = 0; s < runs.length; s++) for (let o = 0; o < nObj; o++) {
-        const m = get(s, o);
-        for (let p = 0; p < P; p++) out[p] += m[p] / n;
-      }
+      for (let s = 0; s < runs.length; s++)
+        for (let o = 0; o < nObj; o++) {
+          const m = get(s, o);
+          for (let p = 0; p < P; p++) out[p] += m[p] / n;
+        }
       return out;
     };
     averages.cos[v.variant] = perLayer((r) => ANCHOR_NAMES.map((_, a) => avg((s, o) => runs[s][o].cos[r][a])));
@@ -129,7 +138,15 @@ export function summarise(world: ShiftWorld, cm: ConditionMaps): { summary: Cond
   });
   const c = cm.condition;
   return {
-    summary: { condition: c.name, label: c.label, objectSize: c.objectSize, side, objects: nObj, seeds: world.session.config.seeds, variants: summaries },
+    summary: {
+      condition: c.name,
+      label: c.label,
+      objectSize: c.objectSize,
+      side,
+      objects: nObj,
+      seeds: world.session.config.seeds,
+      variants: summaries,
+    },
     averages,
   };
 }

@@ -39,7 +39,7 @@ export function featureSimilarity(s: Session, arch: Architecture, props: Proposa
       let norm = 0;
       for (let k = 0; k < d; k++) {
         let v = 0;
-        for (const cell of cells) v += values[((b * fh * fw) + cell) * d + k];
+        for (const cell of cells) v += values[(b * fh * fw + cell) * d + k];
         feats[p * d + k] = v / cells.length;
         norm += feats[p * d + k] ** 2;
       }

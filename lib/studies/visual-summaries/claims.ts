@@ -49,7 +49,9 @@ export function summaryClaims(s: Session, results: ArchitectureSummaries[], rng:
       kind: 'check',
       claim: 'The architectures differ clearly in accuracy (the comparison needs them to)',
       paper: 'AlexNet, VGG-16, GoogLeNet and ResNet-50 span about 57-76% ImageNet top-1 [mem]',
-      measured: `${best.label} ${pct(best.accuracy)} vs ${worst.label} ${pct(worst.accuracy)}: gap ${pct(best.accuracy - worst.accuracy)} ${ivText(accIv, pct)}`,
+      measured:
+        `${best.label} ${pct(best.accuracy)} vs ${worst.label} ${pct(worst.accuracy)}: gap ` +
+        `${pct(best.accuracy - worst.accuracy)} ${ivText(accIv, pct)}`,
       details: `holds when the paired bootstrap interval of the best-minus-worst test accuracy lies above ${R.accuracyGap}`,
       verdict: verdictFromInterval(accIv, R.accuracyGap, 'above'),
       interval: accIv,
@@ -79,29 +81,51 @@ export function summaryClaims(s: Session, results: ArchitectureSummaries[], rng:
     const iv = meanInterval(gains, rng.fork('purity'), { ...opts, unit: 'summaries' });
     const meanPurity = summaries.reduce((a, sm) => a + sm.purity, 0) / summaries.length;
     const meanChance = summaries.reduce((a, sm) => a + sm.chancePurity, 0) / summaries.length;
-    claims.push(claim({
-      id: 'summaries-part-pure',
-      kind: 'paper',
-      claim: 'Summaries are part-pure: their regions show one part, beyond chance',
-      paper: 'users judged that the regions of a summary show the same part (user study) [src]',
-      measured: `mean purity ${pct(meanPurity)} vs chance ${pct(meanChance)}: gain ${pct(meanPurity - meanChance)} ${ivText(iv, pct)} over ${gains.length} summaries`,
-      details: `holds when the bootstrap interval of mean(purity - chance purity) lies above ${R.purityMargin}; chance = same-size summaries drawn from the class's candidate regions, one per image`,
-      verdict: verdictFromInterval(iv, R.purityMargin, 'above'),
-      interval: iv,
-    }));
+    claims.push(
+      claim({
+        id: 'summaries-part-pure',
+        kind: 'paper',
+        claim: 'Summaries are part-pure: their regions show one part, beyond chance',
+        paper: 'users judged that the regions of a summary show the same part (user study) [src]',
+        measured:
+          `mean purity ${pct(meanPurity)} vs chance ${pct(meanChance)}: gain ${pct(meanPurity - meanChance)} ${ivText(iv, pct)} ` +
+          `over ${gains.length} summaries`,
+        details:
+          `holds when the bootstrap interval of mean(purity - chance purity) lies above ${R.purityMargin}; chance = same-size ` +
+          `summaries drawn from the class's candidate regions, one per image`,
+        verdict: verdictFromInterval(iv, R.purityMargin, 'above'),
+        interval: iv,
+      }),
+    );
   } else {
-    claims.push(claim({ id: 'summaries-part-pure', kind: 'paper', claim: 'Summaries are part-pure beyond chance', paper: 'user study [src]', measured: 'no summaries were kept', details: 'needs at least one summary', verdict: 'inconclusive' }));
+    claims.push(
+      claim({
+        id: 'summaries-part-pure',
+        kind: 'paper',
+        claim: 'Summaries are part-pure beyond chance',
+        paper: 'user study [src]',
+        measured: 'no summaries were kept',
+        details: 'needs at least one summary',
+        verdict: 'inconclusive',
+      }),
+    );
   }
-  claims.push(claim({
-    id: 'better-nets-more-summaries',
-    kind: 'paper',
-    claim: 'Better networks give more summaries per class',
-    paper: 'GoogLeNet yields more summaries than AlexNet; the number correlates with accuracy (v3) [src]',
-    measured: `${best.label} (${pct(best.accuracy)}) ${mean(bb).toFixed(2)} vs ${worst.label} (${pct(worst.accuracy)}) ${mean(bw).toFixed(2)} summaries per class: difference ${moreValue.toFixed(2)} ${ivText(moreIv, (x) => x.toFixed(2))}`,
-    details: `holds when the paired bootstrap interval (over classes) of best-minus-worst mean summaries per class lies above ${R.moreSummaries}`,
-    verdict: verdictFromInterval(moreIv, R.moreSummaries, 'above'),
-    interval: moreIv,
-  }));
+  claims.push(
+    claim({
+      id: 'better-nets-more-summaries',
+      kind: 'paper',
+      claim: 'Better networks give more summaries per class',
+      paper: 'GoogLeNet yields more summaries than AlexNet; the number correlates with accuracy (v3) [src]',
+      measured:
+        `${best.label} (${pct(best.accuracy)}) ${mean(bb).toFixed(2)} vs ${worst.label} (${pct(worst.accuracy)}) ` +
+        `${mean(bw).toFixed(2)} summaries per class: difference ${moreValue.toFixed(2)} ${ivText(moreIv, (x) => x.toFixed(2))}`,
+      details:
+        `holds when the paired bootstrap interval (over classes) of best-minus-worst mean summaries per class lies above ` +
+        `${R.moreSummaries}`,
+      verdict: verdictFromInterval(moreIv, R.moreSummaries, 'above'),
+      interval: moreIv,
+    }),
+  );
   return claims;
 }
 

@@ -108,7 +108,12 @@ export const VISUAL_SUMMARIES_CONFIGS: Record<Scale, VisualSummariesConfig> = {
     architectures: [
       { key: 'resnet-small', label: 'ResNet-like', config: { family: 'resnet', size: 'small' }, epochs: 10 },
       { key: 'vgg-medium', label: 'VGG-like', config: { family: 'vgg', size: 'medium' }, epochs: 10 },
-      { key: 'bagnet-q17', label: 'BagNet-17', config: { family: 'bagnet', q: 17, widths: [32, 64, 128], strides: [2, 2, 1], expansion: 2 }, epochs: 10 },
+      {
+        key: 'bagnet-q17',
+        label: 'BagNet-17',
+        config: { family: 'bagnet', q: 17, widths: [32, 64, 128], strides: [2, 2, 1], expansion: 2 },
+        epochs: 10,
+      },
     ],
     classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     imagesPerClass: 20,

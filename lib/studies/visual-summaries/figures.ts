@@ -18,14 +18,27 @@ export function imageRaster(s: Session, index: number): Raster {
 export function memberCell(s: Session, m: Member, mask: Uint8Array): PanelCell {
   const img = imageRaster(s, m.image);
   for (let p = 0; p < mask.length; p++) if (!mask[p]) img.data.fill(64, p * img.channels, (p + 1) * img.channels);
-  return { image: img, boxes: [{ x0: m.box[0], y0: m.box[1], x1: m.box[2], y1: m.box[3], colour: RED }], contours: [{ mask, colour: CYAN }] };
+  return {
+    image: img,
+    boxes: [{ x0: m.box[0], y0: m.box[1], x1: m.box[2], y1: m.box[3], colour: RED }],
+    contours: [{ mask, colour: CYAN }],
+  };
 }
 
-/** The paper's mask figure: image, smooth (stage 1) and crisp (stage 2) saliency 1 - m, and the image with the crisp mask's regions blurred away. */
+/**
+ * The paper's mask figure: image, smooth (stage 1) and crisp (stage 2) saliency 1 - m, and the image with the crisp
+ * mask's regions blurred away.
+ */
 export async function maskFigure(s: Session, r: ArchitectureSummaries, count: number): Promise<PlotSpec> {
   const [h, w] = s.test.imageShape;
   const shown = r.masks.filter((_, i) => i % Math.max(1, Math.floor(r.masks.length / count)) === 0).slice(0, count);
-  const sal = (m: Float32Array) => fromFloats(Array.from(m, (v) => 1 - v), w, h, 1);
+  const sal = (m: Float32Array) =>
+    fromFloats(
+      Array.from(m, (v) => 1 - v),
+      w,
+      h,
+      1,
+    );
   const rows = shown.map((m) => {
     const binary = Uint8Array.from(m.crisp, (v) => (1 - v > 0.5 ? 1 : 0));
     return [
@@ -48,7 +61,13 @@ export async function maskFigure(s: Session, r: ArchitectureSummaries, count: nu
 }
 
 /** Summaries of an architecture: one row per summary (class, dominant part, purity), its members as the reference draws them. */
-export async function summariesFigure(s: Session, r: ArchitectureSummaries, which: 'classes' | 'ablation', maxRows: number, maxMembers: number): Promise<PlotSpec> {
+export async function summariesFigure(
+  s: Session,
+  r: ArchitectureSummaries,
+  which: 'classes' | 'ablation',
+  maxRows: number,
+  maxMembers: number,
+): Promise<PlotSpec> {
   const names = s.test.truth.partNames ?? [];
   const rows: PanelCell[][] = [];
   const labels: string[] = [];
@@ -56,7 +75,10 @@ export async function summariesFigure(s: Session, r: ArchitectureSummaries, whic
     for (const sm of c.summaries) {
       if (rows.length >= maxRows) break;
       rows.push(sm.members.slice(0, maxMembers).map((m) => memberCell(s, m, c.regionMasks.get(m.image)!)));
-      labels.push(`${s.test.classNames[c.label]}<br>${sm.part === 0 ? 'background' : names[sm.part - 1]}: ${(100 * sm.purity).toFixed(0)}% pure, ${sm.members.length} regions`);
+      labels.push(
+        `${s.test.classNames[c.label]}<br>${sm.part === 0 ? 'background' : names[sm.part - 1]}: ${(100 * sm.purity).toFixed(0)}% pure, ` +
+          `${sm.members.length} regions`,
+      );
     }
   }
   if (!rows.length) {
@@ -64,7 +86,9 @@ export async function summariesFigure(s: Session, r: ArchitectureSummaries, whic
     labels.push('no summary kept');
   }
   return labelledPanels({
-    title: `Visual summaries of ${r.label} (${which === 'classes' ? 'Proposal Flow' : 'ablation: CNN features + position'}); red = region, cyan = salient regions`,
+    title:
+      `Visual summaries of ${r.label} (${which === 'classes' ? 'Proposal Flow' : 'ablation: CNN features + position'}); red = ` +
+      `region, cyan = salient regions`,
     rows,
     rowLabels: labels,
     scale: 2,
@@ -87,8 +111,18 @@ export function countsFigure(table: ReturnType<typeof import('./results').summar
   const xs = table.map((r) => r.accuracy);
   return {
     data: [
-      trace('Proposal Flow (mean +- sd over classes)', table.map((r) => r.summariesPerClass), table.map((r) => r.summariesSd), 'circle'),
-      trace('ablation: CNN features + position', table.map((r) => r.ablationSummariesPerClass), null, 'diamond'),
+      trace(
+        'Proposal Flow (mean +- sd over classes)',
+        table.map((r) => r.summariesPerClass),
+        table.map((r) => r.summariesSd),
+        'circle',
+      ),
+      trace(
+        'ablation: CNN features + position',
+        table.map((r) => r.ablationSummariesPerClass),
+        null,
+        'diamond',
+      ),
     ],
     layout: {
       title: { text: 'Summaries per class against test accuracy' },
@@ -106,9 +140,18 @@ export function purityFigure(table: ReturnType<typeof import('./results').summar
   const bar = (name: string, y: number[]) => ({ type: 'bar', name, x: table.map((r) => r.architecture), y });
   return {
     data: [
-      bar('purity (Proposal Flow)', table.map((r) => r.purity)),
-      bar('purity (ablation)', table.map((r) => r.ablationPurity)),
-      bar('chance purity', table.map((r) => r.chancePurity)),
+      bar(
+        'purity (Proposal Flow)',
+        table.map((r) => r.purity),
+      ),
+      bar(
+        'purity (ablation)',
+        table.map((r) => r.ablationPurity),
+      ),
+      bar(
+        'chance purity',
+        table.map((r) => r.chancePurity),
+      ),
     ],
     layout: {
       title: { text: 'Part purity of the summaries (share of members showing the same ground-truth part)' },

@@ -29,7 +29,10 @@ export function proposalsFor(s: Session, sel: Selection): ProposalResults {
 }
 
 /** The user-study task set (one task per summary, its members as PNGs) and the simulated annotators' answers. */
-export async function userStudy(s: Session, results: readonly ArchitectureSummaries[]): Promise<{ tasks: SummaryTask[]; answers: StudyAnswer[]; images: Map<string, Uint8Array> }> {
+export async function userStudy(
+  s: Session,
+  results: readonly ArchitectureSummaries[],
+): Promise<{ tasks: SummaryTask[]; answers: StudyAnswer[]; images: Map<string, Uint8Array> }> {
   const { userStudy: u } = s.config;
   const tasks: SummaryTask[] = [];
   const images = new Map<string, Uint8Array>();
@@ -44,7 +47,13 @@ export async function userStudy(s: Session, results: readonly ArchitectureSummar
         images.set(file, await encodePng(panelRaster([[figures.memberCell(s, m, c.regionMasks.get(m.image)!)]], 4, 0).raster));
         files.push(file);
       }
-      tasks.push(summaryTask(id, files, { label: `${r.label}, ${s.test.classNames[c.label]}, summary ${k + 1}`, architecture: r.label, class: s.test.classNames[c.label] }));
+      tasks.push(
+        summaryTask(id, files, {
+          label: `${r.label}, ${s.test.classNames[c.label]}, summary ${k + 1}`,
+          architecture: r.label,
+          class: s.test.classNames[c.label],
+        }),
+      );
       byTask.set(id, sm);
     }
   }
@@ -53,20 +62,36 @@ export async function userStudy(s: Session, results: readonly ArchitectureSummar
   const answers: StudyAnswer[] = [];
   for (let a = 0; a < u.annotators; a++) {
     const who = rng.fork(a);
-    for (const t of tasks) answers.push({ participant: `simulated-${a + 1}`, study: s.ctx.study, task: t.id, answer: simulatedAnswer(byTask.get(t.id)!, names, who, { perception: u.perception, yes: u.samePartYes, partly: u.samePartPartly }) });
+    for (const t of tasks)
+      answers.push({
+        participant: `simulated-${a + 1}`,
+        study: s.ctx.study,
+        task: t.id,
+        answer: simulatedAnswer(byTask.get(t.id)!, names, who, { perception: u.perception, yes: u.samePartYes, partly: u.samePartPartly }),
+      });
   }
   return { tasks, answers, images };
 }
 
 /** Writes the task set for the web app (<out>/user-study/tasks.json + images) and the simulated answers beside it. */
-export function writeUserStudy(ctx: StudyContext, study: { tasks: SummaryTask[]; answers: StudyAnswer[]; images: Map<string, Uint8Array> }): string {
+export function writeUserStudy(
+  ctx: StudyContext,
+  study: { tasks: SummaryTask[]; answers: StudyAnswer[]; images: Map<string, Uint8Array> },
+): string {
   const dir = path.join(ctx.out, 'user-study');
   for (const [rel, png] of study.images) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileAtomic(path.join(dir, rel), png);
   }
-  writeJsonAtomic(path.join(dir, 'simulated-answers.json'), { note: 'SIMULATED annotators answering from the ground-truth part maps, not people', answers: study.answers });
-  writeJsonAtomic(path.join(dir, 'tasks.json'), { study: ctx.study, title: 'Visual summaries: do these regions show the same part?', tasks: study.tasks });
+  writeJsonAtomic(path.join(dir, 'simulated-answers.json'), {
+    note: 'SIMULATED annotators answering from the ground-truth part maps, not people',
+    answers: study.answers,
+  });
+  writeJsonAtomic(path.join(dir, 'tasks.json'), {
+    study: ctx.study,
+    title: 'Visual summaries: do these regions show the same part?',
+    tasks: study.tasks,
+  });
   return dir;
 }
 
@@ -75,20 +100,49 @@ export async function studyFigures(s: Session, results: readonly ArchitectureSum
   const table = summaryTable(results);
   const best = results[results.length - 1];
   const out: Figure[] = [
-    { name: 'masks', caption: `Smooth (stage 1) and crisp (stage 2) masks of ${best.label} with the probability drop and perturbed area of each.`, spec: await figures.maskFigure(s, best, 5) },
-    { name: 'summaries-vs-accuracy', caption: 'Mean summaries per class (+- sd over classes) against test accuracy, with the ablation similarity.', spec: figures.countsFigure(table) },
-    { name: 'purity', caption: 'Part purity of the summaries against the chance purity of same-size random groups of candidate regions.', spec: figures.purityFigure(table) },
+    {
+      name: 'masks',
+      caption: `Smooth (stage 1) and crisp (stage 2) masks of ${best.label} with the probability drop and perturbed area of each.`,
+      spec: await figures.maskFigure(s, best, 5),
+    },
+    {
+      name: 'summaries-vs-accuracy',
+      caption: 'Mean summaries per class (+- sd over classes) against test accuracy, with the ablation similarity.',
+      spec: figures.countsFigure(table),
+    },
+    {
+      name: 'purity',
+      caption: 'Part purity of the summaries against the chance purity of same-size random groups of candidate regions.',
+      spec: figures.purityFigure(table),
+    },
   ];
-  for (const r of results) out.push({ name: `summaries-${r.key}`, caption: `Summaries of ${r.label} (Proposal Flow).`, spec: await figures.summariesFigure(s, r, 'classes', 10, 8) });
-  out.push({ name: `summaries-ablation-${best.key}`, caption: `Summaries of ${best.label} with the ablation similarity.`, spec: await figures.summariesFigure(s, best, 'ablation', 10, 8) });
+  for (const r of results)
+    out.push({
+      name: `summaries-${r.key}`,
+      caption: `Summaries of ${r.label} (Proposal Flow).`,
+      spec: await figures.summariesFigure(s, r, 'classes', 10, 8),
+    });
+  out.push({
+    name: `summaries-ablation-${best.key}`,
+    caption: `Summaries of ${best.label} with the ablation similarity.`,
+    spec: await figures.summariesFigure(s, best, 'ablation', 10, 8),
+  });
   return out;
 }
 
 /** The study's output (results.json, claims, figures, tables). */
-export async function output(s: Session, results: ArchitectureSummaries[], study: { tasks: SummaryTask[]; answers: StudyAnswer[] }): Promise<StudyOutput> {
+export async function output(
+  s: Session,
+  results: ArchitectureSummaries[],
+  study: { tasks: SummaryTask[]; answers: StudyAnswer[] },
+): Promise<StudyOutput> {
   const table = summaryTable(results);
   const tables: Table[] = [
-    { name: 'summaries-per-architecture', caption: 'Summaries per class per architecture with test accuracy (the paper\'s table), purity, and the ablation.', rows: table },
+    {
+      name: 'summaries-per-architecture',
+      caption: "Summaries per class per architecture with test accuracy (the paper's table), purity, and the ablation.",
+      rows: table,
+    },
     userStudyTable(study.tasks, study.answers, true),
     { name: 'masks', caption: 'Mask statistics per explained image (drop, area, normalised score, score).', rows: maskRows(results) },
   ];
@@ -99,7 +153,15 @@ export async function output(s: Session, results: ArchitectureSummaries[], study
       backend: s.engine.backend,
       config: s.config,
       rules: CLAIM_RULES,
-      architectures: s.architectures.map((a) => ({ key: a.plan.key, label: a.plan.label, params: a.params, accuracy: a.accuracy, accuracyInterval: a.accuracyInterval, trainSeconds: a.trainSeconds, fromCache: a.fromCache })),
+      architectures: s.architectures.map((a) => ({
+        key: a.plan.key,
+        label: a.plan.label,
+        params: a.params,
+        accuracy: a.accuracy,
+        accuracyInterval: a.accuracyInterval,
+        trainSeconds: a.trainSeconds,
+        fromCache: a.fromCache,
+      })),
       table,
       userStudy: tables[1].rows,
       seconds: s.seconds,

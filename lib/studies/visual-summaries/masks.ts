@@ -31,7 +31,11 @@ export function computeMasks(s: Session, sel: Selection): MaskResults {
       const flat = sel.images[ai].flat();
       const targets = flat.map((i) => s.test.labels[i]);
       const x = tf.tidy(() => tf.gather(s.x, flat)) as tf.Tensor4D;
-      const r = new CrispMask(a.model).optimise(x, targets, { ...s.config.masks, batchSize: Math.max(1, flat.length), progress: `crisp masks ${a.plan.label}` });
+      const r = new CrispMask(a.model).optimise(x, targets, {
+        ...s.config.masks,
+        batchSize: Math.max(1, flat.length),
+        progress: `crisp masks ${a.plan.label}`,
+      });
       x.dispose();
       const hw = r.height * r.width;
       let k = 0;

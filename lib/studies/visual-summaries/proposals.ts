@@ -34,7 +34,13 @@ export function computeProposals(s: Session, indices: readonly number[]): Propos
     let count = 0;
     for (const index of indices) {
       const img = imageOf(s, index);
-      const boxes = selectiveSearch(img, h, w, c, s.rng.fork(`proposals/${index}`), { k: pc.k, sigma: pc.sigma, minSize: pc.minSize, minSide: pc.minSide, max: pc.max });
+      const boxes = selectiveSearch(img, h, w, c, s.rng.fork(`proposals/${index}`), {
+        k: pc.k,
+        sigma: pc.sigma,
+        minSize: pc.minSize,
+        minSide: pc.minSide,
+        max: pc.max,
+      });
       const d = new Float32Array(boxes.length * dim);
       boxes.forEach((box, b) => {
         const v = hog(cropResize(img, w, c, box, hc.window, hc.window), hc.window, hc.window, c, { cell: hc.cell });

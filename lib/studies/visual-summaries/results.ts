@@ -39,7 +39,16 @@ export function summarise(s: Session, sel: Selection, masks: MaskResults, props:
       );
     const classes = run('flow', flow.similarity);
     const ablation = run('ablation', featureSimilarity(s, a, props, sel.images[ai].flat()));
-    return { key: a.plan.key, label: a.plan.label, accuracy: a.accuracy, accuracyInterval: a.accuracyInterval, predictions: a.predictions, masks: perClass.flat(), classes, ablation };
+    return {
+      key: a.plan.key,
+      label: a.plan.label,
+      accuracy: a.accuracy,
+      accuracyInterval: a.accuracyInterval,
+      predictions: a.predictions,
+      masks: perClass.flat(),
+      classes,
+      ablation,
+    };
   });
   bar.finish();
   return out;

@@ -53,7 +53,10 @@ export async function prepare(ctx: StudyContext): Promise<Session> {
     loadDataset(config.dataset, { split: 'test', size: config.testSize, seed: ctx.seed }),
   ]);
   for (const c of config.classes) {
-    if (!(c >= 0 && c < test.numClasses)) throw new UserError(`visual-summaries: class ${c} is not a class of ${config.dataset} (0..${test.numClasses - 1}); fix \`classes\` in the config`);
+    if (!(c >= 0 && c < test.numClasses))
+      throw new UserError(
+        `visual-summaries: class ${c} is not a class of ${config.dataset} (0..${test.numClasses - 1}); fix \`classes\` in the config`,
+      );
   }
   seconds.data = (Date.now() - t0) / 1000;
   t0 = Date.now();
@@ -104,7 +107,8 @@ export function selectImages(s: Session): Selection {
     images: s.architectures.map((a) =>
       classes.map((c) => {
         const out: number[] = [];
-        for (let i = 0; i < s.test.size && out.length < imagesPerClass; i++) if (s.test.labels[i] === c && a.predictions[i] === c) out.push(i);
+        for (let i = 0; i < s.test.size && out.length < imagesPerClass; i++)
+          if (s.test.labels[i] === c && a.predictions[i] === c) out.push(i);
         return out;
       }),
     ),

@@ -95,7 +95,13 @@ function overlapMin(a: Box, b: Box): number {
  * box overlapping it by >= sameRegion ('Min' ratio) with an area ratio < scaleFactor are "the same region"; of those,
  * the one with the highest mean of its top `topScores` similarities to the other images' proposals stays, first.
  */
-export function pruneRedundant(keep: number[], boxes: readonly Box[], score: (p: number) => number, sameRegion: number, scaleFactor: number): number[] {
+export function pruneRedundant(
+  keep: number[],
+  boxes: readonly Box[],
+  score: (p: number) => number,
+  sameRegion: number,
+  scaleFactor: number,
+): number[] {
   let list = keep.slice();
   const area = (x: Box) => (x[2] - x[0]) * (x[3] - x[1]);
   for (let count = 0; count < list.length; count++) {
@@ -118,7 +124,9 @@ export function pruneRedundant(keep: number[], boxes: readonly Box[], score: (p:
 
 /** Mean of the `k` largest values (all of them if fewer). */
 function meanTop(values: Float32Array | number[], k: number): number {
-  const sorted = Array.from(values).sort((a, b) => b - a).slice(0, k);
+  const sorted = Array.from(values)
+    .sort((a, b) => b - a)
+    .slice(0, k);
   return sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0;
 }
 
@@ -172,7 +180,13 @@ export function purityOf(parts: readonly number[]): { purity: number; part: numb
  * and members. Members are cropped at their own boxes (the reference warps them onto the exemplar by the dense flow
  * and an SD filter first; see the notebook).
  */
-export function summariseClass(s: Session, images: readonly ExplainedImage[], props: ProposalResults, pairSimilarity: PairSimilarity, rng: Rng): ClassSummaries {
+export function summariseClass(
+  s: Session,
+  images: readonly ExplainedImage[],
+  props: ProposalResults,
+  pairSimilarity: PairSimilarity,
+  rng: Rng,
+): ClassSummaries {
   // Each image pair's matrix is asked for many times below: compute (or transpose) it once per call.
   const pairs = new Map<string, Float32Array>();
   const similarity = (a: number, b: number) => {
@@ -193,9 +207,16 @@ export function summariseClass(s: Session, images: readonly ExplainedImage[], pr
     const boxes = props.byImage.get(img.index)!.boxes;
     const good = boxes.flatMap((b, k) => (inside(mask, w, b) > pruning.inside * (b[2] - b[0]) * (b[3] - b[1]) ? [k] : []));
     if (!good.length) continue;
-    const others = images.filter((o) => o.index !== img.index).map((o) => ({ sim: similarity(img.index, o.index), n: props.byImage.get(o.index)!.boxes.length }));
-    const score = (p: number) => meanTop(others.flatMap((o) => Array.from(o.sim.subarray(p * o.n, (p + 1) * o.n))), pruning.topScores);
-    for (const p of pruneRedundant(good, boxes, score, pruning.sameRegion, pruning.scaleFactor)) kept.push({ image: img.index, proposal: p });
+    const others = images
+      .filter((o) => o.index !== img.index)
+      .map((o) => ({ sim: similarity(img.index, o.index), n: props.byImage.get(o.index)!.boxes.length }));
+    const score = (p: number) =>
+      meanTop(
+        others.flatMap((o) => Array.from(o.sim.subarray(p * o.n, (p + 1) * o.n))),
+        pruning.topScores,
+      );
+    for (const p of pruneRedundant(good, boxes, score, pruning.sameRegion, pruning.scaleFactor))
+      kept.push({ image: img.index, proposal: p });
   }
   const n = kept.length;
   const empty: ClassSummaries = { label, images: images.length, candidates: n, clusters: 0, summaries: [], regionMasks };
@@ -220,7 +241,11 @@ export function summariseClass(s: Session, images: readonly ExplainedImage[], pr
   const crops = new Map<string, Float32Array>();
   const cropOf = (m: { image: number; proposal: number }) => {
     const key = `${m.image}/${m.proposal}`;
-    if (!crops.has(key)) crops.set(key, cropResize(s.test.imageBytes(m.image), w, c, props.byImage.get(m.image)!.boxes[m.proposal], cleaning.crop, cleaning.crop));
+    if (!crops.has(key))
+      crops.set(
+        key,
+        cropResize(s.test.imageBytes(m.image), w, c, props.byImage.get(m.image)!.boxes[m.proposal], cleaning.crop, cleaning.crop),
+      );
     return crops.get(key)!;
   };
   const clusters = ap.exemplars.map((e) => {

@@ -14,7 +14,10 @@ export interface SummaryTask {
   kind: 'summary';
   prompt: string;
   images: string[];
-  fields: Record<string, { type: 'enum'; values: string[] } | { type: 'integer'; min: number; max: number } | { type: 'string'; maxLength: number }>;
+  fields: Record<
+    string,
+    { type: 'enum'; values: string[] } | { type: 'integer'; min: number; max: number } | { type: 'string'; maxLength: number }
+  >;
   meta: { label: string; architecture: string; class: string };
 }
 
@@ -39,7 +42,11 @@ export function summaryTask(id: string, images: string[], meta: SummaryTask['met
     kind: 'summary',
     prompt: SUMMARY_PROMPT,
     images,
-    fields: { same: { type: 'enum', values: SAME_VALUES }, name: { type: 'string', maxLength: 40 }, clarity: { type: 'integer', min: 1, max: 5 } },
+    fields: {
+      same: { type: 'enum', values: SAME_VALUES },
+      name: { type: 'string', maxLength: 40 },
+      clarity: { type: 'integer', min: 1, max: 5 },
+    },
     meta,
   };
 }
@@ -50,7 +57,12 @@ export function summaryTask(id: string, images: string[], meta: SummaryTask['met
  * seen part covers at least `yes` of the members, partly at least `partly`; the name is that part's; clarity is
  * 1 + 4 x the mean pixel share of the dominant part in the members' salient regions, rounded.
  */
-export function simulatedAnswer(summary: Summary, partNames: readonly string[], rng: Rng, o: { perception: number; yes: number; partly: number }): Record<string, string | number> {
+export function simulatedAnswer(
+  summary: Summary,
+  partNames: readonly string[],
+  rng: Rng,
+  o: { perception: number; yes: number; partly: number },
+): Record<string, string | number> {
   const labels = partNames.length + 1;
   const seen = summary.members.map((m) => (rng.next() < o.perception ? m.part : (m.part + 1 + rng.int(labels - 1)) % labels));
   const counts = new Map<number, number>();
@@ -118,8 +130,10 @@ export function userStudyTable(tasks: readonly SummaryTask[], answers: readonly 
   return {
     name: 'user-study',
     caption:
-      `User-study table per architecture${simulated ? ' from SIMULATED annotators answering from the ground-truth part maps (not people)' : ''}: ` +
-      'agreement = share of "yes, same part"; naming consistency = share of names equal to the summary\'s most common name; Fleiss\' kappa of the "same" answers.',
+      `User-study table per ` +
+      `architecture${simulated ? ' from SIMULATED annotators answering from the ground-truth part maps (not people)' : ''}: ` +
+      'agreement = share of "yes, same part"; naming consistency = share of names equal to the summary\'s most common name; Fleiss\' ' +
+      'kappa of the "same" answers.',
     rows,
   };
 }

@@ -25,9 +25,18 @@ const out = path.join(outDir, 'torch_addon.node');
 const stampFile = path.join(outDir, 'build-stamp.json');
 const force = process.argv.includes('--force');
 const quiet = process.argv.includes('--quiet');
-const log = (...a) => { if (!quiet) console.log('[tfjs-backend-torch]', ...a); };
+const log = (...a) => {
+  if (!quiet) console.log('[tfjs-backend-torch]', ...a);
+};
 
-function exists(p) { try { fs.accessSync(p); return true; } catch { return false; } }
+function exists(p) {
+  try {
+    fs.accessSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function multiarch() {
   const r = spawnSync('gcc', ['-print-multiarch'], { encoding: 'utf8' });
@@ -41,11 +50,13 @@ function* libtorchCandidates() {
     const d = process.env.LIBTORCH;
     yield { kind: `$LIBTORCH (${d})`, root: path.join(d, 'include'), libDir: path.join(d, 'lib'), abi: null };
   }
-  if (search.includes('system')) yield { kind: 'system (libtorch-dev)', root: '/usr/include', libDir: `/usr/lib/${multiarch()}`, abi: null };
+  if (search.includes('system'))
+    yield { kind: 'system (libtorch-dev)', root: '/usr/include', libDir: `/usr/lib/${multiarch()}`, abi: null };
   for (const py of search.includes('python') ? ['/usr/bin/python3', 'python3'] : []) {
-    const r = spawnSync(py, ['-c',
-      'import torch,os;print(os.path.dirname(torch.__file__));print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
-    { encoding: 'utf8', timeout: 60000 });
+    const r = spawnSync(py, ['-c', 'import torch,os;print(os.path.dirname(torch.__file__));print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'], {
+      encoding: 'utf8',
+      timeout: 60000,
+    });
     if (r.status === 0) {
       const [dir, abi] = r.stdout.trim().split('\n');
       yield { kind: `python torch (${dir})`, root: path.join(dir, 'include'), libDir: path.join(dir, 'lib'), abi: Number(abi) };
@@ -56,65 +67,103 @@ function* libtorchCandidates() {
 /** @returns {{kind:string, includes:string[], libDir:string, abi:number|null}|null} */
 function findLibtorch() {
   for (const c of libtorchCandidates()) {
-    const ok = exists(path.join(c.root, 'ATen', 'ATen.h')) &&
+    const ok =
+      exists(path.join(c.root, 'ATen', 'ATen.h')) &&
       exists(path.join(c.root, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h')) &&
-      exists(path.join(c.libDir, 'libtorch_cpu.so')) && exists(path.join(c.libDir, 'libc10.so'));
+      exists(path.join(c.libDir, 'libtorch_cpu.so')) &&
+      exists(path.join(c.libDir, 'libc10.so'));
     if (ok) return { kind: c.kind, includes: [c.root, path.join(c.root, 'torch', 'csrc', 'api', 'include')], libDir: c.libDir, abi: c.abi };
   }
   return null;
 }
 
 function findNodeHeaders() {
-  const c = [process.env.NODE_HEADERS, '/usr/include/node',
+  const c = [
+    process.env.NODE_HEADERS,
+    '/usr/include/node',
     path.join(path.dirname(process.execPath), '..', 'include', 'node'),
-    path.join(require('os').homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node')];
+    path.join(require('os').homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
+  ];
   return c.find((d) => d && exists(path.join(d, 'node_api.h'))) || null;
 }
 
 function main() {
   const torch = findLibtorch();
   if (!torch) {
-    console.log('[tfjs-backend-torch] ' + 'libtorch not found; backend unavailable (install it with `apt-get install libtorch-dev libopenblas0-openmp`, ' +
-      'or set LIBTORCH to a folder with include/ and lib/, or pip install torch).');
+    console.log(
+      '[tfjs-backend-torch] ' +
+        'libtorch not found; backend unavailable (install it with `apt-get install libtorch-dev libopenblas0-openmp`, ' +
+        'or set LIBTORCH to a folder with include/ and lib/, or pip install torch).',
+    );
     return 0;
   }
   const nodeInc = findNodeHeaders();
   if (!nodeInc) {
-    log(`libtorch found (${torch.kind}) but Node's headers (node_api.h) were not found in /usr/include/node or ` +
-      `${path.join(path.dirname(process.execPath), '..', 'include', 'node')}; set NODE_HEADERS. Backend unavailable.`);
+    log(
+      `libtorch found (${torch.kind}) but Node's headers (node_api.h) were not found in /usr/include/node or ` +
+        `${path.join(path.dirname(process.execPath), '..', 'include', 'node')}; set NODE_HEADERS. Backend unavailable.`,
+    );
     return 0;
   }
   const cxx = process.env.CXX || 'g++';
   const extraLibs = [];
   for (const l of ['torch_cuda', 'c10_cuda']) if (exists(path.join(torch.libDir, `lib${l}.so`))) extraLibs.push(`-l${l}`);
-  const args = ['-O2', '-std=c++17', '-fPIC', '-shared', '-fvisibility=hidden', '-w',
-    '-DNODE_GYP_MODULE_NAME=torch_addon', '-DNAPI_VERSION=8',
+  const args = [
+    '-O2',
+    '-std=c++17',
+    '-fPIC',
+    '-shared',
+    '-fvisibility=hidden',
+    '-w',
+    '-DNODE_GYP_MODULE_NAME=torch_addon',
+    '-DNAPI_VERSION=8',
     ...(torch.abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`]),
-    `-I${nodeInc}`, ...torch.includes.map((i) => `-I${i}`),
-    src, '-o', out + '.tmp',
-    `-L${torch.libDir}`, `-Wl,-rpath,${torch.libDir}`, '-Wl,--no-as-needed',
-    '-ltorch', '-ltorch_cpu', '-lc10', ...extraLibs, '-Wl,--as-needed'];
-  const stamp = crypto.createHash('sha256')
-    .update(fs.readFileSync(src)).update(JSON.stringify(args)).update(process.versions.modules).digest('hex');
+    `-I${nodeInc}`,
+    ...torch.includes.map((i) => `-I${i}`),
+    src,
+    '-o',
+    out + '.tmp',
+    `-L${torch.libDir}`,
+    `-Wl,-rpath,${torch.libDir}`,
+    '-Wl,--no-as-needed',
+    '-ltorch',
+    '-ltorch_cpu',
+    '-lc10',
+    ...extraLibs,
+    '-Wl,--as-needed',
+  ];
+  const stamp = crypto
+    .createHash('sha256')
+    .update(fs.readFileSync(src))
+    .update(JSON.stringify(args))
+    .update(process.versions.modules)
+    .digest('hex');
   if (!force && exists(out) && exists(stampFile)) {
     try {
       if (JSON.parse(fs.readFileSync(stampFile, 'utf8')).stamp === stamp) {
         log(`addon up to date (${path.relative(process.cwd(), out)}, libtorch: ${torch.kind})`);
         return 0;
       }
-    } catch { /* rebuild */ }
+    } catch {
+      /* rebuild */
+    }
   }
   fs.mkdirSync(outDir, { recursive: true });
   log(`building addon against libtorch from ${torch.kind} (about a minute)...`);
   const t0 = Date.now();
   const r = spawnSync(cxx, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.error || r.status !== 0) {
-    console.error(`[tfjs-backend-torch] compiling the addon failed (${cxx} exited ${r.error ? r.error.message : r.status}). ` +
-      `Command: ${cxx} ${args.join(' ')}`);
+    console.error(
+      `[tfjs-backend-torch] compiling the addon failed (${cxx} exited ${r.error ? r.error.message : r.status}). ` +
+        `Command: ${cxx} ${args.join(' ')}`,
+    );
     return 1;
   }
   fs.renameSync(out + '.tmp', out);
-  fs.writeFileSync(stampFile, JSON.stringify({ stamp, libtorch: torch.kind, libDir: torch.libDir, built: new Date().toISOString() }, null, 1));
+  fs.writeFileSync(
+    stampFile,
+    JSON.stringify({ stamp, libtorch: torch.kind, libDir: torch.libDir, built: new Date().toISOString() }, null, 1),
+  );
   log(`built ${path.relative(process.cwd(), out)} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return 0;
 }

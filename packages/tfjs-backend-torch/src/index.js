@@ -39,15 +39,18 @@ function op(qualified) {
   return id;
 }
 
-function call(name, args, outPerm) { return addon.call(op(name), args, outPerm); }
+function call(name, args, outPerm) {
+  return addon.call(op(name), args, outPerm);
+}
 
 /** Intermediate native results of the running kernel, freed when it returns. */
 let scratch = [];
 /** Marks an addon result [values, shape] (or a list of them) as an intermediate of the current kernel. */
 function T(r) {
   if (!r) return r;
-  if (Array.isArray(r[0]) || r[0] === null) { for (const p of r) if (p && p[0]) scratch.push(p[0]); }
-  else if (r[0] && r[0].buffer) scratch.push(r[0]);
+  if (Array.isArray(r[0]) || r[0] === null) {
+    for (const p of r) if (p && p[0]) scratch.push(p[0]);
+  } else if (r[0] && r[0].buffer) scratch.push(r[0]);
   return r;
 }
 function freeScratch() {
@@ -55,7 +58,8 @@ function freeScratch() {
   scratch = [];
 }
 
-const DTYPE_OF_ARRAY = (a) => (a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : a instanceof Uint8Array ? 'bool' : 'int64');
+const DTYPE_OF_ARRAY = (a) =>
+  a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : a instanceof Uint8Array ? 'bool' : 'int64';
 
 class TorchBackend extends MathBackendCPU {
   constructor() {
@@ -66,11 +70,19 @@ class TorchBackend extends MathBackendCPU {
     this.strict = process.env.TFJS_TORCH_STRICT === '1';
   }
   /** Counts of native and fallback kernel calls (all instances). */
-  get stats() { return STATS; }
+  get stats() {
+    return STATS;
+  }
   /** Threads ATen uses (default: the number of cores). */
-  setThreads(n) { addon.setThreads(n); }
-  getThreads() { return addon.getThreads(); }
-  info() { return addon.info(); }
+  setThreads(n) {
+    addon.setThreads(n);
+  }
+  getThreads() {
+    return addon.getThreads();
+  }
+  info() {
+    return addon.info();
+  }
   /** A tensor argument for the addon: [values, shape, perm?, castDtype?]. */
   arg(t, perm, cast) {
     const v = this.data.get(t.dataId).values;
@@ -78,7 +90,9 @@ class TorchBackend extends MathBackendCPU {
     if (!cast && DTYPE_OF_ARRAY(v) !== t.dtype) cast = t.dtype;
     return perm || cast ? [v, t.shape, perm || null, cast || null] : [v, t.shape];
   }
-  nhwc(t) { return this.arg(t, NHWC_TO_NCHW); }
+  nhwc(t) {
+    return this.arg(t, NHWC_TO_NCHW);
+  }
   /** A tfjs TensorInfo from an addon result [values, shape] (the buffer becomes the tensor's storage, no copy). */
   out(r, dtype) {
     let [values, shape] = r;
@@ -116,7 +130,10 @@ class TorchBackend extends MathBackendCPU {
     const gone = super.disposeData(dataId, force);
     if (gone && poolIndices.size) {
       const p = poolIndices.get(dataId);
-      if (p) { poolIndices.delete(dataId); addon.free(p.idx[0]); }
+      if (p) {
+        poolIndices.delete(dataId);
+        addon.free(p.idx[0]);
+      }
     }
     if (gone && values && values.buffer && nativeBuffers.has(values.buffer)) {
       nativeBuffers.delete(values.buffer);
@@ -137,9 +154,13 @@ const cpuKernels = new Map(tfc.getKernelsForBackend('cpu').map((k) => [k.kernelN
 const native = new Map();
 
 const isPlain = (t) => t.dtype === 'float32' || t.dtype === 'int32' || t.dtype === 'bool';
-function allInputs(inputs) { return Array.isArray(inputs) ? inputs : Object.values(inputs).filter((t) => t != null); }
+function allInputs(inputs) {
+  return Array.isArray(inputs) ? inputs : Object.values(inputs).filter((t) => t != null);
+}
 
-function def(kernelName, fn) { native.set(kernelName, fn); }
+function def(kernelName, fn) {
+  native.set(kernelName, fn);
+}
 
 function wrap(kernelName, fn) {
   const cpu = cpuKernels.get(kernelName);
@@ -157,7 +178,10 @@ function wrap(kernelName, fn) {
       } finally {
         if (scratch.length) freeScratch();
       }
-      if (r !== undefined) { STATS.native++; return r; }
+      if (r !== undefined) {
+        STATS.native++;
+        return r;
+      }
     }
     if (!cpu) throw new Error(`torch backend: kernel ${kernelName} has no native implementation for these inputs and no cpu kernel`);
     STATS.fallback++;
@@ -191,9 +215,16 @@ binary('Pow', 'aten::pow.Tensor_Tensor', { floatOnly: true });
 binary('SquaredDifference', 'aten::sub.Tensor', {}); // replaced below
 binary('Mod', 'aten::remainder.Tensor', { floatOnly: true });
 binary('Atan2', 'aten::atan2', { floatOnly: true });
-for (const [k, aten] of [['Equal', 'aten::eq.Tensor'], ['NotEqual', 'aten::ne.Tensor'], ['Less', 'aten::lt.Tensor'],
-  ['LessEqual', 'aten::le.Tensor'], ['Greater', 'aten::gt.Tensor'], ['GreaterEqual', 'aten::ge.Tensor'],
-  ['LogicalAnd', 'aten::logical_and'], ['LogicalOr', 'aten::logical_or']]) {
+for (const [k, aten] of [
+  ['Equal', 'aten::eq.Tensor'],
+  ['NotEqual', 'aten::ne.Tensor'],
+  ['Less', 'aten::lt.Tensor'],
+  ['LessEqual', 'aten::le.Tensor'],
+  ['Greater', 'aten::gt.Tensor'],
+  ['GreaterEqual', 'aten::ge.Tensor'],
+  ['LogicalAnd', 'aten::logical_and'],
+  ['LogicalOr', 'aten::logical_or'],
+]) {
   binary(k, aten, { dtype: 'bool' });
 }
 def('SquaredDifference', ({ inputs, backend }) => {
@@ -214,13 +245,38 @@ function unary(kernelName, aten, extra = () => [], opts = {}) {
     return backend.out(call(aten, [backend.arg(x), ...ex]), opts.dtype || x.dtype);
   });
 }
-for (const [k, aten] of [['Abs', 'aten::abs'], ['Acos', 'aten::acos'], ['Acosh', 'aten::acosh'], ['Asin', 'aten::asin'],
-  ['Asinh', 'aten::asinh'], ['Atan', 'aten::atan'], ['Atanh', 'aten::atanh'], ['Ceil', 'aten::ceil'], ['Cos', 'aten::cos'],
-  ['Cosh', 'aten::cosh'], ['Erf', 'aten::erf'], ['Exp', 'aten::exp'], ['Expm1', 'aten::expm1'], ['Floor', 'aten::floor'],
-  ['Log', 'aten::log'], ['Log1p', 'aten::log1p'], ['Neg', 'aten::neg'], ['Reciprocal', 'aten::reciprocal'],
-  ['Relu', 'aten::relu'], ['Round', 'aten::round'], ['Rsqrt', 'aten::rsqrt'], ['Selu', 'aten::selu'],
-  ['Sigmoid', 'aten::sigmoid'], ['Sign', 'aten::sign'], ['Sin', 'aten::sin'], ['Sinh', 'aten::sinh'],
-  ['Sqrt', 'aten::sqrt'], ['Square', 'aten::square'], ['Tan', 'aten::tan'], ['Tanh', 'aten::tanh']]) {
+for (const [k, aten] of [
+  ['Abs', 'aten::abs'],
+  ['Acos', 'aten::acos'],
+  ['Acosh', 'aten::acosh'],
+  ['Asin', 'aten::asin'],
+  ['Asinh', 'aten::asinh'],
+  ['Atan', 'aten::atan'],
+  ['Atanh', 'aten::atanh'],
+  ['Ceil', 'aten::ceil'],
+  ['Cos', 'aten::cos'],
+  ['Cosh', 'aten::cosh'],
+  ['Erf', 'aten::erf'],
+  ['Exp', 'aten::exp'],
+  ['Expm1', 'aten::expm1'],
+  ['Floor', 'aten::floor'],
+  ['Log', 'aten::log'],
+  ['Log1p', 'aten::log1p'],
+  ['Neg', 'aten::neg'],
+  ['Reciprocal', 'aten::reciprocal'],
+  ['Relu', 'aten::relu'],
+  ['Round', 'aten::round'],
+  ['Rsqrt', 'aten::rsqrt'],
+  ['Selu', 'aten::selu'],
+  ['Sigmoid', 'aten::sigmoid'],
+  ['Sign', 'aten::sign'],
+  ['Sin', 'aten::sin'],
+  ['Sinh', 'aten::sinh'],
+  ['Sqrt', 'aten::sqrt'],
+  ['Square', 'aten::square'],
+  ['Tan', 'aten::tan'],
+  ['Tanh', 'aten::tanh'],
+]) {
   unary(k, aten);
 }
 unary('Relu6', 'aten::hardtanh', () => [0, 6]);
@@ -255,19 +311,28 @@ def('Prelu', ({ inputs, backend }) => {
  */
 function activate(backend, r, activation, prelu, leakyAlpha) {
   switch (activation) {
-    case undefined: case null: case 'linear': return r;
-    case 'relu': return call('aten::relu_', [r]);
-    case 'relu6': return call('aten::hardtanh_', [r, 0, 6]);
-    case 'elu': return call('aten::elu_', [r, 1, 1, 1]);
-    case 'sigmoid': return call('aten::sigmoid_', [r]);
-    case 'leakyrelu': return call('aten::leaky_relu_', [r, leakyAlpha ?? 0.2]);
+    case undefined:
+    case null:
+    case 'linear':
+      return r;
+    case 'relu':
+      return call('aten::relu_', [r]);
+    case 'relu6':
+      return call('aten::hardtanh_', [r, 0, 6]);
+    case 'elu':
+      return call('aten::elu_', [r, 1, 1, 1]);
+    case 'sigmoid':
+      return call('aten::sigmoid_', [r]);
+    case 'leakyrelu':
+      return call('aten::leaky_relu_', [r, leakyAlpha ?? 0.2]);
     case 'prelu': {
       T(r);
       const pos = T(call('aten::relu', [r]));
       const neg = T(call('aten::relu', [T(call('aten::neg', [r]))]));
       return call('aten::sub.Tensor', [pos, T(call('aten::mul.Tensor', [backend.arg(prelu), neg]))]);
     }
-    default: throw new Error(`unknown fused activation '${activation}'`);
+    default:
+      throw new Error(`unknown fused activation '${activation}'`);
   }
 }
 
@@ -284,8 +349,9 @@ reduction('Sum', (b, x, axes, keep) => {
   if (x.dtype === 'bool') return undefined;
   return b.out(call('aten::sum.dim_IntList', [b.arg(x), axes, keep]), x.dtype === 'float32' ? 'float32' : 'int32');
 });
-reduction('Mean', (b, x, axes, keep) => (x.dtype !== 'float32' ? undefined
-  : b.out(call('aten::mean.dim', [b.arg(x), axes, keep]), 'float32')));
+reduction('Mean', (b, x, axes, keep) =>
+  x.dtype !== 'float32' ? undefined : b.out(call('aten::mean.dim', [b.arg(x), axes, keep]), 'float32'),
+);
 reduction('Max', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(call('aten::amax', [b.arg(x), axes, keep]), x.dtype)));
 reduction('Min', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(call('aten::amin', [b.arg(x), axes, keep]), x.dtype)));
 reduction('Prod', (b, x, axes, keep) => {
@@ -310,15 +376,20 @@ reduction('Any', (b, x, axes, keep) => {
   for (const ax of [...axes].sort((p, q) => q - p)) r = call('aten::any.dim', [r === x0 ? r : T(r), ax, keep]);
   return b.out(r, 'bool');
 });
-for (const [k, aten] of [['ArgMax', 'aten::argmax'], ['ArgMin', 'aten::argmin']]) {
+for (const [k, aten] of [
+  ['ArgMax', 'aten::argmax'],
+  ['ArgMin', 'aten::argmin'],
+]) {
   def(k, ({ inputs, backend, attrs }) => {
     const { x } = inputs;
     if (x.dtype === 'bool' || x.shape.length === 0) return undefined;
     const axis = util.parseAxisParam(attrs.axis, x.shape);
     if (axis.length !== 1) return undefined;
     // tfjs ignores NaNs; ATen treats NaN as the extreme value: map NaN to -inf (argmax) or +inf (argmin) first.
-    const xin = x.dtype === 'float32'
-      ? T(call('aten::nan_to_num', [backend.arg(x), aten === 'aten::argmax' ? -Infinity : Infinity])) : backend.arg(x);
+    const xin =
+      x.dtype === 'float32'
+        ? T(call('aten::nan_to_num', [backend.arg(x), aten === 'aten::argmax' ? -Infinity : Infinity]))
+        : backend.arg(x);
     return backend.out(call(aten, [xin, axis[0], false]), 'int32');
   });
 }
@@ -329,8 +400,13 @@ function mm(backend, a, b, transposeA, transposeB) {
   const ka = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
   const kb = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
   if (ka !== kb) return undefined; // the cpu kernel throws tfjs's error message
-  const ta = (t, tr) => (tr ? backend.arg(t, [...t.shape.keys()].map((i, _, all) =>
-    (i === all.length - 1 ? all.length - 2 : i === all.length - 2 ? all.length - 1 : i))) : backend.arg(t));
+  const ta = (t, tr) =>
+    tr
+      ? backend.arg(
+          t,
+          [...t.shape.keys()].map((i, _, all) => (i === all.length - 1 ? all.length - 2 : i === all.length - 2 ? all.length - 1 : i)),
+        )
+      : backend.arg(t);
   return call('aten::matmul', [ta(a, transposeA), ta(b, transposeB)]);
 }
 def('BatchMatMul', ({ inputs, backend, attrs }) => {
@@ -351,12 +427,19 @@ function torchPads(info) {
   if (top === bottom && left === right) return { sym: [top, left], explicit: null };
   return { sym: [0, 0], explicit: [left, right, top, bottom] };
 }
-function outSize(inp, pad, k, s, d) { return Math.floor((inp + pad - d * (k - 1) - 1) / s) + 1; }
+function outSize(inp, pad, k, s, d) {
+  return Math.floor((inp + pad - d * (k - 1) - 1) / s) + 1;
+}
 function convMatches(info) {
   const { top, bottom, left, right } = info.padInfo;
-  return info.outHeight === outSize(info.inHeight, top + bottom, info.filterHeight, info.strideHeight, info.dilationHeight) &&
+  return (
+    info.outHeight === outSize(info.inHeight, top + bottom, info.filterHeight, info.strideHeight, info.dilationHeight) &&
     info.outWidth === outSize(info.inWidth, left + right, info.filterWidth, info.strideWidth, info.dilationWidth) &&
-    top >= 0 && bottom >= 0 && left >= 0 && right >= 0;
+    top >= 0 &&
+    bottom >= 0 &&
+    left >= 0 &&
+    right >= 0
+  );
 }
 /** x as a channels_last NCHW argument, padded explicitly when tfjs pads asymmetrically. */
 function convInput(backend, x, pads, value = 0) {
@@ -386,8 +469,16 @@ function conv2dInfo(xShape, fShape, attrs, depthwise) {
   if (depthwise) {
     return backend_util.computeConv2DInfo(xShape, fShape, attrs.strides, dil, attrs.pad, attrs.dimRoundingMode, true);
   }
-  return backend_util.computeConv2DInfo(xShape, fShape, attrs.strides, dil, attrs.pad, attrs.dimRoundingMode, false,
-    backend_util.convertConv2DDataFormat(attrs.dataFormat || 'NHWC'));
+  return backend_util.computeConv2DInfo(
+    xShape,
+    fShape,
+    attrs.strides,
+    dil,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat || 'NHWC'),
+  );
 }
 
 function convForward(depthwise, fused) {
@@ -404,9 +495,19 @@ function convForward(depthwise, fused) {
       if (util.sizeFromShape(bias.shape) !== info.outChannels || bias.dtype !== 'float32') return undefined;
       biasArg = [backend.data.get(bias.dataId).values, [info.outChannels]];
     }
-    let r = call('aten::conv2d', [convInput(backend, x, pads),
-      weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise), biasArg,
-      [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], groups], NCHW_TO_NHWC);
+    let r = call(
+      'aten::conv2d',
+      [
+        convInput(backend, x, pads),
+        weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise),
+        biasArg,
+        [info.strideHeight, info.strideWidth],
+        pads.sym,
+        [info.dilationHeight, info.dilationWidth],
+        groups,
+      ],
+      NCHW_TO_NHWC,
+    );
     if (fused) r = activate(backend, r, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha);
     return backend.out(r, 'float32');
   };
@@ -426,10 +527,23 @@ function convBackpropInput(depthwise) {
     if (!convMatches(info) || util.sizeFromShape(xShape) === 0) return undefined;
     const pads = torchPads(info);
     const groups = depthwise ? xShape[3] : 1;
-    const r = call('aten::convolution_backward', [backend.nhwc(dy), [null, paddedShape(xShape, pads), NHWC_TO_NCHW],
-      weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise), null,
-      [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], false, [0, 0], groups,
-      [true, false, false]], [NCHW_TO_NHWC, null, null]);
+    const r = call(
+      'aten::convolution_backward',
+      [
+        backend.nhwc(dy),
+        [null, paddedShape(xShape, pads), NHWC_TO_NCHW],
+        weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise),
+        null,
+        [info.strideHeight, info.strideWidth],
+        pads.sym,
+        [info.dilationHeight, info.dilationWidth],
+        false,
+        [0, 0],
+        groups,
+        [true, false, false],
+      ],
+      [NCHW_TO_NHWC, null, null],
+    );
     return backend.out(cropBack(r[0], pads), 'float32');
   };
 }
@@ -448,17 +562,40 @@ function convBackpropFilter(depthwise) {
     const pads = torchPads(info);
     const groups = depthwise ? x.shape[3] : 1;
     // An uninitialised OIHW weight (only its shape matters); contiguous, as the non-oneDNN path requires.
-    const wEmpty = depthwise ? [null, [fShape[2] * fShape[3], 1, fShape[0], fShape[1]]] : [null, [fShape[3], fShape[2], fShape[0], fShape[1]]];
-    const r = call('aten::convolution_backward', [backend.nhwc(dy), convInput(backend, x, pads), wEmpty, null,
-      [info.strideHeight, info.strideWidth], pads.sym, [info.dilationHeight, info.dilationWidth], false, [0, 0], groups,
-      [false, true, false]], [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null]);
+    const wEmpty = depthwise
+      ? [null, [fShape[2] * fShape[3], 1, fShape[0], fShape[1]]]
+      : [null, [fShape[3], fShape[2], fShape[0], fShape[1]]];
+    const r = call(
+      'aten::convolution_backward',
+      [
+        backend.nhwc(dy),
+        convInput(backend, x, pads),
+        wEmpty,
+        null,
+        [info.strideHeight, info.strideWidth],
+        pads.sym,
+        [info.dilationHeight, info.dilationWidth],
+        false,
+        [0, 0],
+        groups,
+        [false, true, false],
+      ],
+      [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null],
+    );
     return backend.out([r[1][0], fShape], 'float32');
   };
 }
 /** A 1x1 conv with stride > 1 (a ResNet/BagNet downsampling projection); such convs never pad. */
 function isStrided1x1(info) {
-  return info.filterHeight === 1 && info.filterWidth === 1 && (info.strideHeight > 1 || info.strideWidth > 1) &&
-    info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0;
+  return (
+    info.filterHeight === 1 &&
+    info.filterWidth === 1 &&
+    (info.strideHeight > 1 || info.strideWidth > 1) &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0
+  );
 }
 /**
  * Filter gradient of a strided 1x1 conv as one matmul over the sampled pixels: dW[c, o] = sum x[n, i*s, j*s, c] *
@@ -469,10 +606,18 @@ function isStrided1x1(info) {
 function strided1x1FilterGrad(backend, x, dy, info) {
   const [n, h, w, c] = x.shape;
   const m = n * info.outHeight * info.outWidth;
-  const [xs] = T(call('aten::as_strided', [backend.arg(x), [n, info.outHeight, info.outWidth, c],
-    [h * w * c, info.strideHeight * w * c, info.strideWidth * c, 1]]));
+  const [xs] = T(
+    call('aten::as_strided', [
+      backend.arg(x),
+      [n, info.outHeight, info.outWidth, c],
+      [h * w * c, info.strideHeight * w * c, info.strideWidth * c, 1],
+    ]),
+  );
   const [dv, , , dcast] = backend.arg(dy);
-  const [values] = call('aten::mm', [[xs, [m, c], [1, 0]], [dv, [m, info.outChannels], null, dcast ?? null]]);
+  const [values] = call('aten::mm', [
+    [xs, [m, c], [1, 0]],
+    [dv, [m, info.outChannels], null, dcast ?? null],
+  ]);
   return [values, [1, 1, c, info.outChannels]];
 }
 def('Conv2DBackpropFilter', convBackpropFilter(false));
@@ -499,8 +644,7 @@ def('MaxPool', ({ inputs, backend, attrs }) => {
   if (info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1) return undefined;
   if (tfc.engine().state.gradientDepth > 0) {
     // Training: keep the argmax indices for MaxPoolGrad (saves a second pass over the input).
-    const [y, idx] = call('aten::max_pool2d_with_indices', [convInput(backend, x, pads, -Infinity), ...poolArgs(info, pads)],
-      NCHW_TO_NHWC);
+    const [y, idx] = call('aten::max_pool2d_with_indices', [convInput(backend, x, pads, -Infinity), ...poolArgs(info, pads)], NCHW_TO_NHWC);
     const out = backend.out(y, 'float32');
     poolIndices.set(out.dataId, { idx, xShape: x.shape, key: JSON.stringify([x.shape, attrs]) });
     return out;
@@ -517,10 +661,12 @@ def('MaxPoolGrad', ({ inputs, backend, attrs }) => {
   const xin = convInput(backend, input, pads, -Infinity);
   let cached = output && poolIndices.get(output.dataId);
   if (cached && cached.key !== JSON.stringify([input.shape, attrs])) cached = undefined;
-  const idx = cached ? cached.idx
-    : T(call('aten::max_pool2d_with_indices', [xin, ...poolArgs(info, pads)], [null, NCHW_TO_NHWC]))[1];
-  const g = call('aten::max_pool2d_with_indices_backward', [backend.nhwc(dy), xin, ...poolArgs(info, pads),
-    [idx[0], idx[1], NHWC_TO_NCHW]], NCHW_TO_NHWC);
+  const idx = cached ? cached.idx : T(call('aten::max_pool2d_with_indices', [xin, ...poolArgs(info, pads)], [null, NCHW_TO_NHWC]))[1];
+  const g = call(
+    'aten::max_pool2d_with_indices_backward',
+    [backend.nhwc(dy), xin, ...poolArgs(info, pads), [idx[0], idx[1], NHWC_TO_NCHW]],
+    NCHW_TO_NHWC,
+  );
   return backend.out(cropBack(g, pads), 'float32');
 });
 def('AvgPool', ({ inputs, backend, attrs }) => {
@@ -529,8 +675,11 @@ def('AvgPool', ({ inputs, backend, attrs }) => {
   const info = poolInfo(x.shape, attrs);
   const pads = torchPads(info);
   if (pads.explicit || !poolOk(info, pads) || util.sizeFromShape(info.outShape) === 0) return undefined;
-  const r = call('aten::avg_pool2d', [backend.nhwc(x), [info.filterHeight, info.filterWidth],
-    [info.strideHeight, info.strideWidth], pads.sym, false, false, null], NCHW_TO_NHWC);
+  const r = call(
+    'aten::avg_pool2d',
+    [backend.nhwc(x), [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads.sym, false, false, null],
+    NCHW_TO_NHWC,
+  );
   return backend.out(r, 'float32');
 });
 def('AvgPoolGrad', ({ inputs, backend, attrs }) => {
@@ -539,8 +688,20 @@ def('AvgPoolGrad', ({ inputs, backend, attrs }) => {
   const info = poolInfo(input.shape, attrs);
   const pads = torchPads(info);
   if (pads.explicit || !poolOk(info, pads)) return undefined;
-  const r = call('aten::avg_pool2d_backward', [backend.nhwc(dy), [null, input.shape, NHWC_TO_NCHW],
-    [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads.sym, false, false, null], NCHW_TO_NHWC);
+  const r = call(
+    'aten::avg_pool2d_backward',
+    [
+      backend.nhwc(dy),
+      [null, input.shape, NHWC_TO_NCHW],
+      [info.filterHeight, info.filterWidth],
+      [info.strideHeight, info.strideWidth],
+      pads.sym,
+      false,
+      false,
+      null,
+    ],
+    NCHW_TO_NHWC,
+  );
   return backend.out(r, 'float32');
 });
 
@@ -553,8 +714,21 @@ def('FusedBatchNorm', ({ inputs, backend, attrs }) => {
   const per = (t) => t == null || (t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c);
   if (x.dtype !== 'float32' || ![mean, variance, offset, scale].every(per) || small(backend, x)) return undefined;
   const v = (t) => (t == null ? null : [backend.data.get(t.dataId).values, [c]]);
-  const r = call('aten::batch_norm', [rank === 4 ? backend.nhwc(x) : backend.arg(x), v(scale), v(offset), v(mean),
-    v(variance), false, 0, attrs.varianceEpsilon ?? 0.001, false], rank === 4 ? NCHW_TO_NHWC : null);
+  const r = call(
+    'aten::batch_norm',
+    [
+      rank === 4 ? backend.nhwc(x) : backend.arg(x),
+      v(scale),
+      v(offset),
+      v(mean),
+      v(variance),
+      false,
+      0,
+      attrs.varianceEpsilon ?? 0.001,
+      false,
+    ],
+    rank === 4 ? NCHW_TO_NHWC : null,
+  );
   return backend.out(r, 'float32');
 });
 def('Softmax', ({ inputs, backend, attrs }) => {
@@ -573,7 +747,10 @@ function resizeMode(kernel, attrs) {
   if (attrs.alignCorners) return null;
   return attrs.halfPixelCenters ? { aten: 'aten::_upsample_nearest_exact2d', align: [] } : { aten: 'aten::upsample_nearest2d', align: [] };
 }
-for (const [k, kind] of [['ResizeBilinear', 'bilinear'], ['ResizeNearestNeighbor', 'nearest']]) {
+for (const [k, kind] of [
+  ['ResizeBilinear', 'bilinear'],
+  ['ResizeNearestNeighbor', 'nearest'],
+]) {
   def(k, ({ inputs, backend, attrs }) => {
     const { images } = inputs;
     const m = resizeMode(kind, attrs);
@@ -585,15 +762,21 @@ for (const [k, kind] of [['ResizeBilinear', 'bilinear'], ['ResizeNearestNeighbor
     return backend.out(r, 'float32');
   });
 }
-for (const [k, kind] of [['ResizeBilinearGrad', 'bilinear'], ['ResizeNearestNeighborGrad', 'nearest']]) {
+for (const [k, kind] of [
+  ['ResizeBilinearGrad', 'bilinear'],
+  ['ResizeNearestNeighborGrad', 'nearest'],
+]) {
   def(k, ({ inputs, backend, attrs }) => {
     const { images, dy } = inputs;
     const m = resizeMode(kind, attrs);
     if (!m || dy.dtype !== 'float32') return undefined;
     if (kind === 'bilinear' && attrs.alignCorners && (dy.shape[1] === 1 || dy.shape[2] === 1)) return undefined;
     const [n, ih, iw, c] = images.shape;
-    const r = call(m.aten + '_backward', [backend.nhwc(dy), [dy.shape[1], dy.shape[2]], [n, c, ih, iw], ...m.align, null, null],
-      NCHW_TO_NHWC);
+    const r = call(
+      m.aten + '_backward',
+      [backend.nhwc(dy), [dy.shape[1], dy.shape[2]], [n, c, ih, iw], ...m.align, null, null],
+      NCHW_TO_NHWC,
+    );
     return backend.out(r, 'float32');
   });
 }
@@ -703,8 +886,22 @@ const GRAD_KERNELS = {
     const C = x.shape[rank - 1];
     const sc = scale ? backend.data.get(scale.dataId).values : new Float32Array(C).fill(1);
     const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
-    const r = call('aten::native_batch_norm_backward', [asNchw(dy), asNchw(x), [sc, [C]], backend.arg(mean),
-      backend.arg(variance), null, null, false, attrs.varianceEpsilon, [true, false, false]], [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
+    const r = call(
+      'aten::native_batch_norm_backward',
+      [
+        asNchw(dy),
+        asNchw(x),
+        [sc, [C]],
+        backend.arg(mean),
+        backend.arg(variance),
+        null,
+        null,
+        false,
+        attrs.varianceEpsilon,
+        [true, false, false],
+      ],
+      [rank === 4 ? NCHW_TO_NHWC : null, null, null],
+    );
     return backend.out(r[0], 'float32');
   },
 };
@@ -721,8 +918,10 @@ GRAD_KERNELS.TorchReflectPad = ({ inputs, backend, attrs }) => {
 };
 GRAD_KERNELS.TorchReflectPadGrad = ({ inputs, backend, attrs }) => {
   const { dy, x } = inputs;
-  return backend.out(call('aten::reflection_pad2d_backward', [backend.nhwc(dy), backend.nhwc(x), torchPadList(attrs.paddings)],
-    NCHW_TO_NHWC), 'float32');
+  return backend.out(
+    call('aten::reflection_pad2d_backward', [backend.nhwc(dy), backend.nhwc(x), torchPadList(attrs.paddings)], NCHW_TO_NHWC),
+    'float32',
+  );
 };
 function registerReflectPadGradient() {
   tfc.registerGradient({
@@ -741,8 +940,18 @@ function batchNormSums(dy, x, mean, variance, eps) {
   const rank = x.shape.length;
   const C = x.shape[rank - 1];
   const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
-  const r = call('aten::native_batch_norm_backward', [asNchw(dy), asNchw(x), [new Float32Array(C).fill(1), [C]],
-    backend.arg(mean), backend.arg(variance), null, null, false, eps, [false, true, true]]);
+  const r = call('aten::native_batch_norm_backward', [
+    asNchw(dy),
+    asNchw(x),
+    [new Float32Array(C).fill(1), [C]],
+    backend.arg(mean),
+    backend.arg(variance),
+    null,
+    null,
+    false,
+    eps,
+    [false, true, true],
+  ]);
   const gw = r[1][0].slice();
   const gb = r[2][0].slice();
   addon.free(r[1][0]);
@@ -760,8 +969,11 @@ GRAD_KERNELS.TorchBatchNormTrain = ({ inputs, backend, attrs }) => {
   const C = x.shape[rank - 1];
   const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
   const v1 = (t) => (t ? [backend.data.get(t.dataId).values, [C]] : null);
-  const r = call('aten::native_batch_norm', [asNchw(x), v1(scale), v1(offset), null, null, true, 0, attrs.varianceEpsilon],
-    [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
+  const r = call(
+    'aten::native_batch_norm',
+    [asNchw(x), v1(scale), v1(offset), null, null, true, 0, attrs.varianceEpsilon],
+    [rank === 4 ? NCHW_TO_NHWC : null, null, null],
+  );
   const invstd = r[2][0];
   const variance = new Float32Array(C);
   for (let c = 0; c < C; c++) variance[c] = 1 / (invstd[c] * invstd[c]) - attrs.varianceEpsilon;
@@ -782,8 +994,11 @@ GRAD_KERNELS.TorchBatchNormTrainGradX = ({ inputs, backend, attrs }) => {
   for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(v[c] + eps);
   const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
   const sc = scale ? backend.data.get(scale.dataId).values : new Float32Array(C).fill(1);
-  const r = call('aten::native_batch_norm_backward', [asNchw(dy), asNchw(x), [sc, [C]], null, null, backend.arg(mean),
-    [invstd, [C]], true, eps, [true, !!attrs.withSums, !!attrs.withSums]], [rank === 4 ? NCHW_TO_NHWC : null, null, null]);
+  const r = call(
+    'aten::native_batch_norm_backward',
+    [asNchw(dy), asNchw(x), [sc, [C]], null, null, backend.arg(mean), [invstd, [C]], true, eps, [true, !!attrs.withSums, !!attrs.withSums]],
+    [rank === 4 ? NCHW_TO_NHWC : null, null, null],
+  );
   if (!attrs.withSums) return backend.out(r[0], 'float32');
   return [backend.out(r[0], 'float32'), backend.out(r[1], 'float32'), backend.out(r[2], 'float32')];
 };
@@ -804,8 +1019,13 @@ function registerBatchNormTrainGradient() {
       return {
         x: () => {
           // tfjs asks for x's gradient first: the scale and offset sums come from the same pass.
-          const [dxAll, gw, gb] = tfc.engine().runKernel('TorchBatchNormTrainGradX', { dy, x, mean, variance,
-            ...(scale ? { scale } : {}) }, { varianceEpsilon: eps, withSums: true });
+          const [dxAll, gw, gb] = tfc
+            .engine()
+            .runKernel(
+              'TorchBatchNormTrainGradX',
+              { dy, x, mean, variance, ...(scale ? { scale } : {}) },
+              { varianceEpsilon: eps, withSums: true },
+            );
           sums = sums || { gw: gw.dataSync(), gb: gb.dataSync() };
           tfc.dispose([gw, gb]);
           let dx = dxAll;
@@ -855,7 +1075,8 @@ const GRAD_OVERRIDES = {
       return tfc.tensor1d(out);
     };
     return {
-      x: () => tfc.engine().runKernel('TorchBatchNormGradX', { dy, x, mean, variance, ...(scale ? { scale } : {}) }, { varianceEpsilon: eps }),
+      x: () =>
+        tfc.engine().runKernel('TorchBatchNormGradX', { dy, x, mean, variance, ...(scale ? { scale } : {}) }, { varianceEpsilon: eps }),
       mean: perChannel((gw, gb, inv, sc) => -gb * sc * inv),
       variance: perChannel((gw, gb, inv, sc) => -0.5 * sc * inv * inv * gw),
       scale: perChannel((gw) => gw),
@@ -893,33 +1114,56 @@ function register(priority = 3) {
   }
   for (const [name, fn] of native) tfc.registerKernel({ kernelName: name, backendName: BACKEND_NAME, kernelFunc: wrap(name, fn) });
   for (const [kernelName, fn] of Object.entries(GRAD_KERNELS)) {
-    tfc.registerKernel({ kernelName, backendName: BACKEND_NAME, kernelFunc: (args) => { STATS.native++; return fn(args); } });
+    tfc.registerKernel({
+      kernelName,
+      backendName: BACKEND_NAME,
+      kernelFunc: (args) => {
+        STATS.native++;
+        return fn(args);
+      },
+    });
   }
   overrideGradients();
   registerBatchNormTrainGradient();
   registerReflectPadGradient();
-  tfc.registerBackend(BACKEND_NAME, () => {
-    const b = new TorchBackend();
-    const threads = Number(process.env.TFJS_TORCH_THREADS) ||
-      (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-    b.setThreads(threads);
-    // Opt-in and untried here (no GPU): run ATen ops on a CUDA device of a CUDA-enabled libtorch. Inputs are copied
-    // to the device and outputs back for every kernel, since tfjs keeps tensors in host memory.
-    if (process.env.TFJS_TORCH_DEVICE) addon.setDevice(process.env.TFJS_TORCH_DEVICE);
-    return b;
-  }, priority);
+  tfc.registerBackend(
+    BACKEND_NAME,
+    () => {
+      const b = new TorchBackend();
+      const threads =
+        Number(process.env.TFJS_TORCH_THREADS) ||
+        (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+      b.setThreads(threads);
+      // Opt-in and untried here (no GPU): run ATen ops on a CUDA device of a CUDA-enabled libtorch. Inputs are copied
+      // to the device and outputs back for every kernel, since tfjs keeps tensors in host memory.
+      if (process.env.TFJS_TORCH_DEVICE) addon.setDevice(process.env.TFJS_TORCH_DEVICE);
+      return b;
+    },
+    priority,
+  );
   return true;
 }
 
 /** Whether the addon loaded; `unavailableReason()` says why not. */
-function isAvailable() { return !!addon; }
-function unavailableReason() { return loaded.error; }
-function info() { return addon ? addon.info() : null; }
+function isAvailable() {
+  return !!addon;
+}
+function unavailableReason() {
+  return loaded.error;
+}
+function info() {
+  return addon ? addon.info() : null;
+}
 
 register();
 
 module.exports = {
-  BACKEND_NAME, TorchBackend, isAvailable, unavailableReason, info, register,
+  BACKEND_NAME,
+  TorchBackend,
+  isAvailable,
+  unavailableReason,
+  info,
+  register,
   nativeKernelNames: () => [...native.keys()],
   stats: () => STATS,
   /** Native memory: live output buffers, large blocks in use, bytes cached for reuse, malloc totals. */

@@ -14,8 +14,10 @@ function loadAddon() {
   const file = process.env.TFJS_TORCH_ADDON || path.join(__dirname, '..', 'build', 'torch_addon.node');
   if (!fs.existsSync(file)) {
     cached = {
-      addon: null, path: file,
-      error: `libtorch addon not built (${file} missing): libtorch not found at install time. Install it with ` +
+      addon: null,
+      path: file,
+      error:
+        `libtorch addon not built (${file} missing): libtorch not found at install time. Install it with ` +
         '`apt-get install libtorch-dev libopenblas0-openmp`, then run `node packages/tfjs-backend-torch/scripts/build.js`.',
     };
     return cached;
@@ -25,8 +27,10 @@ function loadAddon() {
     cached = { addon: require(file), error: null, path: file };
   } catch (e) {
     cached = {
-      addon: null, path: file,
-      error: `libtorch addon ${file} failed to load: ${e.message}. Rebuild it with ` +
+      addon: null,
+      path: file,
+      error:
+        `libtorch addon ${file} failed to load: ${e.message}. Rebuild it with ` +
         '`node packages/tfjs-backend-torch/scripts/build.js --force` (is libtorch-dev still installed?).',
     };
   }

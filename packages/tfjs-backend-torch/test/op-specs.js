@@ -31,8 +31,10 @@ const cpuDistDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-back
  */
 const EXCLUDED = [
   {
-    name: 'maxPool', spec: 'ignores NaNs',
-    reason: 'ATen max-pooling propagates NaN (IEEE max) where tfjs-cpu skips NaN; matching it costs a full extra pass ' +
+    name: 'maxPool',
+    spec: 'ignores NaNs',
+    reason:
+      'ATen max-pooling propagates NaN (IEEE max) where tfjs-cpu skips NaN; matching it costs a full extra pass ' +
       'over every pooled activation, and a NaN activation means training has already diverged',
   },
 ];
@@ -63,8 +65,13 @@ function installHooks() {
 }
 
 function specFiles(filter) {
-  const dirs = [path.join(distDir, 'ops'), ...fs.readdirSync(path.join(distDir, 'ops'), { withFileTypes: true })
-    .filter((d) => d.isDirectory()).map((d) => path.join(distDir, 'ops', d.name))];
+  const dirs = [
+    path.join(distDir, 'ops'),
+    ...fs
+      .readdirSync(path.join(distDir, 'ops'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(distDir, 'ops', d.name)),
+  ];
   const files = [];
   for (const d of dirs) for (const f of fs.readdirSync(d)) if (f.endsWith('_test.js')) files.push(path.join(d, f));
   return files.filter((f) => !filter || f.includes(filter)).sort();
@@ -106,7 +113,13 @@ async function main() {
       total++;
       if (r.status === 'passed') passed++;
       else if (r.status === 'failed') {
-        failures.push({ name: r.fullName, message: r.failedExpectations.map((f) => f.message).join(' | ').slice(0, 300) });
+        failures.push({
+          name: r.fullName,
+          message: r.failedExpectations
+            .map((f) => f.message)
+            .join(' | ')
+            .slice(0, 300),
+        });
       }
     },
   });
@@ -118,10 +131,20 @@ async function main() {
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   for (const f of failures) console.log(`FAIL ${f.name}\n     ${f.message}`);
   const stats = torch.stats();
-  console.log(`op specs on torch: ${passed}/${total} passed, ${failures.length} failed, ${files.length} files, ${secs} s ` +
-    `(kernel calls: ${stats.native} native, ${stats.fallback} cpu fallback)`);
+  console.log(
+    `op specs on torch: ${passed}/${total} passed, ${failures.length} failed, ${files.length} files, ${secs} s ` +
+      `(kernel calls: ${stats.native} native, ${stats.fallback} cpu fallback)`,
+  );
   if (verbose) console.log(JSON.stringify(stats.byKernel));
   return failures.length ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (e) => { console.error(e); process.exitCode = 1; });
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);
