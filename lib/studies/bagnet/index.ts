@@ -95,8 +95,10 @@ export const study: Study = {
     'Brendel & Bethge, "Approximating CNNs with Bag-of-local-Features models works surprisingly well on ImageNet", ICLR 2019 ' +
     '(arXiv 1904.00760)',
   summary:
-    'BagNet-q (q = 5, 9, 17) against a VGG-like and a ResNet-like CNN on Fashion-MNIST and the parts-birds world: accuracy vs q, ' +
-    'exact class-evidence heatmaps, tile scrambling, occlusion linearity, patch removal, error and logit correlation.',
+    "BagNet-q (q = 3, 5, 9 on 64-px images, q/side near the paper's) against a VGG-like and a ResNet-like CNN that see the " +
+    'whole image, on the parts-birds world (plus Fashion-MNIST at 64 px at the standard and full scales): accuracy vs q, ' +
+    'exact class-evidence heatmaps, tile scrambling with an intact-patch control, occlusion linearity, patch removal against ' +
+    'attribution methods, error and logit correlation, with paired-bootstrap intervals.',
   notebook: 'notebooks/01-bagnet.ipynb',
   run: runBagNet,
 };
