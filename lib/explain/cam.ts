@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { featureModel } from '../models/features';
 import { receptiveField } from '../models/rf';
 import { mapBatches } from '../util/batches';
 import { UserError } from '../util/errors';
@@ -38,7 +39,7 @@ export function gapHead(model: tf.LayersModel): { featureLayer: string; dense: t
 export function splitAt(model: tf.LayersModel, name: string): { body: tf.LayersModel; head: (f: tf.Tensor) => tf.Tensor } {
   const at = model.layers.findIndex((l) => l.name === name);
   if (at < 0) throw new UserError(`no layer "${name}" in the model; layers: ${model.layers.map((l) => l.name).join(', ')}`);
-  const body = tf.model({ inputs: model.inputs, outputs: model.layers[at].output as tf.SymbolicTensor });
+  const body = featureModel(model, [name]);
   const later = model.layers.slice(at + 1);
   const head = (f: tf.Tensor): tf.Tensor => {
     const values = new Map<string, tf.Tensor>([[name, f]]);
