@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset';
 import { Rng } from '../util/rng';
+import { sourceTokens } from '../util/source-tokens';
 import { UserError } from '../util/errors';
 import { buildModel, loadModel, ModelConfig, modelName, saveModelFiles } from '../models/index';
 import { writeDirAtomic } from '../util/atomic';
@@ -97,8 +98,9 @@ export function engineBuild(): EngineBuild {
 let codeHash: string | null = null;
 
 /**
- * A fingerprint of the code that builds and trains a model: every source file of lib/models and lib/train (sorted
- * by name). Any change there gives new cache keys, so old models retrain rather than being reused unchecked.
+ * A fingerprint of the code that builds and trains a model: the tokens of every source file of lib/models and
+ * lib/train (sorted by name). Any change to that code gives new cache keys, so old models retrain rather than being
+ * reused unchecked; reformatting and comments do not (sourceTokens), so a prettier run keeps the cache.
  */
 export function codeFingerprint(): string {
   if (codeHash) return codeHash;
@@ -110,7 +112,7 @@ export function codeFingerprint(): string {
       .sort();
     for (const f of files) {
       h.update(`${path.basename(dir)}/${f}\n`);
-      h.update(fs.readFileSync(path.join(dir, f)));
+      h.update(sourceTokens(fs.readFileSync(path.join(dir, f), 'utf8'), f));
     }
   }
   codeHash = h.digest('hex').slice(0, 16);
