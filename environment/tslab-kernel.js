@@ -11,5 +11,6 @@ process.chdir(root);
 process.env.TESSERA_NOTEBOOK = '1';
 require('./tslab-folder-imports').patchTslabFolderImports(root);
 require('./tslab-headless').freezeTslabSources(root);
+require('./tslab-iopub').sendIopubAtOnce(root);
 const { startKernel } = require(path.join(root, 'node_modules', 'tslab', 'dist', 'main.js'));
 startKernel({ configPath: process.argv[2] || '', enableFindLocal: false });

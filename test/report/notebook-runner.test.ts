@@ -55,6 +55,17 @@ describe.each(executors)('runNotebook with %s', (executor) => {
     expect(html).toContain('In [2]:');
   });
 
+  it('keeps a cell that writes often without yielding (zeromq.js throws on the 514th synchronous IOPub send)', async () => {
+    const file = path.join(dir, 'chatty.ipynb');
+    const loop = 'for (let i = 0; i < 2000; i++) process.stdout.write(".");\nconsole.log("\\nwrote 2000");';
+    fs.writeFileSync(file, JSON.stringify(notebook(loop, 'console.log("next cell");')));
+    const result = await runNotebook(file, { outDir: dir, executor, cellTimeout: 120 });
+    expect(result.error).toBeUndefined();
+    const nb = JSON.parse(fs.readFileSync(result.executedPath, 'utf8')) as Notebook;
+    expect(JSON.stringify(nb.cells[0].outputs)).toContain('wrote 2000');
+    expect(JSON.stringify(nb.cells[1].outputs)).toContain('next cell');
+  });
+
   it('reports a failing cell with its message', async () => {
     const file = path.join(dir, 'bad.ipynb');
     fs.writeFileSync(file, JSON.stringify(notebook('console.log("before");', 'throw new Error("boom-4711");', 'console.log("after");')));
