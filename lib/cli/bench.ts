@@ -6,12 +6,15 @@ export const command: Command = {
   name: 'bench',
   summary: 'benchmark the training/inference engine (JSON)',
   usage:
-    'usage: tessera bench [--reps N] [--nets reference,conv64,bagnet,antialiased]\n\nTrains and runs the benchmark nets on the chosen ' +
-    'backend (and PyTorch, when /usr/bin/python3 imports torch) and prints one JSON object of images per second.',
+    'usage: tessera bench [--reps N] [--rounds N] [--nets reference,conv64,bagnet,antialiased]\n\nTrains and runs the benchmark ' +
+    'nets on the chosen backend and in PyTorch (both memory formats, when /usr/bin/python3 imports torch), alternating ' +
+    'them --rounds times (default 2), each figure the best of --reps runs (default 3). Prints a table (stderr) and one ' +
+    "JSON object (stdout): images per second, ratios to PyTorch's better format, GFLOP/s and the fraction of the " +
+    "machine's limit (a large matmul and conv through the engine).",
   async run(argv) {
-    const args = parseArgs(argv, { command: 'bench', values: ['reps', 'nets'] });
+    const args = parseArgs(argv, { command: 'bench', values: ['reps', 'rounds', 'nets'] });
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { runBench, BENCH_NETS } = require('../engine/bench') as typeof import('../engine/bench');
+    const { runBench, formatBenchTable, BENCH_NETS } = require('../engine/bench') as typeof import('../engine/bench');
     const nets = stringFlag(args, 'nets', BENCH_NETS.join(','))
       .split(',')
       .map((n) => n.trim());
@@ -20,7 +23,12 @@ export const command: Command = {
       throw new UserError(
         `bench: unknown net ${unknown.join(', ')}; expected a comma-separated list of ${BENCH_NETS.join(', ')}, e.g. --nets conv64,bagnet`,
       );
-    const result = await runBench({ reps: intFlag(args, 'reps', 3, { min: 1 }), nets: nets as (typeof BENCH_NETS)[number][] });
+    const result = await runBench({
+      reps: intFlag(args, 'reps', 3, { min: 1 }),
+      rounds: intFlag(args, 'rounds', 2, { min: 1 }),
+      nets: nets as (typeof BENCH_NETS)[number][],
+    });
+    process.stderr.write(formatBenchTable(result) + '\n');
     console.log(JSON.stringify(result));
     return 0;
   },

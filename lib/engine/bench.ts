@@ -1,5 +1,5 @@
 /**
- * `tessera bench`: training and inference speed of the engine on two fixed conv nets, and of PyTorch on the same
+ * `tessera bench`: training and inference speed of the engine on four fixed conv nets, and of PyTorch on the same
  * nets when /usr/bin/python3 imports torch (same threads), with the ratios.
  *
  * reference: conv3x3 32 same relu > maxpool2 > conv3x3 64 same relu > maxpool2 > conv3x3 64 same relu > GAP >
@@ -9,17 +9,53 @@
  * bagnet:    lib/models' BagNet-17 (widths 32-64-128, strides 2-2-1, batch norm), input 64x64x3, 10 classes.
  * antialiased: conv64 with each stride-2 conv made anti-aliased as in Zhang (2019): conv3x3 stride 1 relu > BlurPool
  *            (tri-3, reflect pad, stride 2), the building block of the shift-invariance study.
- * Batch 64, Adam, softmax cross-entropy; each figure is the best of `reps` timed runs after a warm-up.
+ * Batch 64, Adam, softmax cross-entropy; each figure is the best of `reps` timed runs after a warm-up, and the best
+ * over `rounds` rounds in which the engine and PyTorch alternate on each net (the machine is shared: back to back,
+ * both see the same load). PyTorch runs in both memory formats (NCHW, channels_last); ratios use the better one.
+ * Beside each net: its FLOPs per image (lib/engine/flops.ts), the GFLOP/s the engine achieved and that as a fraction
+ * of the machine's limit, measured through the engine's own kernels (a large matmul and a large conv).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { initEngine, describeEngine } from './index';
+import { countFlops, type ModelFlops } from './flops';
 
 export interface NetSpeed {
   train_ips: number;
   infer_ips: number;
+}
+
+/** PyTorch's memory formats: its default (contiguous NCHW) and channels_last (oneDNN's fast path on AVX-512). */
+export const TORCH_FORMATS = ['nchw', 'channels_last'] as const;
+export type TorchFormat = (typeof TORCH_FORMATS)[number];
+
+/** PyTorch on one net: each memory format, and the better of the two for training and for inference. */
+export interface TorchNetSpeed {
+  formats: Record<TorchFormat, NetSpeed>;
+  best: NetSpeed & { train_format: TorchFormat; infer_format: TorchFormat };
+}
+
+/** One net's line of the report. FLOPs are per image (lib/engine/flops.ts); fractions are of the machine's limit. */
+export interface NetReport {
+  engine: NetSpeed;
+  flops: { train: number; infer: number };
+  /** GFLOP/s the engine achieved (images/s x FLOPs per image) and that as a fraction of `limit.gflops`. */
+  gflops: { train: number; infer: number };
+  limit_fraction: { train: number; infer: number };
+  pytorch?: TorchNetSpeed;
+  /** Engine / PyTorch's better format. */
+  ratio?: { train: number; infer: number };
+}
+
+/** The machine's limit measured through the engine's own kernels: a large matmul and a large conv (GFLOP/s). */
+export interface MachineLimit {
+  matmul_gflops: number;
+  conv_gflops: number;
+  /** The larger of the two: the denominator of every fraction. */
+  gflops: number;
 }
 
 export interface BenchResult {
@@ -28,9 +64,12 @@ export interface BenchResult {
   engine: string;
   batch: number;
   reps: number;
-  nets: Record<string, NetSpeed>;
-  pytorch?: { version: string; threads: number; nets: Record<string, NetSpeed> } | { error: string };
-  ratios?: Record<string, { train: number; infer: number }>;
+  rounds: number;
+  limit: MachineLimit;
+  nets: Record<string, NetReport>;
+  pytorch: { version: string; threads: number } | { error: string } | null;
+  /** 1-minute load averages before and after the run (the machine is shared: speeds move with the load). */
+  load: { before: number; after: number };
   seconds: number;
 }
 
@@ -97,39 +136,64 @@ function stepsFor(ipsGuess: number, seconds: number): number {
   return Math.max(2, Math.min(50, Math.round((ipsGuess * seconds) / BATCH)));
 }
 
-async function benchNet(name: BenchNet, reps: number): Promise<NetSpeed> {
+/** A net compiled for the bench, with its train and infer steps on one fixed batch. */
+interface BenchModel {
+  train(): Promise<void>;
+  infer(): Promise<void>;
+  flops: ModelFlops;
+  dispose(): void;
+}
+
+function benchModel(name: BenchNet): BenchModel {
   const model = buildBenchNet(name);
   model.compile({ optimizer: tf.train.adam(1e-3), loss: benchLoss(name) });
   const x = tf.randomUniform([BATCH, ...inputShape(name)]);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
-  const train = async () => {
-    await model.trainOnBatch(x, y);
+  return {
+    async train() {
+      await model.trainOnBatch(x, y);
+    },
+    async infer() {
+      const p = model.predict(x) as tf.Tensor;
+      await p.data();
+      p.dispose();
+    },
+    flops: countFlops(model),
+    dispose() {
+      tf.dispose([x, y]);
+      model.dispose();
+    },
   };
-  const infer = async () => {
-    const p = model.predict(x) as tf.Tensor;
-    await p.data();
-    p.dispose();
-  };
-  // One timed step to size the runs (about 1.5 s of training, 1 s of inference each).
-  await train();
-  let t0 = Date.now();
-  await train();
-  const trainGuess = BATCH / Math.max(1e-3, (Date.now() - t0) / 1000);
-  await infer();
-  t0 = Date.now();
-  await infer();
-  const inferGuess = BATCH / Math.max(1e-3, (Date.now() - t0) / 1000);
-  const train_ips = await bestIps(train, stepsFor(trainGuess, 1.5), reps, 1);
-  const infer_ips = await bestIps(infer, stepsFor(inferGuess, 1), reps, 1);
-  tf.dispose([x, y]);
-  model.dispose();
+}
+
+/** Images/s of one call of fn (after one untimed call), to size the timed runs. */
+async function guessIps(fn: () => Promise<void>): Promise<number> {
+  await fn();
+  const t0 = Date.now();
+  await fn();
+  return BATCH / Math.max(1e-3, (Date.now() - t0) / 1000);
+}
+
+/** The engine's best images/s on a net (about 1.5 s of training and 1 s of inference a timed run). */
+async function benchEngine(m: BenchModel, reps: number): Promise<NetSpeed> {
+  const train_ips = await bestIps(m.train, stepsFor(await guessIps(m.train), 1.5), reps, 1);
+  const infer_ips = await bestIps(m.infer, stepsFor(await guessIps(m.infer), 1), reps, 1);
   return { train_ips: round(train_ips), infer_ips: round(infer_ips) };
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
+const round2 = (v: number) => Math.round(v * 100) / 100;
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/** The PyTorch script's output: each net in each memory format. */
+export interface TorchRun {
+  version: string;
+  threads: number;
+  nets: Record<string, Record<TorchFormat, NetSpeed>>;
+}
 
 /** Runs the PyTorch side through /usr/bin/python3 (or $TESSERA_PYTHON); an error object when torch is missing. */
-export function runTorchBench(threads: number, reps: number, nets: readonly string[] = BENCH_NETS): BenchResult['pytorch'] {
+export function runTorchBench(threads: number, reps: number, nets: readonly string[] = BENCH_NETS): TorchRun | { error: string } {
   const python = process.env.TESSERA_PYTHON || '/usr/bin/python3';
   const script = path.join(__dirname, 'bench_torch.py');
   if (!fs.existsSync(python)) return { error: `${python} not found; install python3-torch for the PyTorch comparison` };
@@ -138,7 +202,7 @@ export function runTorchBench(threads: number, reps: number, nets: readonly stri
     [script, '--threads', String(threads), '--reps', String(reps), '--batch', String(BATCH), '--nets', nets.join(',')],
     {
       encoding: 'utf8',
-      timeout: 240_000,
+      timeout: 600_000,
       env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'passive' },
     },
   );
@@ -149,46 +213,149 @@ export function runTorchBench(threads: number, reps: number, nets: readonly stri
   return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]);
 }
 
-/** The benchmark: one JSON-able object (see the module comment). Takes 1-3 minutes. */
-export async function runBench(opts: { reps?: number; backend?: string; nets?: BenchNet[]; torch?: boolean } = {}): Promise<BenchResult> {
-  const t0 = Date.now();
-  const reps = opts.reps ?? 3;
-  const info = await initEngine({ backend: opts.backend, quiet: true });
-  const nets: Record<string, NetSpeed> = {};
-  const torchNets: Record<string, NetSpeed> = {};
-  let torchInfo: { version: string; threads: number } | null = null;
-  let torchError: string | null = null;
-  // Each net runs on the engine and then in PyTorch, so that both see the same machine load.
-  for (const name of opts.nets ?? BENCH_NETS) {
-    nets[name] = await benchNet(name, reps);
-    if (opts.torch === false || torchError) continue;
-    const pt = runTorchBench(info.threads, reps, [name]);
-    if (pt && 'nets' in pt) {
-      torchInfo = { version: pt.version, threads: pt.threads };
-      torchNets[name] = pt.nets[name];
-    } else torchError = pt ? pt.error : 'no result';
+/** Best GFLOP/s of `reps` runs of fn, which performs `flops` FLOPs (after one warm-up call). */
+async function bestGflops(fn: () => tf.Tensor, flops: number, reps: number): Promise<number> {
+  const once = async () => {
+    const t = fn();
+    await t.data();
+    t.dispose();
+  };
+  await once();
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    await once();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  const result: BenchResult = {
+  return flops / best / 1e9;
+}
+
+/**
+ * The machine's limit through the engine's own kernels: a 2048^3 matmul and a 3x3 conv of 128 -> 128 channels on
+ * 16 x 56 x 56 (same padding), best of `reps`. Both run the backend's fastest paths (BLAS, oneDNN).
+ */
+export async function measureLimit(reps = 3): Promise<MachineLimit> {
+  const n = 2048;
+  const [a, b] = [tf.randomUniform([n, n]), tf.randomUniform([n, n])];
+  const matmul = await bestGflops(() => tf.matMul(a, b), 2 * n ** 3, reps);
+  const [N, H, W, C] = [16, 56, 56, 128];
+  const x = tf.randomUniform([N, H, W, C]) as tf.Tensor4D;
+  const w = tf.randomUniform([3, 3, C, C]) as tf.Tensor4D;
+  const conv = await bestGflops(() => tf.conv2d(x, w, 1, 'same'), 2 * N * H * W * 9 * C * C, reps);
+  tf.dispose([a, b, x, w]);
+  return { matmul_gflops: round(matmul), conv_gflops: round(conv), gflops: round(Math.max(matmul, conv)) };
+}
+
+/** The better of PyTorch's memory formats, for training and for inference separately. */
+export function bestFormat(formats: Record<TorchFormat, NetSpeed>): TorchNetSpeed['best'] {
+  const pick = (k: keyof NetSpeed) => TORCH_FORMATS.reduce((p, f) => (formats[f][k] > formats[p][k] ? f : p), TORCH_FORMATS[0]);
+  const [tf_, if_] = [pick('train_ips'), pick('infer_ips')];
+  return { train_ips: formats[tf_].train_ips, infer_ips: formats[if_].infer_ips, train_format: tf_, infer_format: if_ };
+}
+
+/** Keeps the better of two measurements of the same thing, field by field (best over interleaved rounds). */
+function better(a: NetSpeed | undefined, b: NetSpeed): NetSpeed {
+  return a ? { train_ips: Math.max(a.train_ips, b.train_ips), infer_ips: Math.max(a.infer_ips, b.infer_ips) } : b;
+}
+
+/** One net's report line from its measurements (pure: the ratios, GFLOP/s and fractions). */
+export function netReport(engine: NetSpeed, flops: ModelFlops, limit: MachineLimit, torch?: Record<TorchFormat, NetSpeed>): NetReport {
+  const gflops = { train: (engine.train_ips * flops.train) / 1e9, infer: (engine.infer_ips * flops.forward) / 1e9 };
+  const report: NetReport = {
+    engine,
+    flops: { train: flops.train, infer: flops.forward },
+    gflops: { train: round(gflops.train), infer: round(gflops.infer) },
+    limit_fraction: { train: round3(gflops.train / limit.gflops), infer: round3(gflops.infer / limit.gflops) },
+  };
+  if (torch) {
+    const best = bestFormat(torch);
+    report.pytorch = { formats: torch, best };
+    report.ratio = { train: round2(engine.train_ips / best.train_ips), infer: round2(engine.infer_ips / best.infer_ips) };
+  }
+  return report;
+}
+
+/**
+ * The benchmark: one JSON-able object (see the module comment). Each net runs `rounds` times, alternating the engine
+ * and PyTorch (both formats) so that both see the same machine load; each figure is the best over the rounds.
+ */
+export async function runBench(
+  opts: { reps?: number; rounds?: number; backend?: string; nets?: BenchNet[]; torch?: boolean } = {},
+): Promise<BenchResult> {
+  const t0 = Date.now();
+  const loadBefore = os.loadavg()[0];
+  const reps = opts.reps ?? 3;
+  const rounds = opts.rounds ?? 2;
+  const info = await initEngine({ backend: opts.backend, quiet: true });
+  const limit = await measureLimit();
+  const nets: Record<string, NetReport> = {};
+  let torchInfo: BenchResult['pytorch'] = null;
+  for (const name of opts.nets ?? BENCH_NETS) {
+    const m = benchModel(name);
+    let engine: NetSpeed | undefined;
+    let torch: Record<TorchFormat, NetSpeed> | undefined;
+    for (let r = 0; r < rounds; r++) {
+      engine = better(engine, await benchEngine(m, reps));
+      if (opts.torch === false || (torchInfo && 'error' in torchInfo)) continue; // off, or failed once already
+      const pt = runTorchBench(info.threads, reps, [name]);
+      if ('error' in pt) {
+        torchInfo = pt;
+        continue;
+      }
+      torchInfo = { version: pt.version, threads: pt.threads };
+      const got = pt.nets[name];
+      torch = Object.fromEntries(TORCH_FORMATS.map((f) => [f, better(torch?.[f], got[f])])) as Record<TorchFormat, NetSpeed>;
+    }
+    nets[name] = netReport(engine as NetSpeed, m.flops, limit, torch);
+    m.dispose();
+  }
+  return {
     backend: info.backend,
     threads: info.threads,
     engine: describeEngine(info),
     batch: BATCH,
     reps,
+    rounds,
+    limit,
     nets,
-    seconds: 0,
+    pytorch: torchInfo,
+    load: { before: round2(loadBefore), after: round2(os.loadavg()[0]) },
+    seconds: Math.round((Date.now() - t0) / 1000),
   };
-  if (opts.torch !== false) {
-    if (torchInfo) {
-      result.pytorch = { ...torchInfo, nets: torchNets };
-      result.ratios = {};
-      for (const name of Object.keys(torchNets)) {
-        const p = torchNets[name];
-        result.ratios[name] = { train: round2(nets[name].train_ips / p.train_ips), infer: round2(nets[name].infer_ips / p.infer_ips) };
-      }
-    } else result.pytorch = { error: torchError ?? 'PyTorch comparison skipped' };
-  }
-  result.seconds = Math.round((Date.now() - t0) / 1000);
-  return result;
 }
 
-const round2 = (v: number) => Math.round(v * 100) / 100;
+/** The report as a markdown table (images/s, engine / PyTorch's better format, GFLOP/s and fraction of the limit). */
+export function formatBenchTable(r: BenchResult): string {
+  const fmt = (s?: NetSpeed, k: keyof NetSpeed = 'train_ips') => (s ? String(Math.round(s[k])) : '-');
+  const lines = [
+    `${r.engine}; batch ${r.batch}, best of ${r.reps} x ${r.rounds} rounds; load ${r.load.before} -> ${r.load.after}`,
+    `machine limit (engine kernels): matmul ${r.limit.matmul_gflops} GFLOP/s, conv ${r.limit.conv_gflops} GFLOP/s`,
+    r.pytorch && 'version' in r.pytorch
+      ? `PyTorch ${r.pytorch.version}, ${r.pytorch.threads} threads`
+      : `PyTorch: ${r.pytorch?.error ?? 'off'}`,
+    '',
+    '| net | step | engine img/s | PyTorch NCHW | PyTorch channels_last | ratio (vs better) | MFLOP/img | engine GFLOP/s | of limit |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, n] of Object.entries(r.nets)) {
+    for (const [step, k, f] of [
+      ['train', 'train_ips', 'train'],
+      ['infer', 'infer_ips', 'infer'],
+    ] as const) {
+      const pt = n.pytorch?.formats;
+      const cells = [
+        name,
+        step,
+        fmt(n.engine, k),
+        fmt(pt?.nchw, k),
+        fmt(pt?.channels_last, k),
+        n.ratio ? `${n.ratio[f].toFixed(2)}x` : '-',
+        (n.flops[f] / 1e6).toFixed(1),
+        n.gflops[f].toFixed(1),
+        `${(n.limit_fraction[f] * 100).toFixed(1)}%`,
+      ];
+      lines.push(`| ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
