@@ -2,7 +2,7 @@ import { Box } from '../../lib/analysis/hog';
 import { Rng } from '../../lib/util/rng';
 import { CLAIM_RULES, VISUAL_SUMMARIES_CONFIGS } from '../../lib/studies/visual-summaries/config';
 import { largeComponents, pruneRedundant, purityOf, Summary } from '../../lib/studies/visual-summaries/summaries';
-import { fleissKappa, simulatedAnswer, StudyAnswer, summaryTask, userStudyTable } from '../../lib/studies/visual-summaries/userstudy';
+import { simulatedAnswer, StudyAnswer, summaryTask, userStudyTables } from '../../lib/studies/visual-summaries/userstudy';
 import { SCALES } from '../../lib/studies/types';
 
 describe('visual-summaries config', () => {
@@ -63,24 +63,6 @@ describe('user study', () => {
     expect(simulatedAnswer(summary([5, 4, 1, 2]), names, new Rng(0), { perception: 1, yes: 0.75, partly: 0.5 }).same).toBe('no');
   });
 
-  it("Fleiss' kappa: 1 for perfect agreement across categories, the textbook value otherwise (hand-worked)", () => {
-    expect(
-      fleissKappa([
-        [3, 0, 0],
-        [0, 3, 0],
-        [0, 0, 3],
-      ]),
-    ).toBeCloseTo(1, 10);
-    // Two subjects, two raters, two categories: [[2,0],[1,1]]: P = (1 + 0)/2 = 0.5; p = (3/4, 1/4), Pe = 10/16;
-    // kappa = (0.5 - 0.625)/0.375.
-    expect(
-      fleissKappa([
-        [2, 0],
-        [1, 1],
-      ]),
-    ).toBeCloseTo(-1 / 3, 10);
-  });
-
   it('builds the per-architecture table from answers in the web app shape', () => {
     const tasks = [
       summaryTask('a-1', ['x.png'], { label: 'A 1', architecture: 'A', class: 'c' }),
@@ -92,19 +74,21 @@ describe('user study', () => {
       { participant: 'p1', study: 's', task: 'a-2', answer: { same: 'no', name: 'tail', clarity: 1 } },
       { participant: 'p2', study: 's', task: 'a-2', answer: { same: 'yes', name: 'beak', clarity: 2 } },
     ];
-    const t = userStudyTable(tasks, answers, false);
-    expect(t.rows).toEqual([
-      {
-        architecture: 'A',
-        summaries: 2,
-        answers: 4,
-        agreement: 0.75,
-        namingConsistency: 0.75,
-        fleissKappa: expect.any(Number),
-        meanClarity: 2.75,
-      },
+    const tables = userStudyTables('s', tasks, answers, new Rng(1), false);
+    expect(tables.map((t) => t.name)).toEqual(['user-study-overview', 'user-study-summary-per-task', 'user-study-summary-overall']);
+    expect(tables[1].rows.map((r) => [r.group, r.agreement, r.namingConsistency, r['mean clarity']])).toEqual([
+      ['A', 1, 1, 4],
+      ['A', 0.5, 0.5, 1.5],
     ]);
-    expect(t.caption).not.toMatch(/SIMULATED/);
-    expect(userStudyTable(tasks, answers, true).caption).toMatch(/SIMULATED/);
+    // Overall and per architecture: agreement (1 + 0.5) / 2, naming consistency (1 + 0.5) / 2.
+    const overall = tables[2].rows.filter((r) => String(r.measure).startsWith('agreement') || String(r.measure).startsWith('naming'));
+    expect(overall.map((r) => [r.group, r.value])).toEqual([
+      ['all', 0.75],
+      ['all', 0.75],
+      ['A', 0.75],
+      ['A', 0.75],
+    ]);
+    expect(tables.every((t) => !/SIMULATED/.test(t.caption))).toBe(true);
+    expect(userStudyTables('s', tasks, answers, new Rng(1), true).every((t) => t.caption.startsWith('SIMULATED'))).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import { computeMasks, MaskResults } from './masks';
 import { computeProposals, ProposalResults } from './proposals';
 import { ArchitectureSummaries, maskRows, summarise, summaryTable } from './results';
 import { dispose, prepare, selectImages, Selection, Session } from './session';
-import { simulatedAnswer, StudyAnswer, summaryTask, SummaryTask, userStudyTable } from './userstudy';
+import { simulatedAnswer, StudyAnswer, summaryTask, SummaryTask, userStudyTables } from './userstudy';
 
 /**
  * Visual summaries (Carletti, Godi, Aghaei & Cristani, "Understanding Deep Architectures by Visual Summaries",
@@ -143,7 +143,7 @@ export async function output(
       caption: "Summaries per class per architecture with test accuracy (the paper's table), purity, and the ablation.",
       rows: table,
     },
-    userStudyTable(study.tasks, study.answers, true),
+    ...userStudyTables(s.ctx.study, study.tasks, study.answers, s.rng.fork('user-study-intervals'), true),
     { name: 'masks', caption: 'Mask statistics per explained image (drop, area, normalised score, score).', rows: maskRows(results) },
   ];
   return {

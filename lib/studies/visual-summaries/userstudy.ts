@@ -1,3 +1,5 @@
+import { analyzeAnswers } from '../../userstudy/analysis';
+import type { Answer } from '../../userstudy/tasks';
 import type { Rng } from '../../util/rng';
 import type { Table } from '../types';
 import type { Summary } from './summaries';
@@ -18,16 +20,12 @@ export interface SummaryTask {
     string,
     { type: 'enum'; values: string[] } | { type: 'integer'; min: number; max: number } | { type: 'string'; maxLength: number }
   >;
-  meta: { label: string; architecture: string; class: string };
+  /** `group` is the architecture: lib/userstudy's summary analysis reports per group. */
+  meta: { label: string; architecture: string; group: string; class: string };
 }
 
 /** An answer as the web app stores it. */
-export interface StudyAnswer {
-  participant: string;
-  study: string;
-  task: string;
-  answer: Record<string, string | number>;
-}
+export type StudyAnswer = Answer;
 
 export const SAME_VALUES = ['yes', 'partly', 'no'];
 
@@ -36,7 +34,7 @@ export const SUMMARY_PROMPT =
   'Do the highlighted regions (inside the red boxes; grey = not salient) show the same part of the bird? ' +
   'Name that part in one or two words, and say how clearly the regions show it (1 = not at all, 5 = very clearly).';
 
-export function summaryTask(id: string, images: string[], meta: SummaryTask['meta']): SummaryTask {
+export function summaryTask(id: string, images: string[], meta: Omit<SummaryTask['meta'], 'group'>): SummaryTask {
   return {
     id,
     kind: 'summary',
@@ -47,7 +45,7 @@ export function summaryTask(id: string, images: string[], meta: SummaryTask['met
       name: { type: 'string', maxLength: 40 },
       clarity: { type: 'integer', min: 1, max: 5 },
     },
-    meta,
+    meta: { ...meta, group: meta.architecture },
   };
 }
 
@@ -77,63 +75,21 @@ export function simulatedAnswer(
   };
 }
 
-/** Fleiss' kappa over subjects x categories counts (raters per subject may differ; each >= 2). NaN when chance is 1. */
-export function fleissKappa(counts: readonly number[][]): number {
-  const k = counts[0]?.length ?? 0;
-  const totals = new Array<number>(k).fill(0);
-  let ratings = 0;
-  let sumP = 0;
-  for (const row of counts) {
-    const n = row.reduce((a, b) => a + b, 0);
-    sumP += (row.reduce((a, v) => a + v * v, 0) - n) / (n * (n - 1));
-    row.forEach((v, j) => (totals[j] += v));
-    ratings += n;
-  }
-  const chance = totals.reduce((a, t) => a + (t / ratings) ** 2, 0);
-  return chance === 1 ? NaN : (sumP / counts.length - chance) / (1 - chance);
-}
-
 /**
- * The user-study table per architecture from answers in the web app's shape: summaries, answers, agreement (share
- * of "yes"), naming consistency (share of names equal to the summary's most common name), Fleiss' kappa of "same"
- * over the summaries, and mean clarity.
+ * The user-study tables (lib/userstudy's analysis, the same that reads real answers from the web app's database):
+ * overview, per summary, and overall plus per architecture (`meta.group`) with bootstrap intervals over summaries.
+ * Tables are named "user-study-<name>"; with simulated answers every caption says so first.
  */
-export function userStudyTable(tasks: readonly SummaryTask[], answers: readonly StudyAnswer[], simulated: boolean): Table {
-  const archs = [...new Set(tasks.map((t) => t.meta.architecture))];
-  const rows = archs.map((arch) => {
-    const mine = tasks.filter((t) => t.meta.architecture === arch);
-    const agreement: number[] = [];
-    const naming: number[] = [];
-    const clarity: number[] = [];
-    const kappaRows: number[][] = [];
-    for (const t of mine) {
-      const got = answers.filter((a) => a.task === t.id);
-      if (!got.length) continue;
-      agreement.push(got.filter((a) => a.answer.same === 'yes').length / got.length);
-      const names = got.map((a) => String(a.answer.name).trim().toLowerCase());
-      const top = Math.max(...[...new Set(names)].map((n) => names.filter((m) => m === n).length));
-      naming.push(top / names.length);
-      clarity.push(...got.map((a) => Number(a.answer.clarity)));
-      if (got.length >= 2) kappaRows.push(SAME_VALUES.map((v) => got.filter((a) => a.answer.same === v).length));
-    }
-    const mean = (v: number[]) => (v.length ? Number((v.reduce((a, b) => a + b, 0) / v.length).toFixed(3)) : NaN);
-    return {
-      architecture: arch,
-      summaries: mine.length,
-      answers: answers.filter((a) => mine.some((t) => t.id === a.task)).length,
-      agreement: mean(agreement),
-      namingConsistency: mean(naming),
-      fleissKappa: kappaRows.length >= 2 ? Number(fleissKappa(kappaRows).toFixed(3)) : NaN,
-      meanClarity: mean(clarity),
-    };
-  });
-  return {
-    name: 'user-study',
-    caption:
-      `User-study table per ` +
-      `architecture${simulated ? ' from SIMULATED annotators answering from the ground-truth part maps (not people)' : ''}: ` +
-      'agreement = share of "yes, same part"; naming consistency = share of names equal to the summary\'s most common name; Fleiss\' ' +
-      'kappa of the "same" answers.',
-    rows,
-  };
+export function userStudyTables(
+  study: string,
+  tasks: readonly SummaryTask[],
+  answers: readonly StudyAnswer[],
+  rng: Rng,
+  simulated: boolean,
+): Table[] {
+  return analyzeAnswers({ study, tasks: [...tasks] }, answers, rng).map((t) => ({
+    ...t,
+    name: `user-study-${t.name}`,
+    caption: (simulated ? 'SIMULATED annotators answering from the ground-truth part maps (not people). ' : '') + t.caption,
+  }));
 }
