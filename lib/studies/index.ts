@@ -12,6 +12,7 @@ const STUDIES: Record<string, () => Study> = {
   'shift-invariance': () => require('./shift-invariance').study,
   protopnet: () => require('./protopnet').study,
   'visual-summaries': () => require('./visual-summaries').study,
+  scores: () => require('./scores').study,
 };
 
 export function studyNames(): string[] {
