@@ -6,9 +6,11 @@ import { info } from '../util/progress';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { fuseLayersBatchNorm } from './batchnorm';
 import { fuseLayersConv } from './conv-fusion';
+import { fuseLayersPredict } from './predict';
 
 export { batchNormTraining, fuseLayersBatchNorm } from './batchnorm';
 export { convBiasActivation, fuseLayersConv } from './conv-fusion';
+export { fuseLayersPredict, predictWithPlan, PREDICT_BATCH } from './predict';
 
 /** Which TensorFlow.js backend runs, with how many threads, and a short description. */
 export interface EngineInfo {
@@ -77,9 +79,11 @@ const CANDIDATES: Candidate[] = [
         return `tfjs-backend-torch failed to load: ${(err as Error).message.split('\n')[0]}`;
       }
       if (!torch.isAvailable()) return torch.unavailableReason();
-      // tfjs-layers' batch norm and conv+bias+relu train through fused ATen kernels on this backend.
+      // tfjs-layers' batch norm and conv+bias+relu train through fused ATen kernels on this backend; predict runs a
+      // compiled inference plan.
       fuseLayersBatchNorm();
       fuseLayersConv();
+      fuseLayersPredict();
       return null;
     },
     threads: () => (tf.backend() as unknown as { getThreads(): number }).getThreads(),

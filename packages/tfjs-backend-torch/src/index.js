@@ -481,34 +481,40 @@ function conv2dInfo(xShape, fShape, attrs, depthwise) {
   );
 }
 
+/** The addon result [values, shape] of a conv2d (+ bias) on NHWC tensors, or undefined for a case it does not cover. */
+function convCall(backend, inputs, attrs, depthwise) {
+  const { x, filter, bias } = inputs;
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+  if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
+  const info = conv2dInfo(x.shape, filter.shape, attrs, depthwise);
+  if (!convMatches(info) || util.sizeFromShape(info.outShape) === 0) return undefined;
+  const pads = torchPads(info);
+  const groups = depthwise ? x.shape[3] : 1;
+  let biasArg = null;
+  if (bias) {
+    if (util.sizeFromShape(bias.shape) !== info.outChannels || bias.dtype !== 'float32') return undefined;
+    biasArg = [backend.data.get(bias.dataId).values, [info.outChannels]];
+  }
+  return call(
+    'aten::conv2d',
+    [
+      convInput(backend, x, pads),
+      weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise),
+      biasArg,
+      [info.strideHeight, info.strideWidth],
+      pads.sym,
+      [info.dilationHeight, info.dilationWidth],
+      groups,
+    ],
+    NCHW_TO_NHWC,
+  );
+}
+
 function convForward(depthwise, fused) {
   return ({ inputs, backend, attrs }) => {
-    const { x, filter, bias, preluActivationWeights } = inputs;
-    if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return undefined;
-    if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
-    const info = conv2dInfo(x.shape, filter.shape, attrs, depthwise);
-    if (!convMatches(info) || util.sizeFromShape(info.outShape) === 0) return undefined;
-    const pads = torchPads(info);
-    const groups = depthwise ? x.shape[3] : 1;
-    let biasArg = null;
-    if (bias) {
-      if (util.sizeFromShape(bias.shape) !== info.outChannels || bias.dtype !== 'float32') return undefined;
-      biasArg = [backend.data.get(bias.dataId).values, [info.outChannels]];
-    }
-    let r = call(
-      'aten::conv2d',
-      [
-        convInput(backend, x, pads),
-        weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise),
-        biasArg,
-        [info.strideHeight, info.strideWidth],
-        pads.sym,
-        [info.dilationHeight, info.dilationWidth],
-        groups,
-      ],
-      NCHW_TO_NHWC,
-    );
-    if (fused) r = activate(backend, r, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha);
+    let r = convCall(backend, inputs, attrs, depthwise);
+    if (r === undefined) return undefined;
+    if (fused) r = activate(backend, r, attrs.activation, inputs.preluActivationWeights, attrs.leakyreluAlpha);
     return backend.out(r, 'float32');
   };
 }
@@ -904,6 +910,29 @@ const GRAD_KERNELS = {
     );
     return backend.out(r[0], 'float32');
   },
+};
+
+/**
+ * Inference-only conv2d (+ bias) + max pooling + activation in one kernel (not a tfjs kernel; lib/engine's inference
+ * plan uses it for a Conv2D layer whose only reader is a MaxPooling2D with 'valid' padding). The activation runs after
+ * the pooling: relu and the other fused activations are nondecreasing, so max(act(v)) = act(max(v)) exactly, and the
+ * activation touches a quarter of the elements (2x2 pooling). The conv output never reaches JS.
+ * attrs: the conv's {strides, pad, dilations, activation}, and pool {poolSize, poolStrides}.
+ */
+GRAD_KERNELS.TorchConvPool = ({ inputs, backend, attrs }) => {
+  const act = attrs.activation ?? 'linear';
+  if (!['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'].includes(act))
+    throw new Error(`TorchConvPool: activation '${act}' is not monotone`);
+  try {
+    const r = T(convCall(backend, inputs, { ...attrs, dataFormat: 'NHWC' }, false));
+    if (!r) throw new Error(`TorchConvPool: conv of ${inputs.x.shape} by ${inputs.filter.shape} is not covered natively`);
+    const [ph, pw] = attrs.poolSize;
+    const [sh, sw] = attrs.poolStrides;
+    const y = call('aten::max_pool2d', [[r[0], r[1], NHWC_TO_NCHW], [ph, pw], [sh, sw], [0, 0], [1, 1], false], NCHW_TO_NHWC);
+    return backend.out(activate(backend, y, act, null, attrs.leakyreluAlpha), 'float32');
+  } finally {
+    freeScratch();
+  }
 };
 
 /**

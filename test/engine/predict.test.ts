@@ -1,0 +1,91 @@
+/** The torch backend's inference plan (lib/engine/predict.ts) against tfjs-layers' own predict, and TorchConvPool. */
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../lib/engine';
+import { buildBenchNet, type BenchNet } from '../../lib/engine/bench';
+import { inferencePlan } from '../../lib/engine/predict';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const torch = require('tfjs-backend-torch');
+const maybe = torch.isAvailable() ? describe : describe.skip;
+
+/** tfjs-layers' own path: predictOnBatch runs its predict loop (not the patched predict). */
+const reference = (m: tf.LayersModel, x: tf.Tensor) => (m.predictOnBatch(x) as tf.Tensor).dataSync();
+
+maybe('inference plan on the torch backend', () => {
+  beforeAll(async () => {
+    await initEngine({ backend: 'torch', quiet: true });
+  });
+
+  it.each(['reference', 'bagnet', 'antialiased'] as BenchNet[])('%s: predict equals tfjs-layers (exactly on the same batch)', (net) => {
+    const m = buildBenchNet(net);
+    expect(inferencePlan(m)).not.toBeNull();
+    const x = tf.randomUniform(net === 'reference' ? [40, 28, 28, 1] : [12, 64, 64, 3], 0, 1, 'float32', 1);
+    const want = reference(m, x);
+    const before = tf.memory().numTensors;
+    const whole = m.predict(x) as tf.Tensor;
+    expect(Array.from(whole.dataSync())).toEqual(Array.from(want));
+    // In chunks of 5 the kernels see other batch sizes: equal up to float summation order.
+    const chunked = m.predict(x, { batchSize: 5 }) as tf.Tensor;
+    expect(Math.max(...chunked.dataSync().map((v, i) => Math.abs(v - want[i])))).toBeLessThan(1e-6);
+    tf.dispose([whole, chunked]);
+    expect(tf.memory().numTensors).toBe(before); // intermediates disposed
+    x.dispose();
+    m.dispose();
+  });
+
+  it('fuses a conv into the max pooling that is its only reader, and not one whose output is also read elsewhere', () => {
+    const plain = buildBenchNet('reference'); // conv > pool > conv > pool > conv > GAP > dense: 2 fusions, 5 steps
+    expect(inferencePlan(plain)?.steps).toHaveLength(5);
+    const x = tf.input({ shape: [8, 8, 2] });
+    const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+    const p = tf.layers.maxPooling2d({ poolSize: 2 }).apply(c) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: x, outputs: [p, c] });
+    expect(inferencePlan(m)?.steps).toHaveLength(2);
+    const xs = tf.randomUniform([3, 8, 8, 2], -1, 1, 'float32', 2);
+    const got = m.predict(xs) as tf.Tensor[];
+    const want = m.predictOnBatch(xs) as tf.Tensor[];
+    got.forEach((g, i) => expect(Array.from(g.dataSync())).toEqual(Array.from(want[i].dataSync())));
+    tf.dispose([xs, ...got, ...want]);
+  });
+
+  it('TorchConvPool matches conv, bias, relu, then pooling on a hand-worked case', () => {
+    // x = 1..16 in a 4x4 map; a 1x1 conv with weight -1 and bias 6 gives 6 - x; relu; 2x2 max pooling:
+    // [[5, 4, 3, 2], [1, 0, 0, 0], [0...], [0...]] -> [[5, 3], [0, 0]].
+    const x = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      [1, 4, 4, 1],
+    );
+    const filter = tf.tensor4d([-1], [1, 1, 1, 1]);
+    const bias = tf.tensor1d([6]);
+    const attrs = { strides: [1, 1], pad: 'valid', dilations: [1, 1], activation: 'relu', poolSize: [2, 2], poolStrides: [2, 2] };
+    const y = tf.engine().runKernel('TorchConvPool', { x, filter, bias }, attrs as never) as tf.Tensor;
+    expect(y.shape).toEqual([1, 2, 2, 1]);
+    expect(Array.from(y.dataSync())).toEqual([5, 3, 0, 0]);
+    // The literal order (activation before pooling) on random data, 'same' padding, stride-2 conv, 3x3 pooling at 2.
+    const xr = tf.randomUniform([2, 9, 9, 3], -1, 1, 'float32', 3);
+    const wr = tf.randomUniform([3, 3, 3, 4], -1, 1, 'float32', 4);
+    const br = tf.randomUniform([4], -1, 1, 'float32', 5);
+    const a2 = { ...attrs, strides: [2, 2], pad: 'same', poolSize: [3, 3], poolStrides: [2, 2] };
+    const fused = tf.engine().runKernel('TorchConvPool', { x: xr, filter: wr, bias: br }, a2 as never) as tf.Tensor;
+    const literal = tf.maxPool(
+      tf.relu(tf.add(tf.conv2d(xr as tf.Tensor4D, wr as tf.Tensor4D, 2, 'same'), br)) as tf.Tensor4D,
+      3,
+      2,
+      'valid',
+    );
+    expect(fused.shape).toEqual(literal.shape);
+    expect(Array.from(fused.dataSync())).toEqual(Array.from(literal.dataSync()));
+    tf.dispose([x, filter, bias, y, xr, wr, br, fused, literal]);
+  });
+
+  it('leaves models with other layers, and inputs of the wrong shape, to tfjs-layers', () => {
+    const m = tf.sequential();
+    m.add(tf.layers.upSampling2d({ inputShape: [2, 2, 1], size: [2, 2] }));
+    expect(inferencePlan(m)).toBeNull();
+    const x = tf.ones([1, 2, 2, 1]);
+    expect((m.predict(x) as tf.Tensor).shape).toEqual([1, 4, 4, 1]);
+    const ref = buildBenchNet('reference');
+    expect(() => ref.predict(tf.ones([1, 27, 28, 1]))).toThrow(/expected .* to have shape \[null,28,28,1\]/);
+    tf.dispose([x]);
+  });
+});
