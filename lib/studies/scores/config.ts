@@ -43,11 +43,11 @@ export interface ScoresConfig {
 export const SCORES_CONFIGS: Record<Scale, ScoresConfig> = {
   quick: {
     images: 32,
-    randomisationImages: 8,
+    randomisationImages: 6,
     pointingTolerance: 2,
-    perturbation: { cell: 8, steps: 8, randomOrders: 4 },
-    randomisation: { points: 4, absolute: false },
-    methods: { igSteps: 8, occlusionWindow: 16, occlusionStride: 8, windowStride: 8, maskIterations: [30, 15], maskImages: 8 },
+    perturbation: { cell: 8, steps: 16, randomOrders: 2 },
+    randomisation: { points: 3, absolute: false },
+    methods: { igSteps: 8, occlusionWindow: 16, occlusionStride: 8, windowStride: 8, maskIterations: [20, 10], maskImages: 6 },
     gridImages: 3,
     resamples: 2000,
   },

@@ -14,10 +14,28 @@ const methodLabel = (id: string) => METHODS.find((m) => m.info.id === id)?.info.
 const scoreInfo = (id: string) => SCORES.find((s) => s.info.id === id)!.info;
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
 
+/** One colour per method (and grey for chance), the same in every panel and figure. */
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#bcbd22', '#17becf', '#393b79', '#637939'];
+const COLOURS: Record<string, string> = {
+  ...Object.fromEntries(METHODS.map((m, i) => [m.info.label, PALETTE[i % PALETTE.length]])),
+  'random order (chance)': '#7f7f7f',
+};
+
+/** Short two-line column titles of the scores. */
+const SHORT: Record<string, string> = {
+  'pointing-game': 'pointing<br>game',
+  'energy-in-mask': 'energy<br>in mask',
+  deletion: 'deletion<br>AUC',
+  insertion: 'insertion<br>AUC',
+  randomisation: 'randomisation<br>Spearman',
+  sparseness: 'sparseness<br>(Gini)',
+};
+
 /**
  * The method x metric table of one dataset as a heatmap: a row per (model, method), a column per metric. A cell's
- * shade is its rank in the column, best = 1 (direction-aware: lower is better for deletion and randomisation);
- * its text the mean and, below it, the chance level where the metric has one.
+ * shade is its rank among the methods of the same model in that column, best = 1 (direction-aware: lower is better
+ * for deletion and randomisation; scores of different models are not comparable: deletion depends on the model's
+ * confidence); its text the mean and the chance level in brackets where the metric has one.
  */
 export function tableFigure(rows: ScoreRow[], d: ScoredDataset): Figure {
   const mine = rows.filter((r) => r.dataset === d.name);
@@ -28,7 +46,10 @@ export function tableFigure(rows: ScoreRow[], d: ScoredDataset): Figure {
     mine.find((r) => r.model === model && r.method === method && r.metric === metric);
   const shade = entries.map(([model, method]) =>
     metrics.map((metric) => {
-      const col = entries.map(([mo, me]) => cell(mo, me, metric)?.value ?? NaN).filter(Number.isFinite);
+      const col = entries
+        .filter(([mo]) => mo === model)
+        .map(([mo, me]) => cell(mo, me, metric)?.value ?? NaN)
+        .filter(Number.isFinite);
       const v = cell(model, method, metric)?.value ?? NaN;
       if (!Number.isFinite(v) || col.length < 2) return NaN;
       const better = col.filter((c) => (scoreInfo(metric).direction === 'higher' ? c < v : c > v)).length;
@@ -45,16 +66,17 @@ export function tableFigure(rows: ScoreRow[], d: ScoredDataset): Figure {
   const spec = matrixTable({
     title: `${d.label}: every method x every score (mean over images; chance in brackets)`,
     rows: entries.map(([model, method]) => `${modelLabel(model)} · ${methodLabel(method)}`),
-    cols: metrics.map((m) => `${scoreInfo(m).label} (${scoreInfo(m).direction === 'higher' ? '↑' : '↓'})`),
+    cols: metrics.map((m) => `${SHORT[m] ?? scoreInfo(m).label} ${scoreInfo(m).direction === 'higher' ? '↑' : '↓'}`),
     shade,
     text,
-    colourTitle: 'rank in column (1 = best)',
+    colourTitle: 'rank within<br>the model<br>(1 = best)',
   });
   return {
     name: `table-${d.name}`,
     caption:
       `Every applicable method on every ${d.label} model, scored by every metric: mean over the scored images (intervals in ` +
-      'results.json), chance level in brackets; shade = rank within the column, 1 = best (arrows: which direction is better).',
+      'results.json), chance level in brackets; shade = rank among the methods of the same model, 1 = best (arrows: which ' +
+      'direction is better).',
     spec,
   };
 }
@@ -104,7 +126,13 @@ export function cascadeFigure(curves: MeanCurve[], datasets: ScoredDataset[]): F
     caption:
       "Cascading model randomisation (Adebayo et al. 2018): Spearman correlation of each method's maps on the trained model and " +
       'after re-initialising the top k weighted layers (0 layers: the trained map itself, 1 by definition).',
-    spec: linePanels({ title: 'Model randomisation cascade', xTitle: 're-initialised layers (from the top)', yTitle: 'Spearman', panels }),
+    spec: linePanels({
+      title: 'Model randomisation cascade',
+      xTitle: 're-initialised layers (from the top)',
+      yTitle: 'Spearman',
+      panels,
+      colours: COLOURS,
+    }),
   };
 }
 

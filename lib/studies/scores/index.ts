@@ -2,7 +2,7 @@ import { SCORES } from '../../explain/scores/index';
 import type { Study, StudyContext, StudyOutput, Table } from '../types';
 import { scoresClaims } from './claims';
 import { CLAIM_RULES } from './config';
-import { scoresFigures } from './figures';
+import * as figures from './figures';
 import { computeMaps, MapsResult } from './maps';
 import { dispose, prepare, ScoresSession, timed } from './session';
 import { scoreTable, TableResult } from './table';
@@ -90,8 +90,8 @@ export async function output(s: ScoresSession, maps: MapsResult, t: TableResult)
     methodSeconds: maps.maps.map((m) => ({ dataset: m.dataset, model: m.model, method: m.method, seconds: m.seconds })),
     seconds: s.seconds,
   };
-  const figures = await scoresFigures(t, maps, s.datasets, s.config.gridImages);
-  return { results, claims, figures, tables: [modelsTable(s), scoreRowsTable(t), costTable(maps)] };
+  const figs = await figures.scoresFigures(t, maps, s.datasets, s.config.gridImages);
+  return { results, claims, figures: figs, tables: [modelsTable(s), scoreRowsTable(t), costTable(maps)] };
 }
 
 /** The whole study: models, maps, scores, figures and claims. */
@@ -123,6 +123,7 @@ export const scoresSteps = {
   modelsTable,
   scoreRowsTable,
   costTable,
+  figures,
   claims: scoresClaims,
   dispose,
 };
