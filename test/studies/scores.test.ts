@@ -56,7 +56,7 @@ describe('scores claims', () => {
   });
   it('says when a method applies to no model', () => {
     expect(verdict('localises-bagnet-patches')).toBe('inconclusive');
-    expect(claims.find((c) => c.id === 'localises-bagnet-patches')!.measured).toMatch(/applies to none/);
+    expect(claims.find((c) => c.id === 'localises-bagnet-patches')!.measured).toMatch(/no model/);
   });
   it('a competitor better than occlusion on deletion makes the claim fail', () => {
     const t = table();

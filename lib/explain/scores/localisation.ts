@@ -1,4 +1,4 @@
-import { dilate, pointingGame } from '../../analysis/stats';
+import { dilate, pointingGame, PointingResult } from '../../analysis/stats';
 import { onImageGrid } from '../heatmaps';
 import { ChanceInput, ChanceResult, ExplanationScore, masksOf, ScoreInfo, ScoreInput, ScoreResult } from './metric';
 
@@ -9,9 +9,17 @@ import { ChanceInput, ChanceResult, ExplanationScore, masksOf, ScoreInfo, ScoreI
  * time so that every image gets its own score (images without a part pixel score NaN and are left out of means).
  */
 
-/** The map of image i on its pixel grid (NaN where no cell lands). */
-function onImage(input: ScoreInput, i: number): Float32Array {
-  return onImageGrid(input.maps, i, NaN);
+/** `pointingGame` of every image alone (the map on its pixel grid, NaN where no cell lands), read by `pick`. */
+function perImage(info: ScoreInfo, input: ScoreInput, tolerance: number, pick: (r: PointingResult) => number): ScoreResult {
+  const { n, imageHeight: H, imageWidth: W } = input.maps;
+  const masks = masksOf(info, input, n, H * W);
+  return { metric: info.id, values: masks.map((m, i) => pick(pointingGame([onImageGrid(input.maps, i, NaN)], [m], H, W, tolerance))) };
+}
+
+/** Per image, the share of the image its mask covers once grown by `tolerance` px (NaN for an empty mask). */
+function partShare(input: ChanceInput, tolerance: number): ChanceResult {
+  const grown = (m: Uint8Array) => dilate(m, input.height, input.width, tolerance).reduce((a, v) => a + v, 0) / m.length;
+  return { values: (input.masks ?? []).map((m) => (m.some((v) => v) ? grown(m) : NaN)) };
 }
 
 export const POINTING_GAME_INFO: ScoreInfo = {
@@ -32,16 +40,11 @@ export class PointingGame implements ExplanationScore {
   constructor(readonly tolerance = 0) {}
 
   score(input: ScoreInput): ScoreResult {
-    const { n, imageHeight: H, imageWidth: W } = input.maps;
-    const masks = masksOf(this.info, input, n, H * W);
-    const values = masks.map((m, i) => pointingGame([onImage(input, i)], [m], H, W, this.tolerance).hitRate);
-    return { metric: this.info.id, values };
+    return perImage(this.info, input, this.tolerance, (r) => r.hitRate);
   }
 
   chance(input: ChanceInput): ChanceResult {
-    const masks = input.masks ?? [];
-    const grownShare = (m: Uint8Array) => dilate(m, input.height, input.width, this.tolerance).reduce((a, v) => a + v, 0) / m.length;
-    return { values: masks.map((m) => (m.some((v) => v) ? grownShare(m) : NaN)) };
+    return partShare(input, this.tolerance);
   }
 }
 
@@ -61,14 +64,10 @@ export class EnergyInMask implements ExplanationScore {
   readonly info = ENERGY_IN_MASK_INFO;
 
   score(input: ScoreInput): ScoreResult {
-    const { n, imageHeight: H, imageWidth: W } = input.maps;
-    const masks = masksOf(this.info, input, n, H * W);
-    const values = masks.map((m, i) => pointingGame([onImage(input, i)], [m], H, W, 0).massOnTarget);
-    return { metric: this.info.id, values };
+    return perImage(this.info, input, 0, (r) => r.massOnTarget);
   }
 
   chance(input: ChanceInput): ChanceResult {
-    const masks = input.masks ?? [];
-    return { values: masks.map((m) => (m.some((v) => v) ? m.reduce((a, v) => a + (v ? 1 : 0), 0) / m.length : NaN)) };
+    return partShare(input, 0);
   }
 }

@@ -54,6 +54,36 @@ function unmeasured(id: string, text: string, paper: string, kind: Claim['kind']
   return claim({ id, claim: text, paper, measured: why, details: why, verdict: 'inconclusive', kind });
 }
 
+/** A claim read from a pooled quantity against its rule; inconclusive with the reason when nothing was measured. */
+function ruled(
+  id: string,
+  p: Pooled | null,
+  c: {
+    claim: string;
+    paper: string;
+    kind: Claim['kind'];
+    measured: (p: Pooled) => string;
+    rule: string;
+    threshold: number;
+    direction: 'above' | 'below';
+  },
+): Claim {
+  if (!p) return unmeasured(id, c.claim, c.paper, c.kind, 'no model that the methods apply to');
+  return claim({
+    id,
+    claim: c.claim,
+    paper: c.paper,
+    kind: c.kind,
+    measured: c.measured(p),
+    details: `Rule: holds when ${c.rule}; fails when it lies wholly on the other side.`,
+    verdict: verdictFromInterval(p.interval, c.threshold, c.direction),
+    interval: p.interval,
+  });
+}
+
+/** An image's score minus its chance level. */
+const minusChance = (c: CellValues, i: number) => c.values[i] - (c.chance ? c.chance[i] : NaN);
+
 function cellsOf(t: TableResult, method: string, metric: string): CellValues[] {
   return t.cells.filter((c) => c.method === method && c.metric === metric);
 }
@@ -69,60 +99,41 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
 
   for (const method of GRADIENT_METHODS) {
     const id = `randomisation-${method}`;
-    const text = `${method} maps change when the model's layers are re-initialised from the top down`;
-    const paper = 'Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018: gradient maps are sensitive to model randomisation';
     const p = pool(cellsOf(t, method, 'randomisation'), (c, i) => c.values[i], rng.fork(id), resamples);
-    if (!p) {
-      claims.push(unmeasured(id, text, paper, 'paper', 'no model to explain'));
-      continue;
-    }
     claims.push(
-      claim({
-        id,
-        claim: text,
-        paper,
+      ruled(id, p, {
+        claim: `${method} maps change when the model's layers are re-initialised from the top down`,
+        paper: 'Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018: gradient maps are sensitive to model randomisation',
         kind: 'paper',
-        measured: `mean Spearman(trained, all layers re-initialised) ${f3(p.mean)} ${ivText(p.interval)} over ${p.values.length} images of ${p.cells} models`,
-        details: `Rule: holds when the 95% interval of the mean rank correlation lies below ${r.changedBelow}; fails when it lies above.`,
-        verdict: verdictFromInterval(p.interval, r.changedBelow, 'below'),
-        interval: p.interval,
+        measured: (q) =>
+          `mean Spearman(trained, all layers re-initialised) ${f3(q.mean)} ${ivText(q.interval)} over ${q.values.length} images of ${q.cells} models`,
+        rule: `the 95% interval of the mean rank correlation lies below ${r.changedBelow}`,
+        threshold: r.changedBelow,
+        direction: 'below',
       }),
     );
   }
 
   for (const method of LOCALISING_METHODS) {
     const id = `localises-${method}`;
-    const kindText = method.startsWith('bagnet') ? 'BagNet heatmaps' : 'CAM-style maps';
-    const text = `${kindText} (${method}) put more of their positive mass on the discriminative parts than chance`;
-    const paper = method.startsWith('bagnet')
-      ? 'Brendel & Bethge, ICLR 2019: BagNet heatmaps highlight the object parts that decide the class'
-      : 'Zhou et al., CVPR 2016 (CAM) and Selvaraju et al., ICCV 2017 (Grad-CAM): class maps localise the class evidence';
-    const energy = cellsOf(t, method, 'energy-in-mask');
-    const p = pool(energy, (c, i) => c.values[i] - (c.chance ? c.chance[i] : NaN), rng.fork(id), resamples);
-    if (!p) {
-      claims.push(unmeasured(id, text, paper, 'paper', `${method} applies to none of the models`));
-      continue;
-    }
-    const pointing = pool(
-      cellsOf(t, method, 'pointing-game'),
-      (c, i) => c.values[i] - (c.chance ? c.chance[i] : NaN),
-      rng.fork(`${id}-pg`),
-      resamples,
-    );
+    const bagnet = method.startsWith('bagnet');
+    const p = pool(cellsOf(t, method, 'energy-in-mask'), minusChance, rng.fork(id), resamples);
+    const pointing = pool(cellsOf(t, method, 'pointing-game'), minusChance, rng.fork(`${id}-pg`), resamples);
     claims.push(
-      claim({
-        id,
-        claim: text,
-        paper,
+      ruled(id, p, {
+        claim: `${bagnet ? 'BagNet heatmaps' : 'CAM-style maps'} (${method}) put more of their positive mass on the discriminative parts than chance`,
+        paper: bagnet
+          ? 'Brendel & Bethge, ICLR 2019: BagNet heatmaps highlight the object parts that decide the class'
+          : 'Zhou et al., CVPR 2016 (CAM) and Selvaraju et al., ICCV 2017 (Grad-CAM): class maps localise the class evidence',
         kind: 'paper',
-        measured:
-          `energy in mask minus chance ${f3(p.mean)} ${ivText(p.interval)} over ${p.values.length} images of ${p.cells} models` +
+        measured: (q) =>
+          `energy in mask minus chance ${f3(q.mean)} ${ivText(q.interval)} over ${q.values.length} images of ${q.cells} models` +
           (pointing ? `; pointing game minus chance ${f3(pointing.mean)} ${ivText(pointing.interval)}` : ''),
-        details:
-          `Rule: holds when the 95% interval of the mean paired difference energy-in-mask minus the part's share of the image lies above ` +
-          `${r.localisesAbove}; fails when it lies at or below. The pointing game is reported, not ruled.`,
-        verdict: verdictFromInterval(p.interval, r.localisesAbove, 'above'),
-        interval: p.interval,
+        rule:
+          `the 95% interval of the mean paired difference energy-in-mask minus the part's share of the image lies above ` +
+          `${r.localisesAbove} (the pointing game is reported, not ruled)`,
+        threshold: r.localisesAbove,
+        direction: 'above',
       }),
     );
   }
@@ -163,22 +174,18 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
 
   {
     const id = 'input-dominance';
-    const text = 'Gradient x input keeps more of its map under randomisation than saliency (the input term survives)';
     const paired = cellsOf(t, 'gradient-x-input', 'randomisation').filter((c) => partner(t, c, 'saliency'));
     const p = pool(paired, (c, i) => c.values[i] - partner(t, c, 'saliency')!.values[i], rng.fork(id), resamples);
     claims.push(
-      p
-        ? claim({
-            id,
-            claim: text,
-            paper: 'extension (Adebayo et al. 2018 note that gradient x input resembles the input after randomisation)',
-            kind: 'extension',
-            measured: `Spearman(gradient x input) minus Spearman(saliency) ${f3(p.mean)} ${ivText(p.interval)}`,
-            details: `Rule: holds when the 95% interval of the paired difference lies above ${r.inputDominance}.`,
-            verdict: verdictFromInterval(p.interval, r.inputDominance, 'above'),
-            interval: p.interval,
-          })
-        : unmeasured(id, text, 'extension', 'extension', 'no model with both methods'),
+      ruled(id, p, {
+        claim: 'Gradient x input keeps more of its map under randomisation than saliency (the input term survives)',
+        paper: 'extension (Adebayo et al. 2018 note that gradient x input resembles the input after randomisation)',
+        kind: 'extension',
+        measured: (q) => `Spearman(gradient x input) minus Spearman(saliency) ${f3(q.mean)} ${ivText(q.interval)}`,
+        rule: `the 95% interval of the paired difference lies above ${r.inputDominance}`,
+        threshold: r.inputDominance,
+        direction: 'above',
+      }),
     );
   }
 
@@ -197,7 +204,7 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
       'deletion',
       r.beatsRandomOrder,
       'below',
-      (c: CellValues, i: number) => c.values[i] - (c.chance ? c.chance[i] : NaN),
+      minusChance,
     ],
   ] as const) {
     const methods = [...new Set(t.cells.filter((c) => c.metric === metric).map((c) => c.method))].filter(
