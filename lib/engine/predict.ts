@@ -7,12 +7,14 @@
  * recipient counts); the kernels themselves take the rest. On this backend `predict` instead runs a plan compiled
  * once per model: its layers in topological order, each `call`ed directly, intermediates disposed after their last
  * reader, the whole input in one pass up to `PREDICT_BATCH` images (tfjs: 32), no slice or concat when it fits.
- * A Conv2D whose only reader is a 'valid' MaxPooling2D runs with it as one native kernel (TorchConvPool: conv, bias,
- * pool, then the activation on the pooled map; exact, as the activation is nondecreasing).
+ * Fused steps, each one native kernel: a conv chain, Conv2D [> BatchNormalization] [> ReLU] [> 'valid' MaxPooling2D]
+ * (batch norm folded into the conv's weights; with pooling, TorchConvPool: conv, bias, pool, then the activation on the
+ * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu).
  *
  * Only models built from the layer classes in PLAIN_LAYERS (one output each, one model input) take the plan, and only
  * inputs whose shape the model accepts (tfjs-layers' predict gives its own error for the others); anything else (and any call with gradients recorded, or another backend) runs tfjs-layers'
- * own predict. Results equal tfjs-layers' up to float summation order (the same kernels on larger batches).
+ * own predict. Results equal tfjs-layers' bit for bit on the same batch without batch norm; folding batch norm rounds
+ * differently (relative differences around 1e-6).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -101,26 +103,87 @@ function topological(outputs: Sym[]): Sym[] {
   return order;
 }
 
-/** A Conv2D that TorchConvPool can run with the max pooling that reads it, or null. */
-function convPoolAttrs(conv: ConvLike, pool: PoolLike): Record<string, unknown> | null {
-  const act = conv.activation ? conv.activation.getClassName() : 'linear';
+interface BatchNormLike extends LayerLike {
+  axis: number;
+  epsilon: number;
+  gamma?: { read(): tf.Tensor } | null;
+  beta?: { read(): tf.Tensor } | null;
+  movingMean: { read(): tf.Tensor };
+  movingVariance: { read(): tf.Tensor };
+}
+
+/**
+ * A conv chain run as one native kernel: Conv2D [> BatchNormalization] [> ReLU] [> MaxPooling2D], each link the only
+ * reader of the one before. Batch norm is folded into the conv's weights and bias on every call (the layer's moving
+ * statistics may change between calls): w' = w s, b' = (b - mean) s + beta, s = gamma / sqrt(var + eps).
+ */
+interface ConvChain {
+  conv: ConvLike;
+  bn: BatchNormLike | null;
+  activation: 'relu' | 'linear';
+  pool: PoolLike | null;
+}
+
+const classOf = (t: Sym) => t.sourceLayer.getClassName();
+const activationOf = (l: { activation?: { getClassName(): string } }) => (l.activation ? l.activation.getClassName() : 'linear');
+
+/** Whether a layer is a plain relu (a ReLU layer without cap or slope, or Activation('relu')). */
+function isRelu(t: Sym): boolean {
+  const l = t.sourceLayer as unknown as { maxValue?: number | null; activation?: { getClassName(): string } };
+  if (classOf(t) === 'ReLU') return l.maxValue == null;
+  return classOf(t) === 'Activation' && activationOf(l) === 'relu';
+}
+
+/** The chain starting at conv output `t` (following sole readers), and the symbolic tensor it ends at. */
+function convChain(t: Sym, soleReader: (t: Sym) => Sym | null): { chain: ConvChain; end: Sym } | null {
+  const conv = t.sourceLayer as ConvLike;
+  const act = activationOf(conv);
   const fine =
     conv.rank === 2 &&
     conv.dataFormat === 'channelsLast' &&
     conv.dilationRate.every((d) => d === 1) &&
     (conv.padding === 'same' || conv.padding === 'valid') &&
-    (act === 'relu' || act === 'linear') &&
-    pool.padding === 'valid' &&
-    pool.dataFormat === 'channelsLast';
+    (act === 'relu' || act === 'linear');
   if (!fine) return null;
-  return {
-    strides: conv.strides,
-    pad: conv.padding,
-    dilations: [1, 1],
-    activation: act,
-    poolSize: pool.poolSize,
-    poolStrides: pool.strides,
-  };
+  const chain: ConvChain = { conv, bn: null, activation: act, pool: null };
+  let end = t;
+  let next = soleReader(end);
+  if (next && chain.activation === 'linear' && classOf(next) === 'BatchNormalization') {
+    const bn = next.sourceLayer as unknown as BatchNormLike;
+    if (bn.axis === -1 || bn.axis === 3) {
+      chain.bn = bn;
+      end = next;
+      next = soleReader(end);
+    }
+  }
+  if (next && chain.activation === 'linear' && isRelu(next)) {
+    chain.activation = 'relu';
+    end = next;
+    next = soleReader(end);
+  }
+  const pool = next?.sourceLayer as unknown as PoolLike | undefined;
+  if (next && classOf(next) === 'MaxPooling2D' && pool?.padding === 'valid' && pool.dataFormat === 'channelsLast') {
+    chain.pool = pool;
+    end = next;
+  }
+  return end === t ? null : { chain, end };
+}
+
+/** Runs a conv chain (inside the plan's tidy). */
+function runConvChain(c: ConvChain, x: tf.Tensor): tf.Tensor {
+  let filter = c.conv.kernel.read();
+  let bias: tf.Tensor | null = c.conv.bias ? c.conv.bias.read() : null;
+  if (c.bn) {
+    const s = tf.div(c.bn.gamma ? c.bn.gamma.read() : 1, tf.sqrt(tf.add(c.bn.movingVariance.read(), c.bn.epsilon)));
+    filter = tf.mul(filter, s);
+    const shifted = tf.mul(bias ? tf.sub(bias, c.bn.movingMean.read()) : tf.neg(c.bn.movingMean.read()), s);
+    bias = c.bn.beta ? tf.add(shifted, c.bn.beta.read()) : shifted;
+  }
+  const inputs = { x, filter, ...(bias ? { bias } : {}) };
+  const attrs = { strides: c.conv.strides, pad: c.conv.padding, dataFormat: 'NHWC', dilations: [1, 1], activation: c.activation };
+  if (!c.pool) return tf.engine().runKernel('FusedConv2D', inputs as never, attrs as never) as tf.Tensor;
+  const poolAttrs = { ...attrs, poolSize: c.pool.poolSize, poolStrides: c.pool.strides };
+  return tf.engine().runKernel('TorchConvPool', inputs as never, poolAttrs as never) as tf.Tensor;
 }
 
 /** Compiles a model's inference plan, or null when a layer or the graph's shape is outside what the plan covers. */
@@ -129,49 +192,51 @@ function compile(model: tf.LayersModel): Plan | null {
   const outputs = model.outputs as unknown as Sym[];
   const order = topological(outputs);
   const input = (model.inputs[0] as unknown as Sym).id;
-  const readers = new Map<number, number>();
-  for (const t of order) for (const i of t.inputs) readers.set(i.id, (readers.get(i.id) ?? 0) + 1);
+  const readers = new Map<number, Sym[]>();
+  for (const t of order) for (const i of t.inputs) readers.set(i.id, [...(readers.get(i.id) ?? []), t]);
   const outputIds = new Set(outputs.map((t) => t.id));
-  const steps: Step[] = [];
-  const fusedInto = new Map<number, Sym>(); // pool output id -> conv symbolic tensor it absorbs
+  const soleReader = (t: Sym): Sym | null => {
+    const r = readers.get(t.id) ?? [];
+    return r.length === 1 && !outputIds.has(t.id) && r[0].inputs.length === 1 ? r[0] : null;
+  };
   for (const t of order) {
     if (t.id === input) continue;
     const layer = t.sourceLayer;
-    const cls = layer.getClassName();
-    if (!PLAIN_LAYERS.has(cls) || layer.inboundNodes[t.nodeIndex]?.outputTensors.length !== 1) return null;
+    if (!PLAIN_LAYERS.has(layer.getClassName()) || layer.inboundNodes[t.nodeIndex]?.outputTensors.length !== 1) return null;
     if (t.inputs.length === 0) return null;
-    if (cls === 'MaxPooling2D' && t.inputs.length === 1) {
-      const src = t.inputs[0];
-      if (src.sourceLayer.getClassName() === 'Conv2D' && readers.get(src.id) === 1 && !outputIds.has(src.id) && src.id !== input) {
-        const attrs = convPoolAttrs(src.sourceLayer as ConvLike, layer as unknown as PoolLike);
-        if (attrs) fusedInto.set(t.id, src);
+  }
+  const steps: Step[] = [];
+  const absorbed = new Set<number>(); // values computed inside a fused step
+  const fused = new Map<number, (xs: tf.Tensor[]) => tf.Tensor>(); // by the id of the value a fused step ends at
+  const fusedInputs = new Map<number, Sym[]>();
+  for (const t of order) {
+    if (t.id === input || absorbed.has(t.id)) continue;
+    if (classOf(t) === 'Conv2D') {
+      const found = convChain(t, soleReader);
+      if (found) {
+        for (let u = found.end; u !== t; u = u.inputs[0]) absorbed.add(u.inputs[0].id);
+        fused.set(found.end.id, ([x]) => runConvChain(found.chain, x));
+        fusedInputs.set(found.end.id, t.inputs);
+      }
+    } else if (classOf(t) === 'Add' && t.inputs.length === 2) {
+      // A residual sum read only by a relu: one native add with the relu in place.
+      const next = soleReader(t);
+      if (next && isRelu(next)) {
+        absorbed.add(t.id);
+        fused.set(next.id, ([a, b]) => tf.engine().runKernel('TorchAddRelu', { a, b }) as tf.Tensor);
+        fusedInputs.set(next.id, t.inputs);
       }
     }
   }
-  const absorbed = new Set([...fusedInto.values()].map((c) => c.id));
   for (const t of order) {
     if (t.id === input || absorbed.has(t.id)) continue;
-    const conv = fusedInto.get(t.id);
-    if (conv) {
-      const layer = conv.sourceLayer as ConvLike;
-      const attrs = convPoolAttrs(layer, t.sourceLayer as unknown as PoolLike) as Record<string, unknown>;
-      steps.push({
-        inputs: conv.inputs.map((i) => i.id),
-        out: t.id,
-        release: [],
-        run: ([x]) => {
-          const inputs = { x, filter: layer.kernel.read(), ...(layer.bias ? { bias: layer.bias.read() } : {}) };
-          return tf.engine().runKernel('TorchConvPool', inputs as never, attrs as never) as tf.Tensor;
-        },
-      });
-      continue;
-    }
+    const run = fused.get(t.id);
     const layer = t.sourceLayer;
     steps.push({
-      inputs: t.inputs.map((i) => i.id),
+      inputs: (fusedInputs.get(t.id) ?? t.inputs).map((i) => i.id),
       out: t.id,
       release: [],
-      run: (xs) => layer.call(xs.length === 1 ? xs[0] : xs, {}) as tf.Tensor,
+      run: run ?? ((xs) => layer.call(xs.length === 1 ? xs[0] : xs, {}) as tf.Tensor),
     });
   }
   // Each value is released after the last step that reads it (never the input or an output).

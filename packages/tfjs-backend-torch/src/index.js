@@ -935,6 +935,15 @@ GRAD_KERNELS.TorchConvPool = ({ inputs, backend, attrs }) => {
   }
 };
 
+/** Inference-only relu(a + b) for two float32 tensors of one shape, in one native add with the relu in place. */
+GRAD_KERNELS.TorchAddRelu = ({ inputs, backend }) => {
+  const { a, b } = inputs;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !util.arraysEqual(a.shape, b.shape)) {
+    throw new Error(`TorchAddRelu: expected two float32 tensors of one shape, got ${a.dtype} ${a.shape} and ${b.dtype} ${b.shape}`);
+  }
+  return backend.out(call('aten::relu_', [call('aten::add.Tensor', [backend.arg(a), backend.arg(b)])]), 'float32');
+};
+
 /**
  * Reflect padding of the H and W axes of an NHWC tensor (not a tfjs kernel; used through lib/engine's reflectPad):
  * attrs.paddings [[top, bottom], [left, right]], each smaller than its axis. tfjs's MirrorPad gradient only slices
