@@ -52,6 +52,11 @@ describe('pointing game', () => {
     // Grown by 1 px the 2x2 part covers the 3x3 top-left square.
     expect(new PointingGame(1).chance({ masks: [PART], height: 4, width: 4 }).values).toEqual([9 / 16]);
   });
+  it('a plateau of maxima scores the share of them on the part', () => {
+    // Four maximal pixels: the two of the top-left cell hit, the two in the bottom row miss.
+    const plateau = [5, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 0, 0];
+    expect(new PointingGame(0).score({ maps: pixelMaps([plateau]), masks: [PART] }).values).toEqual([0.5]);
+  });
   it('is NaN for an image without part pixels', () => {
     const empty = new Uint8Array(16);
     expect(new PointingGame().score({ maps: pixelMaps([ON_PART]), masks: [empty] }).values[0]).toBeNaN();

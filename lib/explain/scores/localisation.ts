@@ -1,20 +1,13 @@
-import { dilate, pointingGame, PointingResult } from '../../analysis/stats';
+import { dilate, pointingGame } from '../../analysis/stats';
 import { onImageGrid } from '../heatmaps';
 import { ChanceInput, ChanceResult, ExplanationScore, masksOf, ScoreInfo, ScoreInput, ScoreResult } from './metric';
 
 /**
  * Localisation against ground-truth parts. Maps are read on the image's pixel grid (`onImageGrid`: each map cell a
  * tile centred on its field; pixels no tile covers hold no value), so per-pixel maps and coarse CAM or window maps
- * are scored on the same pixels. Both scores come from lib/analysis/stats `pointingGame`, applied one image at a
- * time so that every image gets its own score (images without a part pixel score NaN and are left out of means).
+ * are scored on the same pixels. Every image gets its own score (images without a part pixel score NaN and are left
+ * out of means); energy in mask is lib/analysis/stats `pointingGame`'s massOnTarget applied one image at a time.
  */
-
-/** `pointingGame` of every image alone (the map on its pixel grid, NaN where no cell lands), read by `pick`. */
-function perImage(info: ScoreInfo, input: ScoreInput, tolerance: number, pick: (r: PointingResult) => number): ScoreResult {
-  const { n, imageHeight: H, imageWidth: W } = input.maps;
-  const masks = masksOf(info, input, n, H * W);
-  return { metric: info.id, values: masks.map((m, i) => pick(pointingGame([onImageGrid(input.maps, i, NaN)], [m], H, W, tolerance))) };
-}
 
 /** Per image, the share of the image its mask covers once grown by `tolerance` px (NaN for an empty mask). */
 function partShare(input: ChanceInput, tolerance: number): ChanceResult {
@@ -32,7 +25,10 @@ export const POINTING_GAME_INFO: ScoreInfo = {
 
 /**
  * Pointing game: 1 when the map's highest pixel falls on the mask grown by `tolerance` pixels (Chebyshev), else 0.
- * Chance: the grown mask's share of the image (the hit rate of a uniformly random point).
+ * When several pixels share the maximum (a binary mask's plateau, a coarse map's tile), the score is the share of
+ * them that hit: the expected score of pointing at one of them at random (stats.pointingGame takes the first in
+ * row order, which would score a plateau by its top-left pixel). Chance: the grown mask's share of the image (the
+ * hit rate of a uniformly random point).
  */
 export class PointingGame implements ExplanationScore {
   readonly info = POINTING_GAME_INFO;
@@ -40,7 +36,25 @@ export class PointingGame implements ExplanationScore {
   constructor(readonly tolerance = 0) {}
 
   score(input: ScoreInput): ScoreResult {
-    return perImage(this.info, input, this.tolerance, (r) => r.hitRate);
+    const { n, imageHeight: H, imageWidth: W } = input.maps;
+    const masks = masksOf(this.info, input, n, H * W);
+    const values = masks.map((m, i) => {
+      if (!m.some((v) => v)) return NaN;
+      const grown = dilate(m, H, W, this.tolerance);
+      const map = onImageGrid(input.maps, i, NaN);
+      let max = -Infinity;
+      for (const v of map) if (v > max) max = v;
+      let top = 0;
+      let hits = 0;
+      map.forEach((v, p) => {
+        if (v === max) {
+          top++;
+          hits += grown[p];
+        }
+      });
+      return hits / top;
+    });
+    return { metric: this.info.id, values };
   }
 
   chance(input: ChanceInput): ChanceResult {
@@ -64,7 +78,11 @@ export class EnergyInMask implements ExplanationScore {
   readonly info = ENERGY_IN_MASK_INFO;
 
   score(input: ScoreInput): ScoreResult {
-    return perImage(this.info, input, 0, (r) => r.massOnTarget);
+    const { n, imageHeight: H, imageWidth: W } = input.maps;
+    const masks = masksOf(this.info, input, n, H * W);
+    // stats.pointingGame of one image at a time: its massOnTarget is this score.
+    const values = masks.map((m, i) => pointingGame([onImageGrid(input.maps, i, NaN)], [m], H, W, 0).massOnTarget);
+    return { metric: this.info.id, values };
   }
 
   chance(input: ChanceInput): ChanceResult {
