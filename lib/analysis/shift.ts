@@ -17,11 +17,12 @@ export function anchorCosines(features: tf.Tensor2D, anchors: readonly number[])
   for (const a of anchors) {
     if (!(Number.isInteger(a) && a >= 0 && a < P)) throw new Error(`anchorCosines: anchor ${a} is not a row of the ${P} features`);
   }
+  // Dot products first, norms after: no normalised copy of the (possibly large, early-conv) [P, D] features.
   const cos = tf.tidy(() => {
-    const norm = tf.norm(features, 'euclidean', 1, true);
-    const unit = tf.div(features, tf.maximum(norm, 1e-12));
-    const picked = tf.gather(unit, tf.tensor1d(anchors as number[], 'int32'));
-    return tf.matMul(picked, unit, false, true); // [anchors, P]
+    const norm = tf.maximum(tf.sqrt(tf.sum(tf.square(features), 1)), 1e-12); // [P]
+    const idx = tf.tensor1d(anchors as number[], 'int32');
+    const dots = tf.matMul(tf.gather(features, idx), features, false, true); // [anchors, P]
+    return tf.div(tf.div(dots, norm.reshape([1, P])), tf.gather(norm, idx).reshape([-1, 1]));
   });
   const flat = cos.dataSync() as Float32Array;
   cos.dispose();

@@ -41,6 +41,13 @@ describe('shift-invariance configs and registry', () => {
       // periodicPeak at stride 4 needs at least 9 positions per axis.
       for (const cond of c.conditions) expect(c.canvas - cond.objectSize + 1).toBeGreaterThanOrEqual(9);
       expect(c.probe.objects).toBeLessThanOrEqual(c.objects);
+      expect(['fashion-mnist', 'shapes']).toContain(c.source);
+      expect(c.train.sizes.sort()).toEqual(
+        c.conditions
+          .map((d) => d.objectSize)
+          .filter((v, i, all) => all.indexOf(v) === i)
+          .sort(),
+      );
     }
     expect(getStudy('shift-invariance').notebook).toBe('notebooks/04-shift-invariance.ipynb');
   });
@@ -65,6 +72,20 @@ describe('pastedSet', () => {
     expect(Array.from(a.labels).sort()).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
     const b = pastedSet(src, 12, [4, 6], ['white'], 0, new Rng(1));
     expect(Buffer.from(a.images).equals(Buffer.from(b.images))).toBe(true);
+  });
+  it('pastes seeded synthetic shapes (class k % 10), and another seed gives other objects of the same classes', () => {
+    const a = pastedSet({ shapes: 20, seed: 5, split: 'train' }, 16, [8], ['white'], 0, new Rng(1));
+    expect(a.size).toBe(20);
+    expect(Array.from(a.labels)).toEqual(Array.from({ length: 20 }, (_, k) => k % 10));
+    expect(a.classNames).toHaveLength(10);
+    expect(a.split).toBe('train');
+    // Every image shows an object: some pixels differ from the white background.
+    for (let k = 0; k < a.size; k++) expect(a.images.subarray(k * 768, (k + 1) * 768).some((v) => v !== 255)).toBe(true);
+    const same = pastedSet({ shapes: 20, seed: 5, split: 'train' }, 16, [8], ['white'], 0, new Rng(1));
+    const other = pastedSet({ shapes: 20, seed: 6, split: 'train' }, 16, [8], ['white'], 0, new Rng(1));
+    expect(Buffer.from(a.images).equals(Buffer.from(same.images))).toBe(true);
+    expect(Buffer.from(a.images).equals(Buffer.from(other.images))).toBe(false);
+    expect(Array.from(other.labels)).toEqual(Array.from(a.labels));
   });
 });
 

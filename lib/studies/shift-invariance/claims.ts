@@ -295,10 +295,10 @@ export function learntClaim(models: { label: string; seed: number; accuracy: num
   return claimOf(
     {
       id: 'models-learn',
-      claim: 'Every model learnt to classify the pasted Fashion-MNIST items',
+      claim: 'Every model learnt to classify the pasted objects',
       paper: 'precondition (the paper uses ImageNet-trained models): a shift study of an untrained model says nothing',
       details:
-        `held-out accuracy (items never trained on, at random positions, sizes and backgrounds); holds when the Wilson interval ` +
+        `held-out accuracy (objects never trained on, at random positions, sizes and backgrounds); holds when the Wilson interval ` +
         `is above ${R.learnt} for every model (chance 0.1)`,
       kind: 'check',
     },
@@ -361,7 +361,7 @@ export function plateauClaim(models: { label: string; seed: number; valCurve: nu
       claim: 'Every model was trained to a plateau of its validation accuracy',
       paper: 'precondition (the paper studies converged ImageNet models); equal budgets for baseline and anti-aliased models',
       details:
-        'validation accuracy (other Fashion-MNIST train items pasted as the training images) at the last epoch minus at the end ' +
+        'validation accuracy (other objects pasted as the training images) at the last epoch minus at the end ' +
         `of the first two thirds of the epochs; holds when the interval of the gain is below ${R.plateauGain} for every model`,
       kind: 'check',
     },

@@ -22,7 +22,7 @@ export function learningCurvesFigure(world: ShiftWorld): Figure {
   return {
     name: 'learning-curves',
     caption:
-      `Validation accuracy after every epoch (${world.val.size} pasted Fashion-MNIST train items not trained on), every model with ` +
+      `Validation accuracy after every epoch (${world.val.size} pasted objects not trained on), every model with ` +
       'the same images, epochs and schedule.',
     spec: lineChart({
       title: 'Validation accuracy per epoch',

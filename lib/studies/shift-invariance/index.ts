@@ -9,9 +9,9 @@ import { AverageMaps, ConditionSummary, summarise } from './summary';
 
 /**
  * Lee, Yang & Wang, "What Does CNN Shift Invariance Look Like? A Visualization Study" (ECCV-W 2020, arXiv 2011.04127),
- * with Zhang's anti-aliasing (ICML 2019, arXiv 1904.11486), at laptop scale: Fashion-MNIST items pasted at every
- * position of a small canvas, through a VGG-like (flatten + fc, the AlexNet analogue) and a GAP-net (the ResNet /
- * MobileNet analogue), each as baseline and with BlurPool. The notebook notebooks/04-shift-invariance.ipynb calls the
+ * with Zhang's anti-aliasing (ICML 2019, arXiv 1904.11486), at laptop scale: Fashion-MNIST items or synthetic shapes
+ * pasted at every position of a small canvas, through a VGG-like (flatten + fc, the AlexNet analogue) and a GAP-net
+ * (the ResNet / MobileNet analogue), each as baseline and with BlurPool. The notebook notebooks/04-shift-invariance.ipynb calls the
  * steps one cell at a time; run() calls the same steps in order.
  */
 
@@ -168,8 +168,9 @@ export const study: Study = {
     'Lee, Yang & Wang, "What Does CNN Shift Invariance Look Like? A Visualization Study", ECCV-W 2020 (arXiv 2011.04127); ' +
     'Zhang, "Making Convolutional Networks Shift-Invariant Again", ICML 2019 (arXiv 1904.11486)',
   summary:
-    'Fashion-MNIST items pasted at every position of a canvas, through a VGG-like and a GAP-net, baseline and with BlurPool: cosine ' +
-    'maps to five anchors per layer, 1-px variation, consistency, stride-periodic artefacts, a linear position probe, circular shifts.',
+    'Fashion-MNIST items or synthetic shapes (config.source) pasted at every position of a canvas, through a VGG-like and a ' +
+    'GAP-net, baseline and with BlurPool: cosine maps to five anchors per layer, 1-px variation, consistency, stride-periodic ' +
+    'artefacts, a linear position probe, circular shifts.',
   notebook: 'notebooks/04-shift-invariance.ipynb',
   run: runShiftInvariance,
 };

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { anchorCosines, halfLabels, probeAccuracy } from '../../analysis/shift';
-import { ShiftedObjects, shiftedObjects } from '../../data/synthetic/shifted';
+import type { ShiftedObjects } from '../../data/synthetic/shifted';
 import { extractFeatures } from '../../models/features';
 import { Progress } from '../../util/progress';
 import type { ShiftCondition } from './config';
-import { ShiftWorld, timed } from './session';
+import { objectGenerator, ShiftWorld, timed } from './session';
 
 /** The compared layers, by role. */
 export const LAYER_ROLES = ['early', 'penultimate', 'logits'] as const;
@@ -37,11 +37,10 @@ export interface ConditionMaps {
   models: Record<string, ObjectMaps[]>;
 }
 
-/** The shifted-objects generator of one condition (the world's test items, the run's seed). */
+/** The shifted-objects generator of one condition (the world's objects, the run's seed). */
 export function conditionObjects(world: ShiftWorld, condition: ShiftCondition): ShiftedObjects {
   const { config: cfg, ctx } = world.session;
-  const { objectSize, background } = condition;
-  return shiftedObjects({ source: world.items, objects: cfg.objects, canvas: cfg.canvas, objectSize, background, seed: ctx.seed });
+  return objectGenerator(world.items, cfg.objects, cfg.canvas, condition.objectSize, condition.background, ctx.seed);
 }
 
 /**

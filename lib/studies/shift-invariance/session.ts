@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { Dataset } from '../../data/dataset';
+import { Dataset, Split } from '../../data/dataset';
 import { loadDataset } from '../../data/index';
-import { ShiftBackground, shiftedObjects } from '../../data/synthetic/shifted';
+import { ShiftBackground, ShiftedObjects, shiftedObjects } from '../../data/synthetic/shifted';
 import { EngineInfo, initEngine } from '../../engine/index';
 import { Antialias, countParams, modelName, receptiveFields } from '../../models/index';
 import { trainCached } from '../../train/cache';
@@ -42,14 +42,14 @@ export interface ShiftModel {
 /** Data and trained models: every step takes this. `disposeWorld` frees the models. */
 export interface ShiftWorld {
   session: ShiftSession;
-  /** Training images: Fashion-MNIST train items pasted at random positions, sizes and backgrounds. */
+  /** Training images: the training objects (config.source) pasted at random positions, sizes and backgrounds. */
   train: Dataset;
-  /** Validation images: other Fashion-MNIST train items pasted the same way (the plateau is read on them). */
+  /** Validation images: other objects pasted the same way (the plateau is read on them). */
   val: Dataset;
-  /** Held-out images pasted the same way (test items). */
+  /** Held-out images pasted the same way (other objects again: test items or shapes of another seed). */
   heldOut: Dataset;
-  /** The Fashion-MNIST test items that the exhaustive shifts paste (round robin over classes). */
-  items: Dataset;
+  /** The objects that the exhaustive shifts paste (round robin over the classes). */
+  items: ObjectSource;
   models: ShiftModel[];
   seconds: Record<string, number>;
 }
@@ -61,11 +61,41 @@ export async function prepare(ctx: StudyContext): Promise<ShiftSession> {
 }
 
 /**
- * Items pasted onto the canvas once per (size, background), each at a position drawn uniformly from the grid (the
- * random-translation augmentation: every object position is seen in training). Labels are the items' classes.
+ * Where the pasted objects come from: Fashion-MNIST items (a Dataset, each item one object), or `shapes` synthetic
+ * shapes (lib/data/synthetic/shifted: shape k % 10 is class k % 10, colour and stripes drawn from `seed`, so another
+ * seed gives other objects of the same classes).
+ */
+export type ObjectSource = Dataset | { shapes: number; seed: number; split: Split };
+
+/** The number of objects a source holds. */
+export function sourceSize(source: ObjectSource): number {
+  return source instanceof Dataset ? source.size : source.shapes;
+}
+
+/**
+ * The generator of the first `objects` objects of a source at one size and background; `seed` draws the noise
+ * backgrounds of a Dataset's objects (a shape source uses its own seed for both).
+ */
+export function objectGenerator(
+  source: ObjectSource,
+  objects: number,
+  canvas: number,
+  objectSize: number,
+  background: ShiftBackground,
+  seed: number,
+): ShiftedObjects {
+  return source instanceof Dataset
+    ? shiftedObjects({ source, objects, canvas, objectSize, background, seed })
+    : shiftedObjects({ source: 'shapes', objects, canvas, objectSize, background, seed: source.seed });
+}
+
+/**
+ * Every object of `source` pasted onto the canvas once per (size, background), each at a position drawn uniformly
+ * from the grid (the random-translation augmentation: every object position is seen in training). Labels are the
+ * objects' classes.
  */
 export function pastedSet(
-  items: Dataset,
+  source: ObjectSource,
   canvas: number,
   sizes: number[],
   backgrounds: ShiftBackground[],
@@ -73,16 +103,18 @@ export function pastedSet(
   rng: Rng,
 ): Dataset {
   const parts: Dataset[] = [];
+  const n = sourceSize(source);
+  const split = source.split;
   for (const objectSize of sizes) {
     for (const background of backgrounds) {
-      const gen = shiftedObjects({ source: items, objects: items.size, canvas, objectSize, background, seed });
-      parts.push(gen.sample(items.size, rng.fork(`${objectSize}-${background}`), { split: items.split, classNames: items.classNames }));
+      const gen = objectGenerator(source, n, canvas, objectSize, background, seed);
+      parts.push(gen.sample(n, rng.fork(`${objectSize}-${background}`), { split, classNames: gen.classNames }));
     }
   }
   const per = canvas * canvas * 3;
-  const n = parts.reduce((a, p) => a + p.size, 0);
-  const images = new Uint8Array(n * per);
-  const labels = new Int32Array(n);
+  const total = parts.reduce((a, p) => a + p.size, 0);
+  const images = new Uint8Array(total * per);
+  const labels = new Int32Array(total);
   let at = 0;
   for (const p of parts) {
     images.set(p.images, at * per);
@@ -90,15 +122,49 @@ export function pastedSet(
     at += p.size;
   }
   return new Dataset({
-    name: 'pasted-fashion-mnist',
-    split: items.split,
+    name: source instanceof Dataset ? `pasted-${source.name}` : 'pasted-shapes',
+    split,
     images,
     labels,
     height: canvas,
     width: canvas,
     channels: 3,
-    classNames: items.classNames,
+    classNames: parts[0].classNames,
   });
+}
+
+/**
+ * The four object sets of a run, disjoint: training, validation (the plateau), held-out (accuracy) and the objects the
+ * exhaustive shifts paste. Fashion-MNIST: train items split per class into training and validation, test items for the
+ * other two. Shapes: four seeds drawn from `rng`, `perClass` shapes per class for training, and so on.
+ */
+async function objectSets(
+  session: ShiftSession,
+): Promise<{ trainItems: ObjectSource; valItems: ObjectSource; heldOutItems: ObjectSource; items: ObjectSource }> {
+  const { ctx, config: cfg, rng } = session;
+  const { perClass, valPerClass } = cfg.train;
+  const objectsPerClass = Math.ceil(cfg.objects / 10);
+  if (cfg.source === 'shapes') {
+    const shapes = (what: string, n: number, split: Split) => ({ shapes: n, seed: rng.fork(`shapes-${what}`).seed(), split });
+    return {
+      trainItems: shapes('train', perClass * 10, 'train'),
+      valItems: shapes('val', valPerClass * 10, 'train'),
+      heldOutItems: shapes('held-out', cfg.heldOutPerClass * 10, 'test'),
+      items: shapes('objects', objectsPerClass * 10, 'test'),
+    };
+  }
+  const fm = (split: 'train' | 'test', limit: number) => loadDataset('fashion-mnist', { split, data: ctx.data, limit, seed: ctx.seed });
+  const [trainSplit, testItems] = await Promise.all([
+    fm('train', perClass + valPerClass),
+    fm('test', Math.max(cfg.heldOutPerClass, objectsPerClass)),
+  ]);
+  const { trainItems, valItems } = splitPerClass(trainSplit, perClass);
+  return {
+    trainItems,
+    valItems,
+    heldOutItems: testItems.perClassSubset(cfg.heldOutPerClass, rng.fork('held-out')),
+    items: testItems.perClassSubset(objectsPerClass, rng.fork('objects')),
+  };
 }
 
 /** Loads the data and trains (or loads from the model cache) every architecture x filter x seed, all alike. */
@@ -106,23 +172,12 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
   const { ctx, config: cfg } = session;
   const seconds: Record<string, number> = {};
   let t0 = Date.now();
-  const fm = (split: 'train' | 'test', limit: number) => loadDataset('fashion-mnist', { split, data: ctx.data, limit, seed: ctx.seed });
-  const { perClass, valPerClass, sizes, backgrounds } = cfg.train;
-  const [trainSplit, testItems] = await Promise.all([
-    fm('train', perClass + valPerClass),
-    fm('test', Math.max(cfg.heldOutPerClass, Math.ceil(cfg.objects / 10))),
-  ]);
-  const { trainItems, valItems } = splitPerClass(trainSplit, perClass);
-  const train = pastedSet(trainItems, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('train-positions'));
-  const val = pastedSet(valItems, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork('val-positions'));
-  const heldOut = pastedSet(
-    testItems.perClassSubset(cfg.heldOutPerClass, session.rng.fork('held-out')),
-    cfg.canvas,
-    sizes,
-    backgrounds,
-    ctx.seed,
-    session.rng.fork('held-out-positions'),
-  );
+  const { sizes, backgrounds } = cfg.train;
+  const { trainItems, valItems, heldOutItems, items } = await objectSets(session);
+  const paste = (source: ObjectSource, what: string) => pastedSet(source, cfg.canvas, sizes, backgrounds, ctx.seed, session.rng.fork(what));
+  const train = paste(trainItems, 'train-positions');
+  const val = paste(valItems, 'val-positions');
+  const heldOut = paste(heldOutItems, 'held-out-positions');
   seconds.data = (Date.now() - t0) / 1000;
   t0 = Date.now();
   const models: ShiftModel[] = [];
@@ -167,7 +222,6 @@ export async function load(session: ShiftSession): Promise<ShiftWorld> {
     }
   }
   seconds.training = (Date.now() - t0) / 1000;
-  const items = testItems.perClassSubset(Math.ceil(cfg.objects / 10), session.rng.fork('objects'));
   return { session, train, val, heldOut, items, models, seconds };
 }
 
