@@ -1,9 +1,13 @@
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs';
 import { METHODS } from '../../lib/explain/index';
+import { buildModel, ModelConfig } from '../../lib/models/index';
+import { scoresSteps } from '../../lib/studies/scores/index';
 import { scoresClaims } from '../../lib/studies/scores/claims';
-import { SCORES_CONFIGS } from '../../lib/studies/scores/config';
-import { imagesFor, methodOptions, methodProblem } from '../../lib/studies/scores/maps';
-import type { ScoredModel } from '../../lib/studies/scores/session';
-import type { CellValues, TableResult } from '../../lib/studies/scores/table';
+import { SCORES_CONFIGS, ScoresConfig } from '../../lib/studies/scores/config';
+import { computeMaps, imagesFor, methodOptions, methodProblem } from '../../lib/studies/scores/maps';
+import type { ScoredModel, ScoresSession } from '../../lib/studies/scores/session';
+import { CellValues, scoreTable, TableResult } from '../../lib/studies/scores/table';
 import { SCALES } from '../../lib/studies/types';
 import { Rng } from '../../lib/util/rng';
 
@@ -86,4 +90,95 @@ describe('scores config and method choice', () => {
     const whole = { crop: null } as ScoredModel;
     expect(methodProblem(entry, whole)).toMatch(/crop model/);
   });
+});
+
+describe('maps and table on tiny untrained models (the path of the study without training)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  /** A session of one 16 px world: two images, a GAP model and its 8 px crop model, masks on the top-left quarter. */
+  function tinySession(): ScoresSession {
+    const config: ScoresConfig = {
+      ...SCORES_CONFIGS.quick,
+      images: 2,
+      randomisationImages: 2,
+      perturbation: { cell: 4, steps: 4, randomOrders: 2 },
+      randomisation: { points: 2, absolute: false },
+      methods: { igSteps: 2, occlusionWindow: 8, occlusionStride: 4, windowStride: 4, maskIterations: [2, 1], maskImages: 1 },
+      resamples: 100,
+    };
+    const gap: ModelConfig = { family: 'gap', widths: [4, 8], convs: 1 };
+    const input = { inputShape: [16, 16, 3] as [number, number, number], numClasses: 3 };
+    const rng = new Rng(1);
+    const pixels = Uint8Array.from({ length: 2 * 16 * 16 * 3 }, () => rng.int(256));
+    const mask = Uint8Array.from({ length: 256 }, (_, p) => (p % 16 < 8 && p < 128 ? 1 : 0));
+    const model = (key: string, crop: number | null, seed: number): ScoredModel => ({
+      key,
+      label: key,
+      config: gap,
+      model: buildModel(gap, input, seed),
+      crop,
+      accuracy: 0.5,
+      accuracyInterval: { low: 0, high: 1, level: 0.95, over: 'images' },
+      fromCache: false,
+    });
+    return {
+      ctx: { study: 'scores', scale: 'quick', seed: 0, outRoot: os.tmpdir(), out: os.tmpdir() },
+      config,
+      engine: { backend: 'cpu', threads: 1, detail: 'test' },
+      rng: new Rng(0),
+      datasets: [
+        {
+          name: 'parts-birds',
+          label: 'tiny',
+          x: tf.tensor4d(
+            Float32Array.from(pixels, (v) => v / 255),
+            [2, 16, 16, 3],
+          ),
+          labels: [0, 2],
+          pixels,
+          height: 16,
+          width: 16,
+          channels: 3,
+          classNames: ['a', 'b', 'c'],
+          masks: [mask, mask],
+          truth: 'the top-left quarter',
+          models: [model('gap-crop8', 8, 1), model('gap-whole', null, 2)],
+        },
+      ],
+      seconds: {},
+    };
+  }
+
+  it('runs every applicable method, skips the rest with a reason, scores every cell with an interval and a chance', async () => {
+    const s = tinySession();
+    const maps = computeMaps(s);
+    const ran = (model: string) => maps.maps.filter((m) => m.model === model).map((m) => m.method);
+    expect(ran('gap-crop8')).toContain('sliding-window');
+    expect(ran('gap-whole')).not.toContain('sliding-window');
+    expect(ran('gap-whole')).toEqual(expect.arrayContaining(['saliency', 'occlusion', 'cam', 'grad-cam', 'crisp-mask']));
+    expect(maps.skipped.map((k) => k.method)).toEqual(expect.arrayContaining(['bagnet-patches', 'prototype']));
+    expect(maps.maps.find((m) => m.method === 'crisp-mask')!.maps.n).toBe(1);
+    const t = scoreTable(s, maps);
+    expect(t.rows.length).toBe(maps.maps.length * 6);
+    for (const r of t.rows) {
+      expect(r.images).toBeGreaterThan(0);
+      if (Number.isFinite(r.value) && r.images > 1) expect(r.low).toBeLessThanOrEqual(r.high);
+      if (['pointing-game', 'energy-in-mask', 'deletion', 'insertion', 'randomisation'].includes(r.metric)) expect(r.chance).not.toBeNull();
+      else expect(r.chance).toBeNull();
+    }
+    const energy = t.rows.find((r) => r.metric === 'energy-in-mask')!;
+    expect(energy.chance).toBeCloseTo(0.25, 9);
+    const out = await scoresSteps.output(s, maps, t);
+    expect(out.figures.map((f) => f.name)).toEqual([
+      'table-parts-birds',
+      'deletion-curves',
+      'insertion-curves',
+      'randomisation-cascade',
+      'maps-parts-birds',
+    ]);
+    expect(out.claims.length).toBeGreaterThan(5);
+    scoresSteps.dispose(s);
+  }, 300_000); // the cpu backend on a loaded 2-core machine: about 40 s
 });
