@@ -51,19 +51,30 @@ function requireRealPackage(name: string): string | null {
 interface TorchPackage {
   isAvailable(): boolean;
   unavailableReason(): string | null;
+  /** Why TFJS_TORCH_DEVICE's device cannot be used (null when it can, or when none is asked for). */
+  deviceProblem(): string | null;
   info(): { version: string; mkldnn: boolean; cuda: boolean } | null;
 }
 
-/** tfjs-node-gpu is only worth picking with an NVIDIA GPU visible. */
-function gpuPresent(): boolean {
-  return fs.existsSync('/dev/nvidiactl') || fs.existsSync('/proc/driver/nvidia/version');
-}
+/** Hardware checks, a seam so that tests can stand in for a GPU that is (not) there. */
+export const gpuProbe = {
+  /** Whether an NVIDIA GPU is visible (its driver's device or proc file). */
+  visible: (): boolean => fs.existsSync('/dev/nvidiactl') || fs.existsSync('/proc/driver/nvidia/version'),
+};
 
 const CANDIDATES: Candidate[] = [
   {
     name: 'tensorflow-gpu',
     async load(forced) {
-      if (!forced && !gpuPresent()) return 'no NVIDIA GPU visible';
+      if (!gpuProbe.visible()) {
+        // Forced, tfjs-node-gpu would run on the CPU without a GPU: say so instead.
+        if (forced)
+          throw new UserError(
+            'backend tensorflow-gpu (tfjs-node-gpu) asks for a CUDA GPU, but no NVIDIA GPU is visible ' +
+              '(no /dev/nvidiactl or /proc/driver/nvidia/version); unset TESSERA_BACKEND to pick the fastest backend that loads',
+          );
+        return 'no NVIDIA GPU visible';
+      }
       return requireRealPackage('@tensorflow/tfjs-node-gpu');
     },
     threads: () => os.cpus().length,
@@ -78,6 +89,9 @@ const CANDIDATES: Candidate[] = [
       } catch (err) {
         return `tfjs-backend-torch failed to load: ${(err as Error).message.split('\n')[0]}`;
       }
+      // A CUDA device asked for and not there is an error, not a reason to run on the CPU or another backend.
+      const deviceProblem = torch.deviceProblem();
+      if (deviceProblem) throw new UserError(deviceProblem);
       if (!torch.isAvailable()) return torch.unavailableReason();
       // tfjs-layers' batch norm and conv+bias+relu train through fused ATen kernels on this backend; predict runs a
       // compiled inference plan.

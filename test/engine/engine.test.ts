@@ -1,9 +1,49 @@
 /** Backend selection: the fastest available backend, forced backends, and the one-line description. */
 import * as tf from '@tensorflow/tfjs';
-import { describeEngine, initEngine } from '../../lib/engine';
+import { describeEngine, gpuProbe, initEngine } from '../../lib/engine';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const torch = require('tfjs-backend-torch');
+
+// Before any backend is initialised (initEngine keeps the first backend it picks).
+describe('a GPU asked for and not there', () => {
+  it('the torch package names the problem of a requested CUDA device (CUDA check stubbed)', () => {
+    expect(torch.deviceProblem({})).toBeNull();
+    expect(torch.deviceProblem({ TFJS_TORCH_DEVICE: 'cpu' }, () => false)).toBeNull();
+    expect(torch.deviceProblem({ TFJS_TORCH_DEVICE: 'cuda' }, () => true)).toBeNull();
+    expect(torch.deviceProblem({ TFJS_TORCH_DEVICE: 'cuda:1' }, () => false)).toMatch(
+      /TFJS_TORCH_DEVICE=cuda:1 asks for a CUDA GPU, but .*Unset TFJS_TORCH_DEVICE to run on the CPU/,
+    );
+    expect(torch.deviceProblem({ TFJS_TORCH_DEVICE: 'tpu' }, () => true)).toMatch(/expected cpu, cuda or cuda:N/);
+  });
+
+  it('TFJS_TORCH_DEVICE=cuda without CUDA is one clear error, not a run on the CPU or on another backend', async () => {
+    const before = tf.getBackend();
+    process.env.TFJS_TORCH_DEVICE = 'cuda';
+    try {
+      expect(torch.info()?.cuda ?? false).toBe(false); // this machine: Debian's CPU-only libtorch, no GPU
+      await expect(initEngine({ quiet: true })).rejects.toThrow(/TFJS_TORCH_DEVICE=cuda asks for a CUDA GPU/);
+      await expect(initEngine({ backend: 'torch', quiet: true })).rejects.toThrow(/TFJS_TORCH_DEVICE=cuda asks for a CUDA GPU/);
+      expect(tf.getBackend()).toBe(before);
+    } finally {
+      delete process.env.TFJS_TORCH_DEVICE;
+    }
+  });
+
+  it('a forced tfjs-node-gpu without a visible GPU is an error (GPU check stubbed both ways)', async () => {
+    const visible = gpuProbe.visible;
+    try {
+      gpuProbe.visible = () => false;
+      await expect(initEngine({ backend: 'tensorflow-gpu', quiet: true })).rejects.toThrow(
+        /asks for a CUDA GPU, but no NVIDIA GPU is visible/,
+      );
+      gpuProbe.visible = () => true; // a GPU, but no tfjs-node-gpu installed here: that is the error then
+      await expect(initEngine({ backend: 'tensorflow-gpu', quiet: true })).rejects.toThrow(/tfjs-node-gpu is not installed/);
+    } finally {
+      gpuProbe.visible = visible;
+    }
+  });
+});
 
 describe('initEngine', () => {
   it('picks torch when libtorch is available (else wasm) and says so in one line', async () => {

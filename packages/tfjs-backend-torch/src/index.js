@@ -1173,13 +1173,37 @@ function register(priority = 3) {
         (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
       b.setThreads(threads);
       // Opt-in and untried here (no GPU): run ATen ops on a CUDA device of a CUDA-enabled libtorch. Inputs are copied
-      // to the device and outputs back for every kernel, since tfjs keeps tensors in host memory.
-      if (process.env.TFJS_TORCH_DEVICE) addon.setDevice(process.env.TFJS_TORCH_DEVICE);
+      // to the device and outputs back for every kernel, since tfjs keeps tensors in host memory. A device that
+      // cannot be used is an error here, never a quiet run on the CPU.
+      const problem = deviceProblem();
+      if (problem) throw new Error(problem);
+      if (requestedDevice() !== 'cpu') addon.setDevice(requestedDevice());
       return b;
     },
     priority,
   );
   return true;
+}
+
+/** The device TFJS_TORCH_DEVICE asks for: 'cpu' (the default), 'cuda' or 'cuda:N'. */
+function requestedDevice(env = process.env) {
+  return (env.TFJS_TORCH_DEVICE || 'cpu').trim();
+}
+
+/**
+ * Why the requested device cannot be used, or null when it can. `cudaAvailable` is the CUDA check (a seam for tests:
+ * default, whether the addon's libtorch has CUDA and sees a GPU).
+ */
+function deviceProblem(env = process.env, cudaAvailable = () => !!addon && addon.info().cuda) {
+  const d = requestedDevice(env);
+  if (d === 'cpu') return null;
+  if (!/^cuda(:\d+)?$/.test(d)) return `TFJS_TORCH_DEVICE=${d} is not a device this backend knows; expected cpu, cuda or cuda:N`;
+  if (cudaAvailable()) return null;
+  return (
+    `TFJS_TORCH_DEVICE=${d} asks for a CUDA GPU, but ${addon ? 'the libtorch the addon is built against has no CUDA support or sees no GPU' : 'the addon is not built'}` +
+    ` (Debian's libtorch-dev is CPU-only). Unset TFJS_TORCH_DEVICE to run on the CPU, or rebuild the addon against a CUDA libtorch` +
+    ' (LIBTORCH=<folder> node packages/tfjs-backend-torch/scripts/build.js --force) on a machine with an NVIDIA GPU.'
+  );
 }
 
 /** Whether the addon loaded; `unavailableReason()` says why not. */
@@ -1202,6 +1226,8 @@ module.exports = {
   unavailableReason,
   info,
   register,
+  requestedDevice,
+  deviceProblem,
   nativeKernelNames: () => [...native.keys()],
   stats: () => STATS,
   /** Native memory: live output buffers, large blocks in use, bytes cached for reuse, malloc totals. */
