@@ -114,7 +114,8 @@ export class ModelRandomisation implements ExplanationScore {
       const initial = work.layers.map((l) => l.getWeights().map((w) => w.clone()));
       if (work.layers.length !== model.layers.length)
         throw new UserError(
-          `${this.info.id}: the fresh model has ${work.layers.length} layers, the explained one ${model.layers.length}; build the same config`,
+          `${this.info.id}: the fresh model has ${work.layers.length} layers, the explained one ${model.layers.length}; ` +
+            'build the fresh model from the same config',
         );
       work.setWeights(model.getWeights());
       const units = weightedUnits(work);

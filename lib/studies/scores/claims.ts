@@ -106,7 +106,8 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
         paper: 'Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018: gradient maps are sensitive to model randomisation',
         kind: 'paper',
         measured: (q) =>
-          `mean Spearman(trained, all layers re-initialised) ${f3(q.mean)} ${ivText(q.interval)} over ${q.values.length} images of ${q.cells} models`,
+          `mean Spearman(trained, all layers re-initialised) ${f3(q.mean)} ${ivText(q.interval)} ` +
+          `over ${q.values.length} images of ${q.cells} models`,
         rule: `the 95% interval of the mean rank correlation lies below ${r.changedBelow}`,
         threshold: r.changedBelow,
         direction: 'below',
@@ -121,7 +122,9 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
     const pointing = pool(cellsOf(t, method, 'pointing-game'), minusChance, rng.fork(`${id}-pg`), resamples);
     claims.push(
       ruled(id, p, {
-        claim: `${bagnet ? 'BagNet heatmaps' : 'CAM-style maps'} (${method}) put more of their positive mass on the discriminative parts than chance`,
+        claim:
+          `${bagnet ? 'BagNet heatmaps' : 'CAM-style maps'} (${method}) put more of their positive mass on the discriminative ` +
+          'parts than chance',
         paper: bagnet
           ? 'Brendel & Bethge, ICLR 2019: BagNet heatmaps highlight the object parts that decide the class'
           : 'Zhou et al., CVPR 2016 (CAM) and Selvaraju et al., ICCV 2017 (Grad-CAM): class maps localise the class evidence',
@@ -163,8 +166,8 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
           measured: comparisons.map((c) => `vs ${c.other} ${f3(c.p.mean)} ${ivText(c.p.interval)} (${c.verdict})`).join('; '),
           details:
             `Rule: occlusion's deletion AUC minus each other method's, paired over the images of every model both explain; holds when ` +
-            `every 95% interval lies below ${r.deletionMargin}, fails when any lies above. The interval shown is the closest competitor's ` +
-            `(${binding.other}).`,
+            `every 95% interval lies below ${r.deletionMargin}, fails when any lies above. ` +
+            `The interval shown is the closest competitor's (${binding.other}).`,
           verdict: allOf(comparisons.map((c) => c.verdict)),
           interval: binding.p.interval,
         }),
@@ -227,8 +230,9 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
         kind: 'extension',
         measured: per.map((x) => `${x.m} ${f3(x.p.mean)} ${ivText(x.p.interval)} (${x.verdict})`).join('; '),
         details:
-          `Rule: per method, the 95% interval of the mean ${metric === 'deletion' ? 'deletion AUC minus the random-order AUC' : 'rank correlation'} ` +
-          `must lie below ${threshold}; holds when every method's does, fails when any lies above. The interval shown is the worst method's (${worst.m}).`,
+          `Rule: per method, the 95% interval of the mean ` +
+          `${metric === 'deletion' ? 'deletion AUC minus the random-order AUC' : 'rank correlation'} must lie below ${threshold}; ` +
+          `holds when every method's does, fails when any lies above. The interval shown is the worst method's (${worst.m}).`,
         verdict: allOf(per.map((x) => x.verdict)),
         interval: worst.p.interval,
       }),
