@@ -6,13 +6,14 @@ export const command: Command = {
   name: 'bench',
   summary: 'benchmark the training/inference engine (JSON)',
   usage:
-    'usage: tessera bench [--reps N] [--rounds N] [--nets reference,conv64,bagnet,antialiased]\n\nTrains and runs the benchmark ' +
+    'usage: tessera bench [--reps N] [--rounds N] [--nets reference,conv64,bagnet,antialiased] [--loops]\n\nTrains and runs the benchmark ' +
     'nets on the chosen backend and in PyTorch (both memory formats, when /usr/bin/python3 imports torch), alternating ' +
     'them --rounds times (default 2), each figure the best of --reps runs (default 3). Prints a table (stderr) and one ' +
     "JSON object (stdout): images per second, ratios to PyTorch's better format, GFLOP/s and the fraction of the " +
-    "machine's limit (a large matmul and conv through the engine).",
+    "machine's limit (a large matmul and conv through the engine). --loops adds images/s inside a sliding window, " +
+    'occlusion and a shift sweep on the reference net, against its plain predict.',
   async run(argv) {
-    const args = parseArgs(argv, { command: 'bench', values: ['reps', 'rounds', 'nets'] });
+    const args = parseArgs(argv, { command: 'bench', values: ['reps', 'rounds', 'nets'], booleans: ['loops'] });
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { runBench, formatBenchTable, BENCH_NETS } = require('../engine/bench') as typeof import('../engine/bench');
     const nets = stringFlag(args, 'nets', BENCH_NETS.join(','))
@@ -29,6 +30,14 @@ export const command: Command = {
       nets: nets as (typeof BENCH_NETS)[number][],
     });
     process.stderr.write(formatBenchTable(result) + '\n');
+    if (args.flags.loops === true) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { benchLoops } = require('./bench-loops') as typeof import('./bench-loops');
+      const loops = benchLoops(intFlag(args, 'reps', 3, { min: 1 }));
+      process.stderr.write(loops.map((l) => `${l.loop}: ${l.images_per_s} img/s (${l.of_predict}x predict)`).join('\n') + '\n');
+      console.log(JSON.stringify({ ...result, loops }));
+      return 0;
+    }
     console.log(JSON.stringify(result));
     return 0;
   },

@@ -117,6 +117,19 @@ maybe('inference plan on the torch backend', () => {
     tf.dispose([x, filter, bias, y, xr, wr, br, fused, literal]);
   });
 
+  it('slices small tensors along an inner axis natively (the cpu kernel reads them element by element)', () => {
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 5 * 5 }, (_, i) => i),
+      [2, 5, 5, 1],
+    );
+    const before = torch.stats().native;
+    const s = tf.slice(x, [0, 1, 3, 0], [2, 3, 2, 1]);
+    expect(torch.stats().native).toBe(before + 1);
+    // Rows 1-3, columns 3-4 of each 5x5 image holding 0..24 and 25..49.
+    expect(Array.from(s.dataSync())).toEqual([8, 9, 13, 14, 18, 19, 33, 34, 38, 39, 43, 44]);
+    tf.dispose([x, s]);
+  });
+
   it('leaves models with other layers, and inputs of the wrong shape, to tfjs-layers', () => {
     const m = tf.sequential();
     m.add(tf.layers.upSampling2d({ inputShape: [2, 2, 1], size: [2, 2] }));
