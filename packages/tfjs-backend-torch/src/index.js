@@ -737,9 +737,10 @@ def('FusedBatchNorm', ({ inputs, backend, attrs }) => {
   );
   return backend.out(r, 'float32');
 });
+// Native at any size: the cpu kernel runs five kernels (max, sub, exp, sum, div), 1.5 ms for [64, 10] logits.
 def('Softmax', ({ inputs, backend, attrs }) => {
   const { logits } = inputs;
-  if (logits.dtype !== 'float32' || small(backend, logits)) return undefined;
+  if (logits.dtype !== 'float32') return undefined;
   return backend.out(call('aten::_softmax', [backend.arg(logits), attrs.dim ?? -1, false]), 'float32');
 });
 
