@@ -28,6 +28,7 @@ function goodResult(): DatasetResult {
     rfOverSide: rf / 64,
     params: 1,
     epochs: 4,
+    lr: 1e-3,
     accuracy,
     accuracyInterval: { low: accuracy - 0.05, high: accuracy + 0.05, level: 0.95, over: 'test images' },
     valCurve: [0.5, 0.7, 0.8, 0.81],
@@ -312,8 +313,7 @@ describe('BagNet study plans', () => {
       expect(perClass ? (d.trainSize ?? d.testSize) : (d.trainPerClass ?? d.testPerClass)).toBeUndefined();
       const testImages = d.testSize ?? d.testPerClass! * 10;
       expect([d.epochs, d.batchSize, d.evalImages, d.heatmapImages, d.galleryPerClass, d.wrongImages].every(isCount)).toBe(true);
-      expect(d.lr).toBeGreaterThan(0);
-      expect(d.lr).toBeLessThan(0.1);
+      for (const lr of [d.bagnetLr, ...d.cnns.map((c) => c.lr)]) expect(lr > 0 && lr < 0.1).toBe(true);
       expect(d.evalImages).toBeLessThanOrEqual(testImages);
       expect(increasing(d.qs) && increasing(d.tiles)).toBe(true);
       for (const q of d.qs) expect(q % 2).toBe(1); // a centred patch

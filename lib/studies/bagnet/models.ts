@@ -14,6 +14,8 @@ export interface TrainedModel {
   q?: number;
   config: ModelConfig;
   epochs: number;
+  /** Adam learning rate (cosine schedule), chosen per model on the validation split (config LEARNING_RATES). */
+  lr: number;
   model: tf.LayersModel;
   params: number;
   /**
@@ -44,24 +46,33 @@ export function modelReceptiveField(model: tf.LayersModel, kind: TrainedModel['k
   return receptiveField(model, kind === 'bagnet' ? 'patch_logits' : 'features').y.size;
 }
 
-/** Trains (or loads) BagNet-q for every q of the plan, then its CNNs, all on the same budget (plan.epochs). */
+/**
+ * Trains (or loads) BagNet-q for every q of the plan, then its CNNs, all on the same budget (plan.epochs, batch and
+ * schedule), each at its learning rate (plan.bagnetLr, cnns[].lr).
+ */
 export async function trainModels(plan: DatasetPlan, data: { train: Dataset; val: Dataset }, seed: number): Promise<TrainedModel[]> {
-  const specs: Pick<TrainedModel, 'key' | 'label' | 'kind' | 'q' | 'config'>[] = [
+  const specs: Pick<TrainedModel, 'key' | 'label' | 'kind' | 'q' | 'config' | 'lr'>[] = [
     ...plan.qs.map((q) => ({
       key: `bagnet-q${q}`,
       label: `BagNet-${q}`,
       kind: 'bagnet' as const,
       q,
       config: { family: 'bagnet' as const, q, ...plan.bagnet },
+      lr: plan.bagnetLr,
     })),
-    ...plan.cnns.map((c) => ({ key: modelName(c.config), label: c.label, kind: 'cnn' as const, config: c.config })),
+    ...plan.cnns.map((c) => ({ key: modelName(c.config), label: c.label, kind: 'cnn' as const, config: c.config, lr: c.lr })),
   ];
   const out: TrainedModel[] = [];
   for (const s of specs) {
     const cached = await trainCached({
       config: s.config,
       data,
-      train: { epochs: plan.epochs, batchSize: plan.batchSize, optimizer: { type: 'adam', lr: plan.lr }, schedule: { type: 'cosine' } },
+      train: {
+        epochs: plan.epochs,
+        batchSize: plan.batchSize,
+        optimizer: { type: 'adam', lr: s.lr },
+        schedule: { type: 'cosine' },
+      },
       seed,
       name: `${plan.dataset}-${modelName(s.config)}`,
       progress: `${plan.dataset} ${s.label}`,

@@ -36,6 +36,8 @@ export interface ModelRecord {
   rfOverSide: number;
   params: number;
   epochs: number;
+  /** Adam learning rate it trained at. */
+  lr: number;
   accuracy: number;
   accuracyInterval: Interval;
   /** Validation accuracy per epoch, and its gain over the last quarter of the epochs. */
@@ -92,6 +94,7 @@ export function datasetResult(ds: DatasetSession, m: DatasetMeasures): DatasetRe
       rfOverSide: x.receptiveField / side,
       params: x.params,
       epochs: x.epochs,
+      lr: x.lr,
       accuracy: acc.accuracy[x.key],
       accuracyInterval: acc.accuracyInterval[x.key],
       valCurve: x.valCurve,
@@ -131,6 +134,7 @@ export function modelRow(r: DatasetResult, m: ModelRecord): Record<string, strin
     rfOverSide: Number(m.rfOverSide.toFixed(3)),
     params: m.params,
     epochs: m.epochs,
+    lr: m.lr,
     accuracy: Number(m.accuracy.toFixed(4)),
     accuracyCI: `[${m.accuracyInterval.low.toFixed(3)}, ${m.accuracyInterval.high.toFixed(3)}]`,
     valAccuracy: Number(last.toFixed(4)),
