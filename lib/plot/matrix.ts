@@ -32,10 +32,11 @@ export function matrixTable(opts: {
       },
     ],
     layout: {
-      title: { text: opts.title },
+      title: { text: opts.title, y: 0.98, yanchor: 'top' },
       width: Math.max(720, 200 + 130 * cols.length),
-      height: Math.max(360, 140 + 26 * rows.length),
-      margin: { t: 60, l: 260, r: 20, b: 60 },
+      // Room above the plot for the title and two-line column titles.
+      height: Math.max(360, 190 + 26 * rows.length),
+      margin: { t: 120, l: 260, r: 20, b: 40 },
       xaxis: { side: 'top', tickangle: 0 },
       yaxis: { autorange: 'reversed', automargin: true },
     },

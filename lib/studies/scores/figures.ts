@@ -107,6 +107,7 @@ export function curveFigure(curves: MeanCurve[], metric: 'deletion' | 'insertion
       xTitle: `fraction ${verb}`,
       yTitle: 'p(class)',
       panels,
+      colours: COLOURS,
     }),
   };
 }
