@@ -23,10 +23,17 @@ import { spawnSync } from 'child_process';
 import { initEngine, describeEngine } from './index';
 import { countFlops, type ModelFlops } from './flops';
 
+/**
+ * Images per second of wall time, and per CPU-second of the process (all its threads): the machine is shared, and
+ * CPU time moves far less with the other jobs' load than wall time does.
+ */
 export interface NetSpeed {
   train_ips: number;
   infer_ips: number;
+  train_cpu_ips: number;
+  infer_cpu_ips: number;
 }
+const SPEED_KEYS = ['train_ips', 'infer_ips', 'train_cpu_ips', 'infer_cpu_ips'] as const;
 
 /** PyTorch's memory formats: its default (contiguous NCHW) and channels_last (oneDNN's fast path on AVX-512). */
 export const TORCH_FORMATS = ['nchw', 'channels_last'] as const;
@@ -46,11 +53,13 @@ export interface NetReport {
   gflops: { train: number; infer: number };
   limit_fraction: { train: number; infer: number };
   pytorch?: TorchNetSpeed;
-  /** Engine / PyTorch's better format. */
+  /** Engine / PyTorch's better format, in images per second of wall time and per CPU-second. */
   ratio?: { train: number; infer: number };
+  cpu_ratio?: { train: number; infer: number };
 }
 
-/** The machine's limit measured through the engine's own kernels: a large matmul and a large conv (GFLOP/s). */
+/** The machine's limit measured through the engine's own kernels: a large matmul and a large conv (GFLOP/s), the better
+ * of a measurement before and one after the nets. */
 export interface MachineLimit {
   matmul_gflops: number;
   conv_gflops: number;
@@ -118,15 +127,18 @@ function benchLoss(name: BenchNet): string | ((yTrue: tf.Tensor, yPred: tf.Tenso
   return name === 'bagnet' ? (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, yPred) : 'categoricalCrossentropy';
 }
 
-/** Best images/s of `reps` runs of `steps` calls of fn, after `warm` untimed calls. */
-async function bestIps(fn: () => Promise<void>, steps: number, reps: number, warm: number): Promise<number> {
+/** Best images/s of wall time and per CPU-second over `reps` runs of `steps` calls of fn, after `warm` untimed calls. */
+async function bestIps(fn: () => Promise<void>, steps: number, reps: number, warm: number): Promise<{ wall: number; cpu: number }> {
   for (let i = 0; i < warm; i++) await fn();
-  let best = 0;
+  const best = { wall: 0, cpu: 0 };
   for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < steps; i++) await fn();
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    best = Math.max(best, (steps * BATCH) / s);
+    const c = process.cpuUsage(c0);
+    best.wall = Math.max(best.wall, (steps * BATCH) / s);
+    best.cpu = Math.max(best.cpu, (steps * BATCH) / Math.max(1e-6, (c.user + c.system) / 1e6));
   }
   return best;
 }
@@ -176,9 +188,9 @@ async function guessIps(fn: () => Promise<void>): Promise<number> {
 
 /** The engine's best images/s on a net (about 1.5 s of training and 1 s of inference a timed run). */
 async function benchEngine(m: BenchModel, reps: number): Promise<NetSpeed> {
-  const train_ips = await bestIps(m.train, stepsFor(await guessIps(m.train), 1.5), reps, 1);
-  const infer_ips = await bestIps(m.infer, stepsFor(await guessIps(m.infer), 1), reps, 1);
-  return { train_ips: round(train_ips), infer_ips: round(infer_ips) };
+  const train = await bestIps(m.train, stepsFor(await guessIps(m.train), 1.5), reps, 1);
+  const infer = await bestIps(m.infer, stepsFor(await guessIps(m.infer), 1), reps, 1);
+  return { train_ips: round(train.wall), infer_ips: round(infer.wall), train_cpu_ips: round(train.cpu), infer_cpu_ips: round(infer.cpu) };
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
@@ -246,16 +258,16 @@ export async function measureLimit(reps = 3): Promise<MachineLimit> {
   return { matmul_gflops: round(matmul), conv_gflops: round(conv), gflops: round(Math.max(matmul, conv)) };
 }
 
-/** The better of PyTorch's memory formats, for training and for inference separately. */
+/** The better of PyTorch's memory formats, for training and for inference (and wall and CPU time) separately. */
 export function bestFormat(formats: Record<TorchFormat, NetSpeed>): TorchNetSpeed['best'] {
   const pick = (k: keyof NetSpeed) => TORCH_FORMATS.reduce((p, f) => (formats[f][k] > formats[p][k] ? f : p), TORCH_FORMATS[0]);
-  const [tf_, if_] = [pick('train_ips'), pick('infer_ips')];
-  return { train_ips: formats[tf_].train_ips, infer_ips: formats[if_].infer_ips, train_format: tf_, infer_format: if_ };
+  const best = Object.fromEntries(SPEED_KEYS.map((k) => [k, formats[pick(k)][k]])) as unknown as NetSpeed;
+  return { ...best, train_format: pick('train_ips'), infer_format: pick('infer_ips') };
 }
 
 /** Keeps the better of two measurements of the same thing, field by field (best over interleaved rounds). */
 function better(a: NetSpeed | undefined, b: NetSpeed): NetSpeed {
-  return a ? { train_ips: Math.max(a.train_ips, b.train_ips), infer_ips: Math.max(a.infer_ips, b.infer_ips) } : b;
+  return a ? (Object.fromEntries(SPEED_KEYS.map((k) => [k, Math.max(a[k], b[k])])) as unknown as NetSpeed) : b;
 }
 
 /** One net's report line from its measurements (pure: the ratios, GFLOP/s and fractions). */
@@ -271,6 +283,10 @@ export function netReport(engine: NetSpeed, flops: ModelFlops, limit: MachineLim
     const best = bestFormat(torch);
     report.pytorch = { formats: torch, best };
     report.ratio = { train: round2(engine.train_ips / best.train_ips), infer: round2(engine.infer_ips / best.infer_ips) };
+    report.cpu_ratio = {
+      train: round2(engine.train_cpu_ips / best.train_cpu_ips),
+      infer: round2(engine.infer_cpu_ips / best.infer_cpu_ips),
+    };
   }
   return report;
 }
@@ -287,8 +303,8 @@ export async function runBench(
   const reps = opts.reps ?? 3;
   const rounds = opts.rounds ?? 2;
   const info = await initEngine({ backend: opts.backend, quiet: true });
-  const limit = await measureLimit();
-  const nets: Record<string, NetReport> = {};
+  const first = await measureLimit();
+  const measured: { name: string; engine: NetSpeed; flops: ModelFlops; torch?: Record<TorchFormat, NetSpeed> }[] = [];
   let torchInfo: BenchResult['pytorch'] = null;
   for (const name of opts.nets ?? BENCH_NETS) {
     const m = benchModel(name);
@@ -306,9 +322,17 @@ export async function runBench(
       const got = pt.nets[name];
       torch = Object.fromEntries(TORCH_FORMATS.map((f) => [f, better(torch?.[f], got[f])])) as Record<TorchFormat, NetSpeed>;
     }
-    nets[name] = netReport(engine as NetSpeed, m.flops, limit, torch);
+    measured.push({ name, engine: engine as NetSpeed, flops: m.flops, torch });
     m.dispose();
   }
+  // The limit is measured before and after the nets and the better kept: a loaded moment would flatter the fractions.
+  const last = await measureLimit();
+  const limit: MachineLimit = {
+    matmul_gflops: Math.max(first.matmul_gflops, last.matmul_gflops),
+    conv_gflops: Math.max(first.conv_gflops, last.conv_gflops),
+    gflops: Math.max(first.gflops, last.gflops),
+  };
+  const nets = Object.fromEntries(measured.map((n) => [n.name, netReport(n.engine, n.flops, limit, n.torch)]));
   return {
     backend: info.backend,
     threads: info.threads,
@@ -334,8 +358,11 @@ export function formatBenchTable(r: BenchResult): string {
       ? `PyTorch ${r.pytorch.version}, ${r.pytorch.threads} threads`
       : `PyTorch: ${r.pytorch?.error ?? 'off'}`,
     '',
-    '| net | step | engine img/s | PyTorch NCHW | PyTorch channels_last | ratio (vs better) | MFLOP/img | engine GFLOP/s | of limit |',
-    '|---|---|---|---|---|---|---|---|---|',
+    'img/s of wall time; img/CPU-s = images per CPU-second of the process (steadier on a shared machine).',
+    '',
+    '| net | step | engine img/s | PyTorch NCHW | PyTorch channels_last | ratio (vs better) | ratio by img/CPU-s | MFLOP/img | ' +
+      'engine GFLOP/s | of limit |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, n] of Object.entries(r.nets)) {
     for (const [step, k, f] of [
@@ -350,6 +377,7 @@ export function formatBenchTable(r: BenchResult): string {
         fmt(pt?.nchw, k),
         fmt(pt?.channels_last, k),
         n.ratio ? `${n.ratio[f].toFixed(2)}x` : '-',
+        n.cpu_ratio ? `${n.cpu_ratio[f].toFixed(2)}x` : '-',
         (n.flops[f] / 1e6).toFixed(1),
         n.gflops[f].toFixed(1),
         `${(n.limit_fraction[f] * 100).toFixed(1)}%`,
