@@ -6,7 +6,8 @@ export const command: Command = {
   name: 'bench',
   summary: 'benchmark the training/inference engine (JSON)',
   usage:
-    'usage: tessera bench [--reps N] [--rounds N] [--nets reference,conv64,bagnet,antialiased] [--loops]\n\nTrains and runs the benchmark ' +
+    'usage: tessera bench [--reps N] [--rounds N] [--nets reference,conv64,bagnet,antialiased] [--loops]\n\n' +
+    'Trains and runs the benchmark ' +
     'nets on the chosen backend and in PyTorch (both memory formats, when /usr/bin/python3 imports torch), alternating ' +
     'them --rounds times (default 2), each figure the best of --reps runs (default 3). Prints a table (stderr) and one ' +
     "JSON object (stdout): images per second, ratios to PyTorch's better format, GFLOP/s and the fraction of the " +

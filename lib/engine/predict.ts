@@ -12,9 +12,9 @@
  * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu).
  *
  * Only models built from the layer classes in PLAIN_LAYERS (one output each, one model input) take the plan, and only
- * inputs whose shape the model accepts (tfjs-layers' predict gives its own error for the others); anything else (and any call with gradients recorded, or another backend) runs tfjs-layers'
- * own predict. Results equal tfjs-layers' bit for bit on the same batch without batch norm; folding batch norm rounds
- * differently (relative differences around 1e-6).
+ * inputs whose shape the model accepts (tfjs-layers' predict gives its own error for the others); anything else (and
+ * any call with gradients recorded, or another backend) runs tfjs-layers' own predict. Results equal tfjs-layers'
+ * bit for bit on the same batch without batch norm; folding batch norm rounds differently (differences around 1e-6).
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -1203,8 +1203,9 @@ function deviceProblem(env = process.env, cudaAvailable = () => !!addon && addon
   if (d === 'cpu') return null;
   if (!/^cuda(:\d+)?$/.test(d)) return `TFJS_TORCH_DEVICE=${d} is not a device this backend knows; expected cpu, cuda or cuda:N`;
   if (cudaAvailable()) return null;
+  const why = addon ? 'the libtorch the addon is built against has no CUDA support or sees no GPU' : 'the addon is not built';
   return (
-    `TFJS_TORCH_DEVICE=${d} asks for a CUDA GPU, but ${addon ? 'the libtorch the addon is built against has no CUDA support or sees no GPU' : 'the addon is not built'}` +
+    `TFJS_TORCH_DEVICE=${d} asks for a CUDA GPU, but ${why}` +
     ` (Debian's libtorch-dev is CPU-only). Unset TFJS_TORCH_DEVICE to run on the CPU, or rebuild the addon against a CUDA libtorch` +
     ' (LIBTORCH=<folder> node packages/tfjs-backend-torch/scripts/build.js --force) on a machine with an NVIDIA GPU.'
   );
