@@ -67,7 +67,8 @@ export function convBiasActivation(
   return f(x, w) as tf.Tensor4D;
 }
 
-interface ConvLayerLike {
+/** The fields of a tfjs-layers Conv2D that the fused paths read (the class's members are not public API). */
+export interface ConvLayerLike {
   rank: number;
   dataFormat: string;
   dilationRate: number[];

@@ -17,6 +17,7 @@
  * bit for bit on the same batch without batch norm; folding batch norm rounds differently (differences around 1e-6).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ConvLayerLike } from './conv-fusion';
 
 /** Images per pass of the plan when predict is called without a batchSize (tfjs-layers' default is 32). */
 export const PREDICT_BATCH = 256;
@@ -57,16 +58,7 @@ interface LayerLike {
   getClassName(): string;
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
 }
-interface ConvLike extends LayerLike {
-  rank: number;
-  dataFormat: string;
-  dilationRate: number[];
-  strides: number[];
-  padding: string;
-  activation: { getClassName(): string };
-  kernel: { read(): tf.Tensor };
-  bias?: { read(): tf.Tensor } | null;
-}
+type ConvLike = LayerLike & ConvLayerLike;
 interface PoolLike extends LayerLike {
   poolSize: number[];
   strides: number[];
