@@ -2,6 +2,8 @@
  * The torch backend's native kernels against slow, literal definitions (nested loops that follow the formulas), and
  * against tfjs's cpu backend. Skipped, with the reason printed, when libtorch is not available.
  */
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './helpers';
 import { reflectPad } from '../../lib/models/blurpool';
@@ -337,6 +339,9 @@ describeTorch('torch backend kernels', () => {
 
   it("native outputs stay out of V8's external memory count, which would otherwise start a full GC every 64 MB", () => {
     const x = tf.fill([2048, 4096], -1); // 32 MB allocated by JS (counted by V8)
+    // A full collection first: garbage from earlier tests, freed by a GC in the middle, moved the count by tens of MB.
+    v8.setFlagsFromString('--expose-gc');
+    (vm.runInNewContext('gc') as () => void)();
     const before = torch.memory().v8External;
     const y = tf.relu(x); // 32 MB allocated by libtorch
     const alive = torch.memory().v8External;
