@@ -22,6 +22,7 @@ import {
   spots,
   stripes,
   union,
+  FLAT_COLOURS,
 } from './raster';
 import { finishImage } from './common';
 
@@ -235,16 +236,7 @@ export interface BirdsOptions {
 }
 
 /** Flat colours per label in 'flat' mode (index = label). */
-export const FLAT_PART_COLOURS: Rgb[] = [
-  rgb(0, 0, 0),
-  rgb(255, 0, 0),
-  rgb(0, 255, 0),
-  rgb(0, 0, 255),
-  rgb(255, 255, 0),
-  rgb(255, 0, 255),
-  rgb(0, 255, 255),
-  rgb(255, 255, 255),
-];
+export const FLAT_PART_COLOURS = FLAT_COLOURS;
 
 export interface BirdRecord {
   label: number;

@@ -25,6 +25,7 @@ import {
   stripes,
   union,
   vgradient,
+  FLAT_COLOURS,
 } from './raster';
 
 export const FACADE_PARTS = ['wall', 'window', 'frame', 'roof', 'door', 'vegetation', 'sign'] as const;
@@ -71,16 +72,8 @@ export interface FacadesOptions {
   mode?: 'normal' | 'flat';
 }
 
-export const FLAT_CUE_COLOURS: Rgb[] = [
-  rgb(0, 0, 0),
-  rgb(255, 0, 0),
-  rgb(0, 255, 0),
-  rgb(0, 0, 255),
-  rgb(255, 255, 0),
-  rgb(255, 0, 255),
-  rgb(0, 255, 255),
-  rgb(255, 255, 255),
-];
+/** Flat colours per label in 'flat' mode (index = label). */
+export const FLAT_CUE_COLOURS = FLAT_COLOURS;
 
 export interface FacadeRecord {
   label: number;

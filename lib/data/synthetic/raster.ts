@@ -58,6 +58,18 @@ export function rgb(r: number, g: number, b: number): Rgb {
   return ((r & 255) << 16) | ((g & 255) << 8) | (b & 255);
 }
 
+/** Eight colours far apart (black, the primaries and secondaries, white): the worlds' 'flat' test mode paints label i in colour i. */
+export const FLAT_COLOURS: Rgb[] = [
+  rgb(0, 0, 0),
+  rgb(255, 0, 0),
+  rgb(0, 255, 0),
+  rgb(0, 0, 255),
+  rgb(255, 255, 0),
+  rgb(255, 0, 255),
+  rgb(0, 255, 255),
+  rgb(255, 255, 255),
+];
+
 /** Channel-wise mix of two colours, t in [0,1] (0 gives `p`). */
 export function mix(p: Rgb, q: Rgb, t: number): Rgb {
   const r = ((p >> 16) & 255) * (1 - t) + ((q >> 16) & 255) * t;
