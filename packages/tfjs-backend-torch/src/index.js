@@ -523,6 +523,27 @@ def('FusedConv2D', convForward(false, true));
 def('DepthwiseConv2dNative', convForward(true, false));
 def('FusedDepthwiseConv2D', convForward(true, true));
 
+/**
+ * aten::convolution_backward of a tfjs conv (no bias, not transposed): `mask` says which of the input, weight and bias
+ * gradients to compute, `layouts` how each comes back.
+ */
+function convolutionBackward(dy, input, weight, info, pads, groups, mask, layouts) {
+  const args = [
+    dy,
+    input,
+    weight,
+    null,
+    [info.strideHeight, info.strideWidth],
+    pads.sym,
+    [info.dilationHeight, info.dilationWidth],
+    false,
+    [0, 0],
+    groups,
+    mask,
+  ];
+  return call('aten::convolution_backward', args, layouts);
+}
+
 function convBackpropInput(depthwise) {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs;
@@ -533,21 +554,14 @@ function convBackpropInput(depthwise) {
     if (!convMatches(info) || util.sizeFromShape(xShape) === 0) return undefined;
     const pads = torchPads(info);
     const groups = depthwise ? xShape[3] : 1;
-    const r = call(
-      'aten::convolution_backward',
-      [
-        backend.nhwc(dy),
-        [null, paddedShape(xShape, pads), NHWC_TO_NCHW],
-        weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise),
-        null,
-        [info.strideHeight, info.strideWidth],
-        pads.sym,
-        [info.dilationHeight, info.dilationWidth],
-        false,
-        [0, 0],
-        groups,
-        [true, false, false],
-      ],
+    const r = convolutionBackward(
+      backend.nhwc(dy),
+      [null, paddedShape(xShape, pads), NHWC_TO_NCHW],
+      weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise),
+      info,
+      pads,
+      groups,
+      [true, false, false],
       [NCHW_TO_NHWC, null, null],
     );
     return backend.out(cropBack(r[0], pads), 'float32');
@@ -571,21 +585,14 @@ function convBackpropFilter(depthwise) {
     const wEmpty = depthwise
       ? [null, [fShape[2] * fShape[3], 1, fShape[0], fShape[1]]]
       : [null, [fShape[3], fShape[2], fShape[0], fShape[1]]];
-    const r = call(
-      'aten::convolution_backward',
-      [
-        backend.nhwc(dy),
-        convInput(backend, x, pads),
-        wEmpty,
-        null,
-        [info.strideHeight, info.strideWidth],
-        pads.sym,
-        [info.dilationHeight, info.dilationWidth],
-        false,
-        [0, 0],
-        groups,
-        [false, true, false],
-      ],
+    const r = convolutionBackward(
+      backend.nhwc(dy),
+      convInput(backend, x, pads),
+      wEmpty,
+      info,
+      pads,
+      groups,
+      [false, true, false],
       [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null],
     );
     return backend.out([r[1][0], fShape], 'float32');
