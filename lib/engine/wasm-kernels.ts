@@ -75,15 +75,14 @@ function explicitPad(top: number, bottom: number, left: number, right: number): 
   ];
 }
 
-function conv2DBackpropFilter({
-  inputs,
-  attrs,
-  backend,
-}: {
+/** What tfjs passes a kernel function. */
+interface KernelArgs {
   inputs: Record<string, Info>;
   attrs: Record<string, unknown>;
   backend: unknown;
-}): Info {
+}
+
+function conv2DBackpropFilter({ inputs, attrs, backend }: KernelArgs): Info {
   const b = backend as WasmBackend;
   const { x, dy } = inputs;
   const filterShape = attrs.filterShape as Shape4;
@@ -134,15 +133,7 @@ function conv2DBackpropFilter({
   return out;
 }
 
-function depthwiseBackpropFilter({
-  inputs,
-  attrs,
-  backend,
-}: {
-  inputs: Record<string, Info>;
-  attrs: Record<string, unknown>;
-  backend: unknown;
-}): Info {
+function depthwiseBackpropFilter({ inputs, attrs, backend }: KernelArgs): Info {
   const b = backend as WasmBackend;
   const { x, dy } = inputs;
   const filterShape = attrs.filterShape as Shape4;
@@ -208,15 +199,7 @@ function depthwiseBackpropFilter({
   return out;
 }
 
-function depthwiseBackpropInput({
-  inputs,
-  attrs,
-  backend,
-}: {
-  inputs: Record<string, Info>;
-  attrs: Record<string, unknown>;
-  backend: unknown;
-}): Info {
+function depthwiseBackpropInput({ inputs, attrs, backend }: KernelArgs): Info {
   const b = backend as WasmBackend;
   const { dy, filter } = inputs;
   const inputShape = attrs.inputShape as Shape4;
@@ -299,7 +282,7 @@ function depthwiseBackpropInput({
   return out;
 }
 
-function maxPoolGrad({ inputs, attrs, backend }: { inputs: Record<string, Info>; attrs: Record<string, unknown>; backend: unknown }): Info {
+function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): Info {
   const b = backend as WasmBackend;
   const { dy, input } = inputs;
   const info = tf.backend_util.computePool2DInfo(
