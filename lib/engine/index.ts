@@ -7,10 +7,12 @@ import { registerWasmTrainingKernels } from './wasm-kernels';
 import { fuseLayersBatchNorm } from './batchnorm';
 import { fuseLayersConv } from './conv-fusion';
 import { fuseLayersPredict } from './predict';
+import { fuseAdam } from './adam';
 
 export { batchNormTraining, fuseLayersBatchNorm } from './batchnorm';
 export { convBiasActivation, fuseLayersConv } from './conv-fusion';
 export { fuseLayersPredict, predictWithPlan, PREDICT_BATCH } from './predict';
+export { adamStep, fuseAdam } from './adam';
 
 /** Which TensorFlow.js backend runs, with how many threads, and a short description. */
 export interface EngineInfo {
@@ -98,6 +100,7 @@ const CANDIDATES: Candidate[] = [
       fuseLayersBatchNorm();
       fuseLayersConv();
       fuseLayersPredict();
+      fuseAdam();
       return null;
     },
     threads: () => (tf.backend() as unknown as { getThreads(): number }).getThreads(),

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamStep } from '../engine/adam';
 
 /**
  * Optimisers with explicit, serialisable state, so that a checkpoint restores them bit for bit (tfjs's own Adam
@@ -82,12 +83,17 @@ export class Optimizer {
         } else {
           const m = this.slots[i];
           const v = this.slots[n + i];
+          const bc1 = 1 - Math.pow(c.beta1, t);
+          const bc2 = 1 - Math.pow(c.beta2, t);
+          if (tf.getBackend() === 'torch') {
+            // The same float32 arithmetic in one native pass (bit-identical; lib/engine/adam.ts).
+            adamStep(w, m, v, g, { beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, bc1, bc2, lr: lr / bc1, form: 'tessera' });
+            continue;
+          }
           const mNew = tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1));
           const vNew = tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
           m.assign(mNew);
           v.assign(vNew);
-          const bc1 = 1 - Math.pow(c.beta1, t);
-          const bc2 = 1 - Math.pow(c.beta2, t);
           const update = tf.div(tf.mul(mNew, lr / bc1), tf.add(tf.sqrt(tf.div(vNew, bc2)), c.epsilon));
           w.assign(tf.sub(w, update));
         }

@@ -956,6 +956,30 @@ GRAD_KERNELS.TorchAddRelu = ({ inputs, backend }) => {
 };
 
 /**
+ * One Adam step for one weight in one native pass (not a tfjs kernel; lib/engine's fused Adam uses it): inputs x (the
+ * weight), m, v (its moments) and g (its gradient), float32 of one shape; outputs [x', m', v']. attrs: beta1, beta2,
+ * oneMinusBeta1, oneMinusBeta2, bc1, bc2, lr, epsilon (each used as a float32) and form: 'tfjs' (tfjs's
+ * AdamOptimizer: x' = ((m'/bc1) / (sqrt(v'/bc2) + eps)) * lr + x, lr negative) or 'tessera' (lib/train's Optimizer:
+ * x' = x - (m' * lr) / (sqrt(v'/bc2) + eps), lr = lr/bc1). Bit-identical to those optimisers on the cpu backend.
+ */
+const ADAM_PARAMS = ['beta1', 'beta2', 'oneMinusBeta1', 'oneMinusBeta2', 'bc1', 'bc2', 'lr', 'epsilon'];
+GRAD_KERNELS.TorchAdam = ({ inputs, backend, attrs }) => {
+  const { x, m, v, g } = inputs;
+  if (![x, m, v, g].every((t) => t.dtype === 'float32' && util.arraysEqual(t.shape, x.shape))) {
+    throw new Error(`TorchAdam: expected float32 weight, moments and gradient of one shape, got ${[x, m, v, g].map((t) => t.shape)}`);
+  }
+  const vals = [x, m, v, g].map((t) => backend.data.get(t.dataId).values); // the addon checks they are Float32Arrays
+  const form = { tfjs: 0, tessera: 1 }[attrs.form];
+  if (form === undefined) throw new Error(`TorchAdam: form must be 'tfjs' or 'tessera', got ${attrs.form}`);
+  const r = addon.adam(
+    ...vals,
+    ADAM_PARAMS.map((k) => attrs[k]),
+    form,
+  );
+  return r.map(([values]) => backend.out([values, x.shape], 'float32'));
+};
+
+/**
  * Reflect padding of the H and W axes of an NHWC tensor (not a tfjs kernel; used through lib/engine's reflectPad):
  * attrs.paddings [[top, bottom], [left, right]], each smaller than its axis. tfjs's MirrorPad gradient only slices
  * (it drops the reflected contributions), so this kernel has its own exact gradient, TorchReflectPadGrad.
