@@ -2,9 +2,9 @@
  * Training-mode conv2d + bias + relu as one native kernel on the torch backend.
  *
  * In training, tfjs-core does not fuse (`fused.conv2d` falls back to conv2d, add and relu whenever gradients are
- * recorded), so every conv layer writes its activations three times. `convBiasActivation` runs the FusedConv2D kernel
- * (bias in the convolution, relu in place) under a tf.customGrad whose gradient is the relu mask on the output
- * (y > 0 exactly where the pre-activation is > 0), then the two convolution gradients and a sum for the bias.
+ * recorded), so every conv layer writes its activations three times. `convBiasActivation` runs the torch backend's
+ * TorchConv2D kernel (FusedConv2D: bias in the convolution, relu in place), whose gradient is the relu mask on the
+ * output (y > 0 exactly where the pre-activation is > 0), then only the convolution gradients backprop reads.
  * `fuseLayersConv` routes tfjs-layers' Conv2D layers (channels-last, dilation 1, linear or relu) through it while
  * the torch backend records gradients; everything else runs the layer's own code.
  */
@@ -12,7 +12,11 @@ import * as tf from '@tensorflow/tfjs';
 
 type Pad = 'same' | 'valid';
 
-/** relu(conv2d(x, w) + b) or conv2d(x, w) + b with a one-kernel forward; x NHWC, w [kh, kw, in, out]. */
+/**
+ * relu(conv2d(x, w) + b) or conv2d(x, w) + b as the torch backend's TorchConv2D kernel; x NHWC, w [kh, kw, in, out],
+ * b [out] or null. Its gradient computes only what backprop reads: no input gradient for a net's first layer, and
+ * the filter and bias gradients from one native pass.
+ */
 export function convBiasActivation(
   x: tf.Tensor4D,
   w: tf.Tensor4D,
@@ -21,50 +25,8 @@ export function convBiasActivation(
   pad: Pad,
   relu: boolean,
 ): tf.Tensor4D {
-  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation: relu ? 'relu' : 'linear' };
-  const grads = (dy: tf.Tensor, xs: tf.Tensor, ws: tf.Tensor, y: tf.Tensor): tf.Tensor[] => {
-    const e = tf.engine();
-    const dyr = relu ? (e.runKernel('TorchReluGrad', { dy, x: y }) as tf.Tensor) : dy;
-    const dx = e.runKernel('Conv2DBackpropInput', { dy: dyr, filter: ws }, {
-      strides,
-      pad,
-      dataFormat: 'NHWC',
-      inputShape: xs.shape,
-    } as never) as tf.Tensor;
-    const dw = e.runKernel('Conv2DBackpropFilter', { x: xs, dy: dyr }, {
-      strides,
-      pad,
-      dataFormat: 'NHWC',
-      filterShape: ws.shape,
-    } as never) as tf.Tensor;
-    return [dx, dw, dyr];
-  };
-  if (b) {
-    const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
-      const y = tf.engine().runKernel('FusedConv2D', { x: xi, filter: wi, bias: bi }, attrs as never) as tf.Tensor;
-      save([xi, wi, y]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [dx, dw, dyr] = grads(dy, saved[0], saved[1], saved[2]);
-          return [dx, dw, tf.sum(dyr, [0, 1, 2])];
-        },
-      };
-    }) as never) as (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor;
-    return f(x, w, b) as tf.Tensor4D;
-  }
-  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const y = tf.engine().runKernel('FusedConv2D', { x: xi, filter: wi }, attrs as never) as tf.Tensor;
-    save([xi, wi, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [dx, dw] = grads(dy, saved[0], saved[1], saved[2]);
-        return [dx, dw];
-      },
-    };
-  }) as never) as (a: tf.Tensor, c: tf.Tensor) => tf.Tensor;
-  return f(x, w) as tf.Tensor4D;
+  const attrs = { strides, pad, activation: relu ? 'relu' : 'linear' };
+  return tf.engine().runKernel('TorchConv2D', b ? { x, filter: w, bias: b } : { x, filter: w }, attrs as never) as tf.Tensor4D;
 }
 
 /** The fields of a tfjs-layers Conv2D that the fused paths read (the class's members are not public API). */

@@ -75,3 +75,60 @@ describeTorch('conv + bias + relu fusion on torch', () => {
     });
   });
 });
+
+describeTorch('the torch conv kernel computes only the gradients backprop reads', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  /** Counts calls of the named torch kernels while fn runs. */
+  function countKernels<T>(names: string[], fn: () => T): { result: T; calls: Record<string, number> } {
+    const calls: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+    const originals = names.map((n) => {
+      const k = tf.getKernel(n, 'torch') as tf.KernelConfig;
+      const f = k.kernelFunc;
+      k.kernelFunc = (args) => {
+        calls[n]++;
+        return f(args);
+      };
+      return [k, f] as const;
+    });
+    try {
+      return { result: fn(), calls };
+    } finally {
+      for (const [k, f] of originals) k.kernelFunc = f;
+    }
+  }
+
+  it('first layer: no input gradient; filter and bias from one pass; values as the plain ops (incl. a strided 1x1)', async () => {
+    await tf.setBackend('torch');
+    const rng = new Rng(14);
+    const names = ['Conv2DBackpropInput', 'TorchConv2DBackpropFilterBias', 'Conv2DBackpropFilter', 'Sum'];
+    for (const [k, stride, pad, relu] of [
+      [3, 1, 'same', true],
+      [1, 2, 'valid', false],
+    ] as Array<[number, number, 'same' | 'valid', boolean]>) {
+      const before = tf.memory().numTensors;
+      const x = tf.tensor4d(rng.normal(2 * 9 * 9 * 3), [2, 9, 9, 3]);
+      const w = tf.tensor4d(rng.normal(k * k * 3 * 4), [k, k, 3, 4]);
+      const b = tf.tensor1d(rng.normal(4));
+      const loss = (f: (c: tf.Tensor4D, d: tf.Tensor1D) => tf.Tensor) =>
+        tf.grads((c: tf.Tensor, d: tf.Tensor) =>
+          f(c as tf.Tensor4D, d as tf.Tensor1D)
+            .square()
+            .sum(),
+        )([w, b]);
+      const fused = countKernels(names, () => loss((c, d) => convBiasActivation(x, c, d, [stride, stride], pad, relu)));
+      expect(fused.calls).toEqual({ Conv2DBackpropInput: 0, TorchConv2DBackpropFilterBias: 1, Conv2DBackpropFilter: 0, Sum: 1 });
+      const plain = loss((c, d) => {
+        const y = tf.add(tf.conv2d(x, c, stride, pad), d);
+        return relu ? tf.relu(y) : y;
+      });
+      fused.result.forEach((g, i) =>
+        expect(maxAbsDiff(g.dataSync() as Float32Array, plain[i].dataSync() as Float32Array)).toBeLessThan(1e-4),
+      );
+      tf.dispose([x, w, b, ...fused.result, ...plain]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+});

@@ -524,7 +524,7 @@ def('DepthwiseConv2dNative', convForward(true, false));
 def('FusedDepthwiseConv2D', convForward(true, true));
 
 /**
- * aten::convolution_backward of a tfjs conv (no bias, not transposed): `mask` says which of the input, weight and bias
+ * aten::convolution_backward of a tfjs conv (not transposed): `mask` says which of the input, weight and bias
  * gradients to compute, `layouts` how each comes back.
  */
 function convolutionBackward(dy, input, weight, info, pads, groups, mask, layouts) {
@@ -532,7 +532,7 @@ function convolutionBackward(dy, input, weight, info, pads, groups, mask, layout
     dy,
     input,
     weight,
-    null,
+    mask[2] ? [info.outChannels] : null,
     [info.strideHeight, info.strideWidth],
     pads.sym,
     [info.dilationHeight, info.dilationWidth],
@@ -570,32 +570,44 @@ function convBackpropInput(depthwise) {
 def('Conv2DBackpropInput', convBackpropInput(false));
 def('DepthwiseConv2dNativeBackpropInput', convBackpropInput(true));
 
+/**
+ * The filter gradient (and with `withBias` the bias gradient, from the same native pass) of a conv of x:
+ * [dw] or [dw, db] as TensorInfos, or undefined for a case the native kernels do not cover.
+ */
+function filterGrad(backend, x, dy, attrs, depthwise, withBias) {
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
+  const fShape = attrs.filterShape;
+  const info = conv2dInfo(x.shape, fShape, attrs, depthwise);
+  if (!convMatches(info) || util.sizeFromShape(fShape) === 0) return undefined;
+  if (!depthwise && isStrided1x1(info)) {
+    const dw = backend.out(strided1x1FilterGrad(backend, x, dy, info), 'float32');
+    if (!withBias) return [dw];
+    return [dw, backend.out(call('aten::sum.dim_IntList', [backend.arg(dy), [0, 1, 2], false]), 'float32')];
+  }
+  const pads = torchPads(info);
+  const groups = depthwise ? x.shape[3] : 1;
+  // An uninitialised OIHW weight (only its shape matters); contiguous, as the non-oneDNN path requires.
+  const wEmpty = depthwise
+    ? [null, [fShape[2] * fShape[3], 1, fShape[0], fShape[1]]]
+    : [null, [fShape[3], fShape[2], fShape[0], fShape[1]]];
+  const r = convolutionBackward(
+    backend.nhwc(dy),
+    convInput(backend, x, pads),
+    wEmpty,
+    info,
+    pads,
+    groups,
+    [false, true, withBias],
+    [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null],
+  );
+  const dw = backend.out([r[1][0], fShape], 'float32');
+  return withBias ? [dw, backend.out(r[2], 'float32')] : [dw];
+}
 function convBackpropFilter(depthwise) {
   return ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs;
-    if (x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
-    if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
-    const fShape = attrs.filterShape;
-    const info = conv2dInfo(x.shape, fShape, attrs, depthwise);
-    if (!convMatches(info) || util.sizeFromShape(fShape) === 0) return undefined;
-    if (!depthwise && isStrided1x1(info)) return backend.out(strided1x1FilterGrad(backend, x, dy, info), 'float32');
-    const pads = torchPads(info);
-    const groups = depthwise ? x.shape[3] : 1;
-    // An uninitialised OIHW weight (only its shape matters); contiguous, as the non-oneDNN path requires.
-    const wEmpty = depthwise
-      ? [null, [fShape[2] * fShape[3], 1, fShape[0], fShape[1]]]
-      : [null, [fShape[3], fShape[2], fShape[0], fShape[1]]];
-    const r = convolutionBackward(
-      backend.nhwc(dy),
-      convInput(backend, x, pads),
-      wEmpty,
-      info,
-      pads,
-      groups,
-      [false, true, false],
-      [null, depthwise ? [2, 3, 0, 1] : WEIGHT_BACK, null],
-    );
-    return backend.out([r[1][0], fShape], 'float32');
+    const r = filterGrad(backend, inputs.x, inputs.dy, attrs, depthwise, false);
+    return r && r[0];
   };
 }
 /** A 1x1 conv with stride > 1 (a ResNet/BagNet downsampling projection); such convs never pad. */
@@ -956,6 +968,55 @@ GRAD_KERNELS.TorchAddRelu = ({ inputs, backend }) => {
 };
 
 /**
+ * Conv2D (+ bias) (+ relu) for training (not a tfjs kernel; lib/engine's convBiasActivation): FusedConv2D's forward,
+ * with a gradient (registerConvTrainGradient) that computes only the gradients backprop asks for, each from one
+ * native pass: x's (none for a net's first layer) and the filter's with the bias's (convolution_backward's bias output).
+ * attrs: strides, pad, dimRoundingMode, activation ('linear' | 'relu').
+ */
+let fusedConv2D = null;
+GRAD_KERNELS.TorchConv2D = (args) => {
+  fusedConv2D = fusedConv2D || wrap('FusedConv2D', native.get('FusedConv2D')); // native, else the cpu kernel
+  return fusedConv2D({ ...args, attrs: { ...args.attrs, dataFormat: 'NHWC', dilations: [1, 1] } });
+};
+/** Filter and bias gradients of a conv in one native pass: inputs x, dy; attrs as Conv2DBackpropFilter's; [dw, db]. */
+GRAD_KERNELS.TorchConv2DBackpropFilterBias = ({ inputs, backend, attrs }) => {
+  const a = { ...attrs, dataFormat: 'NHWC' };
+  try {
+    const r = filterGrad(backend, inputs.x, inputs.dy, a, false, true);
+    if (r) return r;
+  } finally {
+    freeScratch();
+  }
+  const dw = cpuKernels.get('Conv2DBackpropFilter').kernelFunc({ inputs, backend, attrs: a });
+  return [dw, cpuKernels.get('Sum').kernelFunc({ inputs: { x: inputs.dy }, backend, attrs: { axis: [0, 1, 2], keepDims: false } })];
+};
+function registerConvTrainGradient() {
+  tfc.registerGradient({
+    kernelName: 'TorchConv2D',
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, [x, filter, y], attrs) => {
+      const e = tfc.engine();
+      // The gradient through the relu (y > 0 exactly where the pre-activation is); made here, it lives until the end
+      // of the backward pass and is shared by the thunks below, each of which runs only if backprop needs it.
+      const g = attrs.activation === 'relu' ? e.runKernel('TorchReluGrad', { dy, x: y }) : dy;
+      const conv = { strides: attrs.strides, pad: attrs.pad, dataFormat: 'NHWC', dimRoundingMode: attrs.dimRoundingMode };
+      let db = null; // the bias gradient's values, from the filter's pass (tfjs asks for x, filter, bias in that order)
+      return {
+        x: () => e.runKernel('Conv2DBackpropInput', { dy: g, filter }, { ...conv, inputShape: x.shape }),
+        filter: () => {
+          const [dw, b] = e.runKernel('TorchConv2DBackpropFilterBias', { x, dy: g }, { ...conv, filterShape: filter.shape });
+          db = b.dataSync();
+          b.dispose();
+          return dw;
+        },
+        bias: () => (db ? tfc.tensor1d(db) : tfc.sum(g, [0, 1, 2])),
+      };
+    },
+  });
+}
+
+/**
  * One Adam step for one weight in one native pass (not a tfjs kernel; lib/engine's fused Adam uses it): inputs x (the
  * weight), m, v (its moments) and g (its gradient), float32 of one shape; outputs [x', m', v']. attrs: beta1, beta2,
  * oneMinusBeta1, oneMinusBeta2, bc1, bc2, lr, epsilon (each used as a float32) and form: 'tfjs' (tfjs's
@@ -1198,6 +1259,7 @@ function register(priority = 3) {
   }
   overrideGradients();
   registerBatchNormTrainGradient();
+  registerConvTrainGradient();
   registerReflectPadGradient();
   tfc.registerBackend(
     BACKEND_NAME,
