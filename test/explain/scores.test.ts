@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Heatmaps, PIXEL_GEOMETRY, Saliency, windowGeometry } from '../../lib/explain/index';
+import { buildModel } from '../../lib/models/index';
+import { buildProtoPNet } from '../../lib/models/prototype';
+import { Rng } from '../../lib/util/rng';
 import {
   averageRanks,
   cascadePoints,
@@ -231,6 +234,21 @@ describe('model randomisation', () => {
     const units = weightedUnits(model);
     expect(units.map((u) => u.name)).toEqual(['d', 'c1']);
     expect(units[1].layers.map((i) => model.layers[i].name)).toEqual(['c1', 'bn1']);
+  });
+  it("a ProtoPNet's prototype layer is a unit of its own, between the last layer and the add-on", () => {
+    const input = { inputShape: [8, 8, 1] as [number, number, number], numClasses: 2 };
+    const backbone = buildModel({ family: 'gap', widths: [2], batchNorm: false }, input, new Rng(1));
+    const model = buildProtoPNet(backbone, { channels: 2, prototypeClasses: [0, 1] }, input, new Rng(2));
+    expect(weightedUnits(model).map((u) => u.name)).toEqual([
+      'logits',
+      'prototype_distances',
+      'latent',
+      'addon',
+      ...backbone.layers
+        .filter((l) => l.weights.length && l.name !== 'logits')
+        .map((l) => l.name)
+        .reverse(),
+    ]);
   });
 });
 

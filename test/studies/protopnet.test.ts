@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Dataset } from '../../lib/data/dataset';
 import { buildModel } from '../../lib/models/index';
@@ -5,9 +8,11 @@ import { buildProtoPNet, lossModel, PAPER_COEFFICIENTS, prototypeCostsLiteral, p
 import { validateClaims } from '../../lib/report/claims';
 import type { ClaimInputs } from '../../lib/studies/protopnet/claims';
 import { protoPNetClaims } from '../../lib/studies/protopnet/claims';
-import { CLAIM_RULES, PROTOPNET_CONFIGS } from '../../lib/studies/protopnet/config';
-import { baselineEpochs } from '../../lib/studies/protopnet/session';
-import { protoPNetLoss, protoPNetStages } from '../../lib/studies/protopnet/train';
+import { CLAIM_RULES, DatasetPlan, PROTOPNET_CONFIGS } from '../../lib/studies/protopnet/config';
+import { loadRun, protoPNetRunKey } from '../../lib/studies/protopnet/run-cache';
+import { baselineEpochs, disposeDataset, ProtoPNetData } from '../../lib/studies/protopnet/session';
+import { disposeRun, protoPNetLoss, protoPNetStages, ProtoPNetRun, pruneStage, trainProtoPNet } from '../../lib/studies/protopnet/train';
+import { buildFor } from '../../lib/train/cache';
 import { getStudy } from '../../lib/studies/index';
 import { train } from '../../lib/train/trainer';
 import { Interval, SCALES } from '../../lib/studies/types';
@@ -217,5 +222,99 @@ describe('the loss hook', () => {
       'prototype_distances/prototypes',
     ]);
     expect(trainable(changed(snapshots[0], snapshots[1]))).toEqual(['logits/kernel']);
+  });
+});
+
+describe('the run cache', () => {
+  const toyData = (n: number, split: 'train' | 'test', seed: number) => {
+    const rng = new Rng(seed);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
+    const images = Uint8Array.from({ length: n * 64 }, () => rng.int(256));
+    return new Dataset({ name: 'toy', split, images, labels, height: 8, width: 8, channels: 1, classNames: ['a', 'b'] });
+  };
+  const base = PROTOPNET_CONFIGS.quick.datasets[0];
+  const plan: DatasetPlan = {
+    ...base,
+    backbone: { family: 'vgg', widths: [4], convs: 1, hidden: 8, batchNorm: false },
+    batchSize: 10,
+    channels: 3,
+    perClass: 2,
+    warm: { ...base.warm, epochs: 1 },
+    joint: { ...base.joint, epochs: 1 },
+    lastLayer: { ...base.lastLayer, epochs: 1 },
+    prune: { ...base.prune, lastEpochs: 1 },
+  };
+  /** A toy dataset session: 40 training, 10 validation and 10 test images of 8x8, a randomly initialised backbone. */
+  const session = (p: DatasetPlan): ProtoPNetData => {
+    const all = toyData(50, 'train', 3);
+    const train = all.subset(Array.from({ length: 40 }, (_, i) => i + 10));
+    const val = all.subset(Array.from({ length: 10 }, (_, i) => i));
+    const test = toyData(10, 'test', 4);
+    const model = buildFor(p.backbone, train, 5);
+    const pretrained = { model, epochs: 0, params: 0, history: [], trainSeconds: 0, fromCache: false };
+    const { x, y } = test.batch(Array.from({ length: 10 }, (_, i) => i));
+    const labels = Array.from(y.dataSync());
+    y.dispose();
+    return { plan: p, seed: 0, train, val, test, rng: new Rng(0).fork('toy'), pretrained, x, labels, seconds: {} };
+  };
+  const keyOf = (p: DatasetPlan) => {
+    const ds = session(p);
+    const loss = () => tf.scalar(0);
+    const key = protoPNetRunKey(ds, [...protoPNetStages(p, loss, () => undefined), pruneStage(p, loss)]);
+    disposeDataset(ds);
+    return key;
+  };
+
+  test('a second run loads the first: same records, same models, same predictions; nothing half-written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protopnet-cache-'));
+    try {
+      const ds = session(plan);
+      const first = await trainProtoPNet(ds, { cacheDir: dir });
+      expect(first.fromCache).toBe(false);
+      expect(fs.readdirSync(dir)).toEqual([path.basename(first.dir)]);
+      expect(fs.readdirSync(first.dir).sort()).toEqual(['model', 'pruned', 'run.json']);
+      const second = await trainProtoPNet(ds, { cacheDir: dir });
+      expect(second.fromCache).toBe(true);
+      expect(second.key).toBe(first.key);
+      const records = (r: ProtoPNetRun) => {
+        const { model: _m, pruned: _p, fromCache: _f, ...rest } = r;
+        return rest;
+      };
+      expect(records(second)).toEqual(records(first));
+      for (const m of ['model', 'pruned'] as const) {
+        expect(second[m].getWeights().map((w) => Array.from(w.dataSync()))).toEqual(
+          first[m].getWeights().map((w) => Array.from(w.dataSync())),
+        );
+        const a = (first[m].predict(ds.x) as tf.Tensor).dataSync();
+        expect(Array.from((second[m].predict(ds.x) as tf.Tensor).dataSync())).toEqual(Array.from(a));
+      }
+      disposeRun(first);
+      disposeRun(second);
+      disposeDataset(ds);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the key follows what changes the run (the schedule, the head, pruning) and ignores what only the figures use', () => {
+    const k = keyOf(plan);
+    expect(keyOf({ ...plan })).toBe(k);
+    expect(
+      keyOf({ ...plan, label: 'another', reasoningImages: 9, galleryPrototypes: 3, occlusion: { images: 1, window: 2, stride: 1 } }),
+    ).toBe(k);
+    expect(keyOf({ ...plan, channels: 4 })).not.toBe(k);
+    expect(keyOf({ ...plan, prune: { ...plan.prune, tau: 2 } })).not.toBe(k);
+    expect(keyOf({ ...plan, joint: { ...plan.joint, lr: 0.5 } })).not.toBe(k);
+  });
+
+  test('a run folder without its records is a clear error', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protopnet-cache-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ key: 'k' }));
+      await expect(loadRun(dir)).rejects.toThrow(/no "prototypeClasses".*delete the folder/);
+      expect(await loadRun(path.join(dir, 'absent'))).toBeNull();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import { scoresSteps } from '../../lib/studies/scores/index';
 import { scoresClaims } from '../../lib/studies/scores/claims';
 import { SCORES_CONFIGS, ScoresConfig } from '../../lib/studies/scores/config';
 import { computeMaps, imagesFor, methodOptions, methodProblem } from '../../lib/studies/scores/maps';
-import type { ScoredModel, ScoresSession } from '../../lib/studies/scores/session';
+import { freshModel, ProtoPNetBuild, ScoredModel, ScoresSession } from '../../lib/studies/scores/session';
 import { CellValues, scoreTable, TableResult } from '../../lib/studies/scores/table';
 import { SCALES } from '../../lib/studies/types';
 import { Rng } from '../../lib/util/rng';
@@ -123,6 +123,11 @@ describe('maps and table on tiny untrained models (the path of the study without
       accuracyInterval: { low: 0, high: 1, level: 0.95, over: 'images' },
       fromCache: false,
     });
+    const protoBuild: ProtoPNetBuild = { family: 'protopnet', backbone: gap, channels: 2, prototypeClasses: [0, 1, 2] };
+    const proto = model('protopnet', null, 3);
+    proto.model.dispose();
+    proto.config = protoBuild;
+    proto.model = freshModel(proto, input, new Rng(3));
     return {
       ctx: { study: 'scores', scale: 'quick', seed: 0, outRoot: os.tmpdir(), out: os.tmpdir() },
       config,
@@ -144,7 +149,7 @@ describe('maps and table on tiny untrained models (the path of the study without
           classNames: ['a', 'b', 'c'],
           masks: [mask, mask],
           truth: 'the top-left quarter',
-          models: [model('gap-crop8', 8, 1), model('gap-whole', null, 2)],
+          models: [model('gap-crop8', 8, 1), model('gap-whole', null, 2), proto],
         },
       ],
       seconds: {},
@@ -158,16 +163,24 @@ describe('maps and table on tiny untrained models (the path of the study without
     expect(ran('gap-crop8')).toContain('sliding-window');
     expect(ran('gap-whole')).not.toContain('sliding-window');
     expect(ran('gap-whole')).toEqual(expect.arrayContaining(['saliency', 'occlusion', 'cam', 'grad-cam', 'crisp-mask']));
-    expect(maps.skipped.map((k) => k.method)).toEqual(expect.arrayContaining(['bagnet-patches', 'prototype']));
+    expect(maps.skipped.filter((k) => k.model === 'gap-whole').map((k) => k.method)).toEqual(
+      expect.arrayContaining(['bagnet-patches', 'prototype']),
+    );
+    // The ProtoPNet: its prototype maps and the model-agnostic methods; no CAM (no GAP head), no window (no crop model).
+    expect(ran('protopnet')).toEqual(expect.arrayContaining(['prototype', 'saliency', 'occlusion']));
+    expect(ran('protopnet')).not.toContain('cam');
     expect(maps.maps.find((m) => m.method === 'crisp-mask')!.maps.n).toBe(1);
     const t = scoreTable(s, maps);
     expect(t.rows.length).toBe(maps.maps.length * 6);
+    // Every cell scores some image, but sparseness, undefined on a constant map (an untrained model's empty crisp mask).
+    expect(t.rows.filter((r) => !r.images && r.metric !== 'sparseness').map((r) => `${r.model} ${r.method} ${r.metric}`)).toEqual([]);
     for (const r of t.rows) {
-      expect(r.images).toBeGreaterThan(0);
       if (Number.isFinite(r.value) && r.images > 1) expect(r.low).toBeLessThanOrEqual(r.high);
       if (['pointing-game', 'energy-in-mask', 'deletion', 'insertion', 'randomisation'].includes(r.metric)) expect(r.chance).not.toBeNull();
       else expect(r.chance).toBeNull();
     }
+    // The cascade re-initialises a fresh ProtoPNet's prototype layer too (freshModel builds the same layers).
+    expect(t.rows.find((r) => r.model === 'protopnet' && r.method === 'prototype' && r.metric === 'randomisation')!.images).toBe(2);
     const energy = t.rows.find((r) => r.metric === 'energy-in-mask')!;
     expect(energy.chance).toBeCloseTo(0.25, 9);
     const out = await scoresSteps.output(s, maps, t);

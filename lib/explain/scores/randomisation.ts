@@ -11,8 +11,8 @@ import { ChanceInput, ChanceResult, ExplanationScore, ScoreInfo, ScoreInput, Sco
  * on the randomised model with its map on the trained one by Spearman's rank correlation. A map that explains the
  * model must change (correlation near 0); one that stays (near 1) shows the input, not what the model learned.
  *
- * A weighted layer is one with a kernel (convolution or dense); the batch-normalisation layers it feeds are
- * re-initialised with it (a random convolution normalised by trained statistics would be neither model). The new
+ * A weighted layer is one with weights that is not a batch normalisation (convolution, dense, a ProtoPNet's prototype
+ * layer); the batch-normalisation layers it feeds are re-initialised with it (a random convolution normalised by trained statistics would be neither model). The new
  * weights come from a freshly built model of the same architecture (`fresh`, seeded by the caller), i.e. the
  * architecture's own initialisers, as in the paper.
  */
@@ -51,11 +51,11 @@ export interface WeightedUnit {
   layers: number[];
 }
 
-/** The model's weighted layers (kernel), output first, each with the BatchNormalization layers that read it. */
+/** The model's weighted layers (not BatchNormalization), output first, each with the BatchNormalization layers that read it. */
 export function weightedUnits(model: tf.LayersModel): WeightedUnit[] {
   const units: WeightedUnit[] = [];
   model.layers.forEach((layer, i) => {
-    if (!layer.weights.some((w) => /kernel/.test(w.originalName))) return;
+    if (!layer.weights.length || layer.getClassName() === 'BatchNormalization') return;
     const bns = model.layers
       .map((l, j) => ({ l, j }))
       .filter(({ l }) => l.getClassName() === 'BatchNormalization' && l.inboundNodes[0]?.inboundLayers[0] === layer)

@@ -5,7 +5,7 @@ import type { AccuracyResult, CritiqueResult, DuplicateResult, PartsResult, Puri
 import { ClaimInputs, protoPNetClaims } from './claims';
 import { CLAIM_RULES } from './config';
 import * as figures from './figures';
-import { baselineEpochs, DatasetSession, disposeDataset, load, prepare, ProtoPNetSession } from './session';
+import { baselineEpochs, DatasetSession, disposeDataset, load, loadData, prepare, ProtoPNetSession } from './session';
 import { disposeRun, ProtoPNetRun, trainProtoPNet } from './train';
 
 /**
@@ -63,7 +63,7 @@ export interface DatasetResult extends ClaimInputs {
   testImages: number;
   models: { backboneParams: number; pretrainEpochs: number; baselineEpochs: number; protoPNetEpochs: number; pruneEpochs: number };
   trainSeconds: { backbone: number; baseline: number; protoPNet: number };
-  fromCache: { backbone: boolean; baseline: boolean };
+  fromCache: { backbone: boolean; baseline: boolean; protoPNet: boolean };
   /** Per push cycle: prototype -> [source image, cell y, cell x, distance before push]. */
   pushes: { image: number; cell: [number, number]; distance: number }[][];
   kept: number[];
@@ -88,7 +88,7 @@ export function datasetResult(ds: DatasetSession, run: ProtoPNetRun, m: DatasetM
       pruneEpochs: run.pruneHistory.length,
     },
     trainSeconds: { backbone: ds.pretrained.trainSeconds, baseline: ds.baseline.trainSeconds, protoPNet: run.trainSeconds },
-    fromCache: { backbone: ds.pretrained.fromCache, baseline: ds.baseline.fromCache },
+    fromCache: { backbone: ds.pretrained.fromCache, baseline: ds.baseline.fromCache, protoPNet: run.fromCache },
     accuracy: m.accuracy,
     pushCheck: m.pushCheck,
     purity: m.purity,
@@ -196,6 +196,7 @@ export async function runProtoPNet(ctx: StudyContext): Promise<StudyOutput> {
 export const protoPNetSteps = {
   prepare,
   load,
+  loadData,
   train: trainProtoPNet,
   testMaps,
   accuracy: accuracyTable,
@@ -233,6 +234,6 @@ export const study: Study = {
 
 export { PROTOPNET_CONFIGS, CLAIM_RULES } from './config';
 export type { DatasetPlan, ProtoPNetStudyConfig } from './config';
-export type { DatasetSession, ProtoPNetSession } from './session';
-export type { ProtoPNetRun } from './train';
+export type { DatasetSession, ProtoPNetData, ProtoPNetSession } from './session';
+export type { ProtoPNetRun, TrainProtoPNetOptions } from './train';
 export type { AccuracyResult, CritiqueResult, DuplicateResult, PartsResult, PurityResult, PushCheck, ReasoningImage } from './analysis';

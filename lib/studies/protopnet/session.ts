@@ -29,11 +29,13 @@ export interface PlainModel {
 }
 
 /**
- * One dataset loaded, its plain CNNs trained (or loaded) once. Holds tensors (the models and the test images `x`);
- * `disposeDataset` frees them.
+ * One dataset loaded and its backbone pre-trained (or loaded): what ProtoPNet's training needs. Holds tensors (the
+ * backbone and the test images `x`); `disposeData` frees them.
  */
-export interface DatasetSession {
+export interface ProtoPNetData {
   plan: DatasetPlan;
+  /** The study's seed (ctx.seed: the model cache keys carry it). */
+  seed: number;
   /** Training images (also the push set: never augmented here), the held-out validation part, the test set. */
   train: Dataset;
   val: Dataset;
@@ -42,13 +44,17 @@ export interface DatasetSession {
   rng: Rng;
   /** The backbone trained as a plain classifier for `plan.pretrain.epochs` (ProtoPNet starts from a copy of it). */
   pretrained: PlainModel;
-  /** The same CNN trained for as many epochs as the pre-training plus ProtoPNet's warm and joint epochs (fair budget). */
-  baseline: PlainModel;
   /** Every test image [n,H,W,C] in [0,1] and the labels. */
   x: tf.Tensor4D;
   labels: number[];
   /** Wall time of each step in seconds. */
   seconds: Record<string, number>;
+}
+
+/** One dataset with both plain CNNs: the pre-trained backbone and the baseline. `disposeDataset` frees its tensors. */
+export interface DatasetSession extends ProtoPNetData {
+  /** The same CNN trained for as many epochs as the pre-training plus ProtoPNet's warm and joint epochs (fair budget). */
+  baseline: PlainModel;
 }
 
 /** Starts the study: engine, the config of ctx.scale, the generator seeded by ctx.seed. Trains nothing. */
@@ -82,8 +88,33 @@ async function loadSplits(plan: DatasetPlan, ctx: StudyContext): Promise<{ all: 
   return { all, test };
 }
 
-/** Loads a dataset (by name or plan), splits off validation images, trains or loads the two plain CNNs. */
-export async function load(s: ProtoPNetSession, dataset: DatasetPlan | DatasetPlan['dataset']): Promise<DatasetSession> {
+/** A plain CNN of the plan's backbone, trained for `epochs` from the model cache (the same request, the same key). */
+async function plainModel(s: ProtoPNetSession, plan: DatasetPlan, data: { train: Dataset; val: Dataset }, epochs: number, role: string) {
+  const cached = await trainCached({
+    config: plan.backbone,
+    data,
+    train: { epochs, batchSize: plan.batchSize, optimizer: { type: 'adam', lr: plan.pretrain.lr }, schedule: { type: 'cosine' } },
+    seed: s.ctx.seed,
+    name: `protopnet-${plan.dataset}-${role}`,
+    progress: `${plan.dataset} ${role} CNN`,
+  });
+  const trainSeconds = cached.result.history.reduce((a, h) => a + h.seconds, 0);
+  const model: PlainModel = {
+    model: cached.model,
+    epochs,
+    params: countParams(cached.model),
+    history: cached.result.history,
+    trainSeconds,
+    fromCache: cached.fromCache,
+  };
+  return model;
+}
+
+/**
+ * Loads a dataset (by name or plan), splits off validation images and trains or loads the pre-trained backbone: what
+ * ProtoPNet needs (the scores study stops here; `load` adds the baseline).
+ */
+export async function loadData(s: ProtoPNetSession, dataset: DatasetPlan | DatasetPlan['dataset']): Promise<ProtoPNetData> {
   const plan = typeof dataset === 'string' ? planOf(s, dataset) : dataset;
   const rng = s.rng.fork(plan.dataset);
   const seconds: Record<string, number> = {};
@@ -95,50 +126,39 @@ export async function load(s: ProtoPNetSession, dataset: DatasetPlan | DatasetPl
   const val = all.subset(order.slice(0, nVal));
   seconds.data = (Date.now() - t0) / 1000;
   t0 = Date.now();
-  const plain = async (epochs: number, role: string): Promise<PlainModel> => {
-    const cached = await trainCached({
-      config: plan.backbone,
-      data: { train, val },
-      train: { epochs, batchSize: plan.batchSize, optimizer: { type: 'adam', lr: plan.pretrain.lr }, schedule: { type: 'cosine' } },
-      seed: s.ctx.seed,
-      name: `protopnet-${plan.dataset}-${role}`,
-      progress: `${plan.dataset} ${role} CNN`,
-    });
-    const trainSeconds = cached.result.history.reduce((a, h) => a + h.seconds, 0);
-    return {
-      model: cached.model,
-      epochs,
-      params: countParams(cached.model),
-      history: cached.result.history,
-      trainSeconds,
-      fromCache: cached.fromCache,
-    };
-  };
-  const pretrained = await plain(plan.pretrain.epochs, 'backbone');
-  const baseline = await plain(baselineEpochs(plan), 'baseline');
-  seconds.baseline = (Date.now() - t0) / 1000;
+  const pretrained = await plainModel(s, plan, { train, val }, plan.pretrain.epochs, 'backbone');
+  seconds.backbone = (Date.now() - t0) / 1000;
   const { x, y } = test.batch(Array.from({ length: test.size }, (_, i) => i));
   const labels = Array.from(y.dataSync());
   y.dispose();
-  return { plan, train, val, test, rng, pretrained, baseline, x, labels, seconds };
+  return { plan, seed: s.ctx.seed, train, val, test, rng, pretrained, x, labels, seconds };
+}
+
+/** Loads a dataset (by name or plan) as `loadData`, then trains or loads the baseline CNN of the same budget. */
+export async function load(s: ProtoPNetSession, dataset: DatasetPlan | DatasetPlan['dataset']): Promise<DatasetSession> {
+  const data = await loadData(s, dataset);
+  const t0 = Date.now();
+  const baseline = await plainModel(s, data.plan, data, baselineEpochs(data.plan), 'baseline');
+  data.seconds.baseline = (Date.now() - t0) / 1000;
+  return { ...data, baseline };
 }
 
 /** A copy of the pre-trained backbone (same architecture, weights copied): ProtoPNet trains it without touching the original. */
-export function backboneCopy(ds: DatasetSession): tf.LayersModel {
+export function backboneCopy(ds: ProtoPNetData): tf.LayersModel {
   const copy = buildFor(ds.plan.backbone, ds.train, ds.rng.fork('backbone-copy').seed());
   copy.setWeights(ds.pretrained.model.getWeights());
   return copy;
 }
 
 /** Frees a dataset's tensors (its plain models and test images). */
-export function disposeDataset(ds: DatasetSession): void {
+export function disposeDataset(ds: ProtoPNetData | DatasetSession): void {
   ds.x.dispose();
   ds.pretrained.model.dispose();
-  ds.baseline.model.dispose();
+  if ('baseline' in ds) ds.baseline.model.dispose();
 }
 
 /** Runs one step, recording its wall time as ds.seconds[name]. */
-export async function timed<T>(ds: DatasetSession, name: string, step: () => T | Promise<T>): Promise<T> {
+export async function timed<T>(ds: ProtoPNetData, name: string, step: () => T | Promise<T>): Promise<T> {
   const t0 = Date.now();
   const out = await step();
   ds.seconds[name] = (Date.now() - t0) / 1000;

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
   buildProtoPNet,
@@ -15,8 +16,10 @@ import {
 } from '../../models/prototype';
 import { argmaxRows, predictLogits } from '../../train/metrics';
 import { EpochRecord, LossFn, train, TrainStage } from '../../train/trainer';
+import { recordModel } from '../../util/provenance';
 import type { DatasetPlan } from './config';
-import { backboneCopy, DatasetSession, timed } from './session';
+import { loadRun, protoPNetRunKey, runDir, saveRun } from './run-cache';
+import { backboneCopy, ProtoPNetData, timed } from './session';
 
 /** The add-on, prototype and last-layer weights; everything else is the backbone. */
 const ADDON = [`${PROTO_LAYERS.addon}/`, `${PROTO_LAYERS.latent}/`];
@@ -50,6 +53,10 @@ export interface ProtoPNetRun {
   history: EpochRecord[];
   pruneHistory: EpochRecord[];
   trainSeconds: number;
+  /** Loaded from the run cache (run-cache.ts) rather than trained now; its key and folder there. */
+  fromCache: boolean;
+  key: string;
+  dir: string;
 }
 
 /**
@@ -117,12 +124,53 @@ export function protoPNetStages(plan: DatasetPlan, loss: LossFn, push: TrainStag
   return [warm, ...Array.from({ length: plan.cycles }, () => [joint, last]).flat()];
 }
 
+/** The pruned model's last-layer stage (the reference's last-layer iterations after prune_prototypes). */
+export function pruneStage(plan: DatasetPlan, loss: LossFn): TrainStage {
+  return {
+    name: 'last layer after pruning',
+    epochs: plan.prune.lastEpochs,
+    trainable: LAST,
+    optimizer: { type: 'adam', lr: plan.lastLayer.lr },
+    loss,
+  };
+}
+
+export interface TrainProtoPNetOptions {
+  /** Model cache folder (default the project's, or $TESSERA_MODELS). */
+  cacheDir?: string;
+  /** Train even when the cache holds the run (and replace it). */
+  retrain?: boolean;
+}
+
+/**
+ * ProtoPNet on `ds`, trained once and reused: from the run cache (run-cache.ts) when it holds a run of the same key,
+ * else trained by `trainNew` and saved there.
+ */
+export async function trainProtoPNet(ds: ProtoPNetData, options: TrainProtoPNetOptions = {}): Promise<ProtoPNetRun> {
+  const none = () => undefined;
+  const noLoss: LossFn = () => {
+    throw new Error('a key-only stage');
+  };
+  const key = protoPNetRunKey(ds, [...protoPNetStages(ds.plan, noLoss, none), pruneStage(ds.plan, noLoss)]);
+  const dir = runDir(ds, key, options.cacheDir);
+  const cached = options.retrain ? null : await timed(ds, 'protopnet', () => loadRun(dir));
+  if (cached) {
+    recordModel({ name: path.basename(dir), key, fromCache: true, seconds: 0 });
+    return cached;
+  }
+  const t0 = Date.now();
+  const run = await trainNew(ds, key, dir);
+  await saveRun(dir, run);
+  recordModel({ name: path.basename(dir), key, fromCache: false, seconds: (Date.now() - t0) / 1000 });
+  return run;
+}
+
 /**
  * Builds ProtoPNet on a copy of the pre-trained backbone and trains it by the paper's schedule (warm, then per cycle:
  * joint, push, last layer), recording the test predictions around every push; then prunes (k nearest patches, tau) and
- * retrains the last layer of the pruned model.
+ * retrains the last layer of the pruned model. `key` and `dir` name the run in the cache.
  */
-export async function trainProtoPNet(ds: DatasetSession): Promise<ProtoPNetRun> {
+export async function trainNew(ds: ProtoPNetData, key: string, dir: string): Promise<ProtoPNetRun> {
   return timed(ds, 'protopnet', async () => {
     const { plan, train: data, val } = ds;
     const K = data.numClasses;
@@ -161,13 +209,6 @@ export async function trainProtoPNet(ds: DatasetSession): Promise<ProtoPNetRun> 
     // A model needs one prototype: should pruning remove them all, the purest stays (the reference would fail there).
     const kept = passing.length ? passing : [own.indexOf(Math.max(...own))];
     const pruned = keepPrototypes(model, kept, () => backboneCopy(ds), input);
-    const pruneStage: TrainStage = {
-      name: 'last layer after pruning',
-      epochs: plan.prune.lastEpochs,
-      trainable: LAST,
-      optimizer: { type: 'adam', lr: plan.lastLayer.lr },
-      loss: protoPNetLoss(pruned, plan, K),
-    };
     const pruneResult = plan.prune.lastEpochs
       ? await train(
           pruned,
@@ -175,7 +216,7 @@ export async function trainProtoPNet(ds: DatasetSession): Promise<ProtoPNetRun> 
           {
             epochs: plan.prune.lastEpochs,
             batchSize: plan.batchSize,
-            stages: [pruneStage],
+            stages: [pruneStage(plan, protoPNetLoss(pruned, plan, K))],
             seed: ds.rng.fork('prune-train').seed(),
             progress: `${plan.dataset} pruned ProtoPNet`,
           },
@@ -185,7 +226,21 @@ export async function trainProtoPNet(ds: DatasetSession): Promise<ProtoPNetRun> 
     const history = result.history;
     const pruneHistory = pruneResult?.history ?? [];
     const trainSeconds = [...history, ...pruneHistory].reduce((a, h) => a + h.seconds, 0);
-    return { model, pruned, prototypeClasses: classes, pushes, checkpoints, nearest, kept, history, pruneHistory, trainSeconds };
+    return {
+      model,
+      pruned,
+      prototypeClasses: classes,
+      pushes,
+      checkpoints,
+      nearest,
+      kept,
+      history,
+      pruneHistory,
+      trainSeconds,
+      fromCache: false,
+      key,
+      dir,
+    };
   });
 }
 

@@ -10,7 +10,19 @@ import type { CellValues, TableResult } from './table';
  */
 
 const GRADIENT_METHODS = ['saliency', 'gradient-x-input', 'integrated-gradients'];
-const LOCALISING_METHODS = ['cam', 'grad-cam', 'bagnet-patches', 'bagnet-sweep'];
+const CAM_PAPERS = 'Zhou et al., CVPR 2016 (CAM) and Selvaraju et al., ICCV 2017 (Grad-CAM): class maps localise the class evidence';
+const BAGNET_PAPER = 'Brendel & Bethge, ICLR 2019: BagNet heatmaps highlight the object parts that decide the class';
+/** The methods whose papers say they localise the class evidence, with what they are and the source. */
+const LOCALISING: Record<string, { what: string; paper: string }> = {
+  cam: { what: 'CAM-style maps', paper: CAM_PAPERS },
+  'grad-cam': { what: 'CAM-style maps', paper: CAM_PAPERS },
+  'bagnet-patches': { what: 'BagNet heatmaps', paper: BAGNET_PAPER },
+  'bagnet-sweep': { what: 'BagNet heatmaps', paper: BAGNET_PAPER },
+  prototype: {
+    what: "ProtoPNet's prototype activation maps",
+    paper: 'Chen et al., NeurIPS 2019: prototypes are prototypical parts, and their activation maps show where the image looks like them',
+  },
+};
 
 /** Per-image units of one quantity pooled over cells, and its mean with an interval. */
 interface Pooled {
@@ -115,19 +127,14 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
     );
   }
 
-  for (const method of LOCALISING_METHODS) {
+  for (const [method, source] of Object.entries(LOCALISING)) {
     const id = `localises-${method}`;
-    const bagnet = method.startsWith('bagnet');
     const p = pool(cellsOf(t, method, 'energy-in-mask'), minusChance, rng.fork(id), resamples);
     const pointing = pool(cellsOf(t, method, 'pointing-game'), minusChance, rng.fork(`${id}-pg`), resamples);
     claims.push(
       ruled(id, p, {
-        claim:
-          `${bagnet ? 'BagNet heatmaps' : 'CAM-style maps'} (${method}) put more of their positive mass on the discriminative ` +
-          'parts than chance',
-        paper: bagnet
-          ? 'Brendel & Bethge, ICLR 2019: BagNet heatmaps highlight the object parts that decide the class'
-          : 'Zhou et al., CVPR 2016 (CAM) and Selvaraju et al., ICCV 2017 (Grad-CAM): class maps localise the class evidence',
+        claim: `${source.what} (${method}) put more of their positive mass on the discriminative parts than chance`,
+        paper: source.paper,
         kind: 'paper',
         measured: (q) =>
           `energy in mask minus chance ${f3(q.mean)} ${ivText(q.interval)} over ${q.values.length} images of ${q.cells} models` +

@@ -2,7 +2,8 @@ import type { Scale } from '../types';
 
 /**
  * The scores study's settings at three scales. The models are not configured here: they are the other studies' models
- * at the same scale (parts-birds: the visual-summaries study's ResNet-like, VGG-like and BagNet-17; facades: the
+ * at the same scale (parts-birds: the visual-summaries study's ResNet-like, VGG-like and BagNet-17, and the ProtoPNet
+ * study's pruned ProtoPNet from its run cache; facades: the
  * country-crops study's crop model and whole-image model), requested exactly as those studies request them so that
  * the model cache serves them. Every number the scale changes is a named field; results.json stores the config.
  */
@@ -81,7 +82,8 @@ export const SCORES_CONFIGS: Record<Scale, ScoresConfig> = {
  *   trained and the fully re-initialised model's maps is below this (Adebayo et al. call maps that keep their
  *   structure under randomisation a failure; 0.5 = less than half the rank agreement remains);
  * - localisesAbove: a method localises the discriminative parts above chance when the mean of energy-in-mask minus
- *   its chance (the part's share of the image), paired per image, is above this;
+ *   its chance (the part's share of the image), paired per image, is above this (CAM, Grad-CAM, the BagNet maps and,
+ *   from the run that added the ProtoPNet, its prototype activations: the same rule, set before that run);
  * - deletionMargin: occlusion scores best on deletion when, against every other method on the same models and
  *   images, the mean paired difference occlusion minus other (deletion AUC, lower is better) is below this;
  * - inputDominance: extension, gradient x input keeps more of its map under randomisation than saliency when the mean

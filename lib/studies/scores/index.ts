@@ -136,7 +136,8 @@ export const study: Study = {
     "Chalasani et al. 2020 (sparseness); the methods' own papers",
   summary:
     'Every explanation method (saliency, gradient x input, integrated gradients, occlusion, sliding window, CAM, Grad-CAM, BagNet ' +
-    "patches and sweep, crisp masks) on the other studies' parts-birds and facades models, scored against the worlds' " +
+    "patches and sweep, prototype activations, crisp masks) on the other studies' parts-birds (ProtoPNet included) and " +
+    "facades models, scored against the worlds' " +
     'discriminative parts (pointing game, energy in mask), by deletion and insertion, by the model-randomisation cascade and by ' +
     'sparseness, with bootstrap intervals over images and chance levels.',
   notebook: 'notebooks/06-explanation-scores.ipynb',

@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { firstImagesOf, Heatmaps, MethodEntry, METHODS } from '../../explain/index';
 import { withInputSize } from '../../models/index';
 import type { ScoresConfig } from './config';
-import { ScoredDataset, ScoredModel, ScoresSession, timed } from './session';
+import { modelContext, ScoredDataset, ScoredModel, ScoresSession, timed } from './session';
 
 /**
  * Every applicable explanation method on every model: the maps of the scored images for their true class. A method
  * applies when its registry entry finds no problem with the model (lib/explain/index.ts `problem`), except the sliding
- * window, which needs a crop model (on a whole-image model its window is the whole image: one cell).
+ * window, which needs a crop model (on a whole-image model its window is the whole image: one cell), and Grad-CAM on
+ * the ProtoPNet (see methodProblem).
  */
 
 /** A method not run on a model, and why. */
@@ -36,7 +37,12 @@ export interface MapsResult {
 export function methodProblem(entry: MethodEntry, m: ScoredModel): string | null {
   if (entry.info.id === 'sliding-window' && m.crop === null)
     return 'needs a crop model: on a whole-image model its one window is the image (the facades crop models have one)';
-  const problem = entry.problem(m.model, { config: m.config });
+  if (entry.info.id === 'grad-cam' && m.config.family === 'protopnet')
+    return (
+      'cannot find its layer on a ProtoPNet: lib/models/rf.ts has no receptive-field rule for the prototype layer, which ' +
+      'the default layer search walks through (a gap in the shared code, not in the method)'
+    );
+  const problem = entry.problem(m.model, modelContext(m));
   return problem ? `it ${problem}` : null;
 }
 
@@ -77,12 +83,13 @@ export function explainWith(
 ): Heatmaps {
   const [, , , c] = x.shape;
   const K = weights.outputs[0].shape[1] as number;
+  const build = modelContext(m).config;
   const target =
-    m.crop === null || entry.info.id !== 'sliding-window'
+    m.crop === null || entry.info.id !== 'sliding-window' || !build
       ? weights
-      : withInputSize(weights, m.config, { inputShape: [m.crop, m.crop, c], numClasses: K });
+      : withInputSize(weights, build, { inputShape: [m.crop, m.crop, c], numClasses: K });
   try {
-    const method = entry.create(target, { config: m.config });
+    const method = entry.create(target, modelContext(m));
     const options = methodOptions(entry.info.id, config, progress === false ? '' : progress);
     if (entry.info.id === 'crisp-mask' && progress === false) options.progress = false;
     return method.attribute(x, targets, options);

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { wilsonInterval } from '../../analysis/intervals';
 import type { Dataset } from '../../data/dataset';
 import { EngineInfo, initEngine } from '../../engine/index';
-import type { ModelConfig } from '../../models/index';
+import { buildModel, ModelConfig } from '../../models/index';
+import type { ModelInput } from '../../models/common';
+import { buildProtoPNet, distanceLayer } from '../../models/prototype';
 import { argmaxRows, predictLogits } from '../../train/metrics';
 import { Progress } from '../../util/progress';
 import { Rng } from '../../util/rng';
@@ -10,15 +12,26 @@ import { prepare as prepareCrops } from '../country-crops/session';
 import { COUNTRY_CROPS_CONFIGS } from '../country-crops/config';
 import { signatureMask } from '../country-crops/truth';
 import { prepare as prepareSummaries } from '../visual-summaries/session';
+import { loadData as protoPNetData, prepare as prepareProtoPNet } from '../protopnet/session';
+import { trainProtoPNet } from '../protopnet/train';
 import type { Interval, StudyContext } from '../types';
 import { SCORES_CONFIGS, ScoresConfig } from './config';
 
+/** A ProtoPNet's build (lib/models/prototype.ts buildProtoPNet): its backbone's config and its head. */
+export interface ProtoPNetBuild {
+  family: 'protopnet';
+  backbone: ModelConfig;
+  channels: number;
+  prototypeClasses: number[];
+}
+
 /** A model whose explanations are scored, with what its methods need. */
 export interface ScoredModel {
-  /** e.g. "bagnet-q17", "gap-crop16". */
+  /** e.g. "bagnet-q17", "gap-crop16", "protopnet". */
   key: string;
   label: string;
-  config: ModelConfig;
+  /** How it is built: a lib/models config, or a ProtoPNet's backbone and head. */
+  config: ModelConfig | ProtoPNetBuild;
   model: tf.LayersModel;
   /** Side of the crops it was trained on (facades crop models: the sliding window's window); null for whole images. */
   crop: number | null;
@@ -74,7 +87,53 @@ function accuracyOn(model: tf.LayersModel, x: tf.Tensor4D, labels: number[], cla
   return { accuracy: right / labels.length, interval: wilsonInterval(right, labels.length, 0.95, 'scored images') };
 }
 
-/** parts-birds: the visual-summaries study's three architectures (its prepare: same requests, same cache keys). */
+/** What the explanation methods may need of a model besides its weights (lib/explain ModelContext). */
+export function modelContext(m: ScoredModel): { config?: ModelConfig } {
+  return m.config.family === 'protopnet' ? {} : { config: m.config };
+}
+
+/** A freshly initialised model of m's architecture (the randomisation cascade's new weights), seeded by rng. */
+export function freshModel(m: ScoredModel, input: ModelInput, rng: Rng): tf.LayersModel {
+  const c = m.config;
+  if (c.family !== 'protopnet') return buildModel(c, input, rng);
+  const backbone = buildModel(c.backbone, input, rng.fork('backbone'));
+  const model = buildProtoPNet(backbone, { channels: c.channels, prototypeClasses: c.prototypeClasses }, input, rng.fork('head'));
+  return model;
+}
+
+/**
+ * The ProtoPNet study's parts-birds model at the same scale, after pruning (its final model), from the run cache: its
+ * prepare and loadData make the same requests as the study, so the cache keys match (trained here when absent).
+ */
+async function protoPNetModel(ctx: StudyContext, base: Pick<ScoredDataset, 'x' | 'labels'>, classes: number): Promise<ScoredModel> {
+  const s = await prepareProtoPNet({ ...ctx, data: undefined });
+  const data = await protoPNetData(s, 'parts-birds');
+  const run = await trainProtoPNet(data);
+  run.model.dispose();
+  data.x.dispose();
+  data.pretrained.model.dispose();
+  const acc = accuracyOn(run.pruned, base.x, base.labels, classes);
+  return {
+    key: 'protopnet',
+    label: `ProtoPNet (${distanceLayer(run.pruned).count} prototypes)`,
+    config: {
+      family: 'protopnet',
+      backbone: data.plan.backbone,
+      channels: data.plan.channels,
+      prototypeClasses: distanceLayer(run.pruned).prototypeClasses,
+    },
+    model: run.pruned,
+    crop: null,
+    accuracy: acc.accuracy,
+    accuracyInterval: acc.interval,
+    fromCache: run.fromCache,
+  };
+}
+
+/**
+ * parts-birds: the visual-summaries study's three architectures (its prepare: same requests, same cache keys) and the
+ * ProtoPNet study's model (its images are the same: a parts-birds image depends only on seed, split and index).
+ */
 async function birds(ctx: StudyContext, config: ScoresConfig): Promise<ScoredDataset> {
   const s = await prepareSummaries({ ...ctx, data: undefined });
   s.x.dispose();
@@ -99,6 +158,7 @@ async function birds(ctx: StudyContext, config: ScoresConfig): Promise<ScoredDat
       fromCache: a.fromCache,
     };
   });
+  models.push(await protoPNetModel(ctx, base, s.test.numClasses));
   return {
     name: 'parts-birds',
     label: 'parts-birds (64 px)',

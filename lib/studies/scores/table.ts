@@ -1,9 +1,8 @@
 import { meanInterval } from '../../analysis/intervals';
 import { methodEntry } from '../../explain/index';
 import { ChanceResult, ExplanationScore, finiteMean, RandomisationInput, ScoreResult, SCORES } from '../../explain/scores/index';
-import { buildModel } from '../../models/index';
 import { explainWith, MapsResult, mapsOf } from './maps';
-import { ScoredDataset, ScoredModel, ScoresSession } from './session';
+import { freshModel, ScoredDataset, ScoredModel, ScoresSession } from './session';
 
 /**
  * The cross-method table: every score of every applicable method on every model, one row per (dataset, model,
@@ -92,8 +91,8 @@ function modelCells(
     chances.set(score.info.id, score.chance(input));
   }
   const fresh = () =>
-    buildModel(
-      m.config,
+    freshModel(
+      m,
       { inputShape: [d.height, d.width, d.channels], numClasses: d.classNames.length },
       s.rng.fork(`randomise/${d.name}/${m.key}`),
     );
