@@ -6,37 +6,12 @@ import { writeImageFolder } from '../../lib/data/imagefolder';
 import { Heatmaps, windowGeometry } from '../../lib/explain/heatmaps';
 import { candidates, localMaxima } from '../../lib/studies/country-crops/galleries';
 import { positiveShareOn } from '../../lib/studies/country-crops/maps';
-import { maskShare, ownerMap, signatureMask } from '../../lib/studies/country-crops/truth';
+import { maskShare } from '../../lib/studies/country-crops/truth';
 import { COUNTRY_CROPS_CONFIGS, CountryCropsConfig } from '../../lib/studies/country-crops/config';
 import { countryCropsSteps } from '../../lib/studies/country-crops';
 import { makeContext } from '../../lib/studies/context';
 
-describe('facades signature-cue truth', () => {
-  const opts = { split: 'test' as const, side: 64, size: 12, seed: 3 };
-  const ds = facades(opts);
-
-  test('the recorded label map is the dataset part map and every cue pixel has a building', () => {
-    for (let i = 0; i < ds.size; i++) {
-      const o = ownerMap(opts, i);
-      expect(Buffer.from(o.labels).equals(Buffer.from(ds.truth.partMaps!.subarray(i * 4096, (i + 1) * 4096)))).toBe(true);
-      for (let p = 0; p < 4096; p++) if (o.labels[p] > 0) expect(o.owner[p]).toBeGreaterThanOrEqual(0);
-      expect(o.label).toBe(ds.labels[i]);
-    }
-  });
-
-  test('signature mask: only signature cue types of the class, and only where the building has the signature value', () => {
-    for (let i = 0; i < ds.size; i++) {
-      const o = ownerMap(opts, i);
-      const mask = signatureMask(opts, i);
-      const wallSig = ['dark-brick', 'glass', 'stone', 'wood', 'stucco', 'concrete'][o.label];
-      for (let p = 0; p < 4096; p++) {
-        // Wall pixels (label 1) are signature pixels exactly when their building's wall is the class's signature wall.
-        if (o.labels[p] === 1) expect(mask[p]).toBe(o.buildings[o.owner[p]].wall === wallSig ? 1 : 0);
-        if (o.labels[p] === 0) expect(mask[p]).toBe(0);
-      }
-    }
-  });
-
+describe('crop truth', () => {
   test('maskShare counts the square exactly', () => {
     const mask = new Uint8Array(16);
     mask[5] = 1; // (1,1) in a 4x4 image

@@ -6,7 +6,7 @@ import { argmaxRows, predictLogits } from '../../train/metrics';
 import { Progress } from '../../util/progress';
 import type { Interval } from '../types';
 import { CountryCropsSession, modelOf, timed } from './session';
-import { signatureMask } from './truth';
+import { signatureMask } from '../../data/synthetic/facade-truth';
 
 /** The explained test images: per class the first `imagesPerClass` of it, with their signature-cue masks. */
 export interface ExplainedImages {

@@ -10,7 +10,7 @@ import { Progress } from '../../util/progress';
 import { Rng } from '../../util/rng';
 import { prepare as prepareCrops } from '../country-crops/session';
 import { COUNTRY_CROPS_CONFIGS } from '../country-crops/config';
-import { signatureMask } from '../country-crops/truth';
+import { signatureMask } from '../../data/synthetic/facade-truth';
 import { prepare as prepareSummaries } from '../visual-summaries/session';
 import { loadData as protoPNetData, prepare as prepareProtoPNet } from '../protopnet/session';
 import { trainProtoPNet } from '../protopnet/train';
@@ -202,7 +202,7 @@ async function facades(ctx: StudyContext, config: ScoresConfig): Promise<ScoredD
     ...base,
     classNames: s.test.classNames,
     masks,
-    truth: "the pixels that show one of the class's signature cue values (country-crops' signatureMask)",
+    truth: "the pixels that show one of the class's signature cue values (lib/data/synthetic/facade-truth.ts signatureMask)",
     models,
   };
 }
