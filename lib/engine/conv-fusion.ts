@@ -34,6 +34,7 @@ export interface ConvLayerLike {
   rank: number;
   dataFormat: string;
   dilationRate: number[];
+  kernelSize: number[];
   strides: number[];
   padding: string;
   activation: { getClassName(): string };

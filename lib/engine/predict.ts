@@ -9,7 +9,9 @@
  * reader, the whole input in one pass up to `PREDICT_BATCH` images (tfjs: 32), no slice or concat when it fits.
  * Fused steps, each one native kernel: a conv chain, Conv2D [> BatchNormalization] [> ReLU] [> 'valid' MaxPooling2D]
  * (batch norm folded into the conv's weights; with pooling, TorchConvPool: conv, bias, pool, then the activation on the
- * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu).
+ * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu). A Cropping2D
+ * read only by such a conv or add (BagNet's residual crops) is read in place by that kernel, not copied (tfjs-layers'
+ * Cropping2D copies twice: a Slice per axis).
  *
  * Only models built from the layer classes in PLAIN_LAYERS (one output each, one model input) take the plan, and only
  * inputs whose shape the model accepts (tfjs-layers' predict gives its own error for the others); anything else (and
@@ -126,7 +128,48 @@ function isRelu(t: Sym): boolean {
   return classOf(t) === 'Activation' && activationOf(l) === 'relu';
 }
 
-/** The chain starting at conv output `t` (following sole readers), and the symbolic tensor it ends at. */
+/** A Cropping2D layer's fields. */
+interface CropLike extends LayerLike {
+  cropping: [[number, number], [number, number]];
+  dataFormat: string;
+}
+
+/** The crop that value `t` is, when a channels-last Cropping2D makes it and `reader` is its only reader; else null. */
+function cropFeeding(t: Sym, reader: Sym, readers: Map<number, Sym[]>, outputIds: Set<number>): CropLike | null {
+  const r = readers.get(t.id) ?? [];
+  if (classOf(t) !== 'Cropping2D' || r.length !== 1 || r[0] !== reader || outputIds.has(t.id)) return null;
+  const crop = t.sourceLayer as CropLike;
+  return crop.dataFormat === 'channelsLast' ? crop : null;
+}
+
+/**
+ * The window of x [N, H, W, C] (rows from `top`, columns from `left`, every `step`-th) a conv reads in place of the
+ * crop, and the conv's strides then: a 'valid' 1x1 conv of stride s reads only every s-th pixel of the crop, so it
+ * becomes a stride-1 conv on those pixels (the native conv then copies a quarter of the crop at s = 2, not all of it).
+ */
+function convWindow(crop: CropLike, conv: ConvLike, x: tf.Tensor): { window: Window; strides: number[] } {
+  const [[top, bottom], [left, right]] = crop.cropping;
+  const [, h, w] = x.shape as number[];
+  const [height, width] = [h - top - bottom, w - left - right];
+  const [sh, sw] = conv.strides;
+  const [kh, kw] = conv.kernelSize;
+  if (kh === 1 && kw === 1 && sh === sw && sh > 1 && conv.padding === 'valid') {
+    const out = (n: number) => Math.floor((n - 1) / sh) + 1;
+    return { window: { top, left, height: out(height), width: out(width), step: sh }, strides: [1, 1] };
+  }
+  return { window: { top, left, height, width, step: 1 }, strides: conv.strides };
+}
+
+/** The window of an NHWC map a native kernel reads in place (TorchConvPool's attrs.window). */
+interface Window {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+  step: number;
+}
+
+/** The chain starting at conv output `t` (following sole readers), and the symbolic tensor it ends at (maybe `t`). */
 function convChain(t: Sym, soleReader: (t: Sym) => Sym | null): { chain: ConvChain; end: Sym } | null {
   const conv = t.sourceLayer as ConvLike;
   const act = activationOf(conv);
@@ -158,11 +201,11 @@ function convChain(t: Sym, soleReader: (t: Sym) => Sym | null): { chain: ConvCha
     chain.pool = pool;
     end = next;
   }
-  return end === t ? null : { chain, end };
+  return { chain, end };
 }
 
-/** Runs a conv chain (inside the plan's tidy). */
-function runConvChain(c: ConvChain, x: tf.Tensor): tf.Tensor {
+/** Runs a conv chain (inside the plan's tidy), on x or, with `crop`, on that crop of x. */
+function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null): tf.Tensor {
   let filter = c.conv.kernel.read();
   let bias: tf.Tensor | null = c.conv.bias ? c.conv.bias.read() : null;
   if (c.bn) {
@@ -173,9 +216,11 @@ function runConvChain(c: ConvChain, x: tf.Tensor): tf.Tensor {
   }
   const inputs = { x, filter, ...(bias ? { bias } : {}) };
   const attrs = { strides: c.conv.strides, pad: c.conv.padding, dataFormat: 'NHWC', dilations: [1, 1], activation: c.activation };
-  if (!c.pool) return tf.engine().runKernel('FusedConv2D', inputs as never, attrs as never) as tf.Tensor;
-  const poolAttrs = { ...attrs, poolSize: c.pool.poolSize, poolStrides: c.pool.strides };
-  return tf.engine().runKernel('TorchConvPool', inputs as never, poolAttrs as never) as tf.Tensor;
+  if (!c.pool && !crop) return tf.engine().runKernel('FusedConv2D', inputs as never, attrs as never) as tf.Tensor;
+  const pool = c.pool ? { poolSize: c.pool.poolSize, poolStrides: c.pool.strides } : {};
+  const window = crop ? convWindow(crop, c.conv, x) : null;
+  const chainAttrs = { ...attrs, ...pool, ...(window ? { window: window.window, strides: window.strides } : {}) };
+  return tf.engine().runKernel('TorchConvPool', inputs as never, chainAttrs as never) as tf.Tensor;
 }
 
 /** Compiles a model's inference plan, or null when a layer or the graph's shape is outside what the plan covers. */
@@ -205,18 +250,24 @@ function compile(model: tf.LayersModel): Plan | null {
     if (t.id === input || absorbed.has(t.id)) continue;
     if (classOf(t) === 'Conv2D') {
       const found = convChain(t, soleReader);
-      if (found) {
+      // A crop read only by this conv is read in place (no copy).
+      const crop = found && t.inputs.length === 1 ? cropFeeding(t.inputs[0], t, readers, outputIds) : null;
+      if (found && (found.end !== t || crop)) {
         for (let u = found.end; u !== t; u = u.inputs[0]) absorbed.add(u.inputs[0].id);
-        fused.set(found.end.id, ([x]) => runConvChain(found.chain, x));
-        fusedInputs.set(found.end.id, t.inputs);
+        if (crop) absorbed.add(t.inputs[0].id);
+        fused.set(found.end.id, ([x]) => runConvChain(found.chain, x, crop));
+        fusedInputs.set(found.end.id, crop ? t.inputs[0].inputs : t.inputs);
       }
     } else if (classOf(t) === 'Add' && t.inputs.length === 2) {
-      // A residual sum read only by a relu: one native add with the relu in place.
+      // A residual sum read only by a relu: one native add with the relu in place, reading a crop of b in place.
       const next = soleReader(t);
       if (next && isRelu(next)) {
         absorbed.add(t.id);
-        fused.set(next.id, ([a, b]) => tf.engine().runKernel('TorchAddRelu', { a, b }) as tf.Tensor);
-        fusedInputs.set(next.id, t.inputs);
+        const crop = cropFeeding(t.inputs[1], t, readers, outputIds);
+        if (crop) absorbed.add(t.inputs[1].id);
+        const cropB = crop ? [crop.cropping[0][0], crop.cropping[1][0]] : null;
+        fused.set(next.id, ([a, b]) => tf.engine().runKernel('TorchAddRelu', { a, b }, (cropB ? { cropB } : {}) as never) as tf.Tensor);
+        fusedInputs.set(next.id, crop ? [t.inputs[0], ...t.inputs[1].inputs] : t.inputs);
       }
     }
   }

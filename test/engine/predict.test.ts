@@ -117,6 +117,49 @@ maybe('inference plan on the torch backend', () => {
     tf.dispose([x, filter, bias, y, xr, wr, br, fused, literal]);
   });
 
+  it('reads residual crops in place: a crop read only by a strided 1x1 conv, a 3x3 conv or a residual add (exact)', () => {
+    // x > conv 3x3 valid (main, 9x9 -> 7x7); crops of 1 read by: a stride-2 1x1 conv + BN (its only reader), a 3x3
+    // 'same' conv, and an add > relu with the main path. The asymmetric crop of the strided conv checks the offsets.
+    const x = tf.input({ shape: [9, 9, 4] });
+    const main = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+    const crop = (c: [[number, number], [number, number]]) => tf.layers.cropping2D({ cropping: c }).apply(x) as tf.SymbolicTensor;
+    const down = tf.layers.conv2d({ filters: 3, kernelSize: 1, strides: 2, useBias: false }).apply(
+      crop([
+        [2, 0],
+        [1, 1],
+      ]),
+    );
+    const bnDown = tf.layers.batchNormalization({}).apply(down) as tf.SymbolicTensor;
+    const same = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }).apply(
+      crop([
+        [1, 1],
+        [1, 1],
+      ]),
+    );
+    const added = tf.layers.add({}).apply([
+      main,
+      crop([
+        [1, 1],
+        [1, 1],
+      ]),
+    ]) as tf.SymbolicTensor;
+    const res = tf.layers.reLU().apply(added) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: x, outputs: [bnDown, same as tf.SymbolicTensor, res] });
+    // conv > (crop+1x1+BN) > (crop+3x3) > (add+relu with its crop): 4 steps, no crop of its own.
+    expect(inferencePlan(m)?.steps).toHaveLength(4);
+    const xs = tf.randomUniform([3, 9, 9, 4], -1, 1, 'float32', 7);
+    const before = torch.stats().native;
+    const got = m.predict(xs) as tf.Tensor[];
+    expect(torch.stats().native - before).toBeLessThan(20); // BN folding's small ops run in JS
+    const want = m.predictOnBatch(xs) as tf.Tensor[];
+    got.forEach((g, i) => {
+      expect(g.shape).toEqual(want[i].shape);
+      const d = Math.max(...g.dataSync().map((v, k) => Math.abs(v - want[i].dataSync()[k])));
+      expect(d).toBeLessThan(i === 0 ? 1e-5 : 1e-6); // BN folded: rounds differently
+    });
+    tf.dispose([xs, ...got, ...want]);
+  });
+
   it('slices small tensors along an inner axis natively (the cpu kernel reads them element by element)', () => {
     const x = tf.tensor4d(
       Array.from({ length: 2 * 5 * 5 }, (_, i) => i),

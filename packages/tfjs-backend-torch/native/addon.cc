@@ -5,9 +5,9 @@
 //   schema(id) -> string
 //   call(id, args, outPerm) -> result
 //     args: one JS value per schema argument (fewer: defaults are used). Tensor arguments are arrays
-//       [typedArray | null, shape, perm?, castDtype?]: the typed array is wrapped without a copy (from_blob) with
-//       `shape`, then permuted by `perm` (so an NHWC buffer becomes a channels_last NCHW tensor); null means an
-//       uninitialised tensor of that shape.
+//       [typedArray | null, shape, perm?, castDtype?, strides?]: the typed array is wrapped without a copy (from_blob)
+//       with `shape` (and element `strides`: a view such as a crop), then permuted by `perm` (so an NHWC buffer
+//       becomes a channels_last NCHW tensor); null means an uninitialised tensor of that shape.
 //     outPerm: null, a permutation applied to every output whose rank equals its length, or an array of
 //       (permutation | null) per output. Outputs come back as [typedArray, shape], contiguous in the permuted order,
 //       sharing memory with the ATen tensor (external ArrayBuffer) unless they alias an input (then copied).
@@ -268,14 +268,24 @@ at::Tensor toTensor(napi_env env, napi_value v, CallCtx& ctx) {
       case napi_bigint64_array: st = at::kLong; break;
       default: throw JsError("unsupported typed array type for a tensor (expected Float32Array, Int32Array, Uint8Array)");
     }
-    int64_t numel = 1;
-    for (auto s : shape) numel *= s;
-    if (static_cast<int64_t>(length) < numel)
+    // Optional element strides (a view: e.g. a crop of an NHWC buffer, the typed array starting at its first element).
+    std::vector<int64_t> strides;
+    if (n > 4 && !isNullish(env, element(env, v, 4))) strides = getIntList(env, element(env, v, 4), "tensor strides");
+    if (!strides.empty() && strides.size() != shape.size()) throw JsError("tensor strides must have one entry per dimension");
+    int64_t numel = 1, extent = 1;
+    for (size_t i = 0; i < shape.size(); i++) {
+      numel *= shape[i];
+      if (!strides.empty()) extent += (shape[i] - 1) * strides[i];
+    }
+    if (strides.empty()) extent = numel;
+    if (numel == 0) extent = 0;
+    if (static_cast<int64_t>(length) < extent)
       throw JsError("tensor data holds " + std::to_string(length) + " elements but its shape needs " +
-                    std::to_string(numel));
+                    std::to_string(extent));
     static float dummy = 0;
     if (ptr == nullptr) ptr = &dummy;  // empty typed arrays
-    t = at::from_blob(ptr, shape, at::TensorOptions().dtype(st));
+    t = strides.empty() ? at::from_blob(ptr, shape, at::TensorOptions().dtype(st))
+                        : at::from_blob(ptr, shape, strides, at::TensorOptions().dtype(st));
     ctx.inputs.push_back({t.storage().unsafeGetStorageImpl(), t.data_ptr(), t.nbytes(), data});
     if (n > 3 && !isNullish(env, element(env, v, 3))) {
       c10::ScalarType want = dtypeFromName(getString(env, element(env, v, 3)));

@@ -441,10 +441,22 @@ function convMatches(info) {
     right >= 0
   );
 }
-/** x as a channels_last NCHW argument, padded explicitly when tfjs pads asymmetrically. */
-function convInput(backend, x, pads, value = 0) {
-  if (!pads.explicit) return backend.nhwc(x);
-  const [values, shape] = T(call('aten::constant_pad_nd', [backend.nhwc(x), pads.explicit, value], NCHW_TO_NHWC));
+/**
+ * A window of a float32 NHWC tensor as a channels_last NCHW argument, without a copy (a strided view): `height` rows
+ * from `top` and `width` columns from `left`, every `step`-th one.
+ */
+function windowArg(backend, t, { top, left, height, width, step = 1 }) {
+  const [n, H, W, C] = t.shape;
+  if (top + (height - 1) * step >= H || left + (width - 1) * step >= W || top < 0 || left < 0) {
+    throw new Error(`window rows ${top}+${height}x${step}, columns ${left}+${width}x${step} is outside a ${H}x${W} map`);
+  }
+  const values = backend.data.get(t.dataId).values.subarray((top * W + left) * C);
+  return [values, [n, height, width, C], NHWC_TO_NCHW, null, [H * W * C, step * W * C, step * C, 1]];
+}
+/** x (or the argument xArg) as a channels_last NCHW argument, padded explicitly when tfjs pads asymmetrically. */
+function convInput(backend, x, pads, value = 0, xArg = backend.nhwc(x)) {
+  if (!pads.explicit) return xArg;
+  const [values, shape] = T(call('aten::constant_pad_nd', [xArg, pads.explicit, value], NCHW_TO_NHWC));
   return [values, shape, NHWC_TO_NCHW];
 }
 function paddedShape(shape, pads) {
@@ -481,12 +493,16 @@ function conv2dInfo(xShape, fShape, attrs, depthwise) {
   );
 }
 
-/** The addon result [values, shape] of a conv2d (+ bias) on NHWC tensors, or undefined for a case it does not cover. */
-function convCall(backend, inputs, attrs, depthwise) {
+/**
+ * The addon result [values, shape] of a conv2d (+ bias) on NHWC tensors, or undefined for a case it does not cover;
+ * with `window` ({top, left, height, width, step}, see windowArg) the conv reads that window of x.
+ */
+function convCall(backend, inputs, attrs, depthwise, window = null) {
   const { x, filter, bias } = inputs;
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return undefined;
   if ((attrs.dataFormat || 'NHWC') !== 'NHWC') return undefined;
-  const info = conv2dInfo(x.shape, filter.shape, attrs, depthwise);
+  const xShape = window ? [x.shape[0], window.height, window.width, x.shape[3]] : x.shape;
+  const info = conv2dInfo(xShape, filter.shape, attrs, depthwise);
   if (!convMatches(info) || util.sizeFromShape(info.outShape) === 0) return undefined;
   const pads = torchPads(info);
   const groups = depthwise ? x.shape[3] : 1;
@@ -498,7 +514,7 @@ function convCall(backend, inputs, attrs, depthwise) {
   return call(
     'aten::conv2d',
     [
-      convInput(backend, x, pads),
+      convInput(backend, x, pads, 0, window ? windowArg(backend, x, window) : backend.nhwc(x)),
       weightArg(backend.data.get(filter.dataId).values, filter.shape, depthwise),
       biasArg,
       [info.strideHeight, info.strideWidth],
@@ -936,35 +952,50 @@ const GRAD_KERNELS = {
 };
 
 /**
- * Inference-only conv2d (+ bias) + max pooling + activation in one kernel (not a tfjs kernel; lib/engine's inference
- * plan uses it for a Conv2D layer whose only reader is a MaxPooling2D with 'valid' padding). The activation runs after
- * the pooling: relu and the other fused activations are nondecreasing, so max(act(v)) = act(max(v)) exactly, and the
- * activation touches a quarter of the elements (2x2 pooling). The conv output never reaches JS.
- * attrs: the conv's {strides, pad, dilations, activation}, and pool {poolSize, poolStrides}.
+ * Inference-only conv2d (+ bias) [+ max pooling] + activation in one kernel (not a tfjs kernel; lib/engine's inference
+ * plan uses it for a conv chain whose input is cropped or whose output is max-pooled with 'valid' padding). The
+ * activation runs after the pooling: relu and the other fused activations are nondecreasing, so max(act(v)) =
+ * act(max(v)) exactly, and the activation touches a quarter of the elements (2x2 pooling). The conv output never
+ * reaches JS. attrs: the conv's {strides, pad, activation}; pool {poolSize, poolStrides} (optional); window (optional,
+ * see windowArg): the conv reads that window of x (a crop, or for a strided 1x1 conv the sampled pixels) in place.
  */
 GRAD_KERNELS.TorchConvPool = ({ inputs, backend, attrs }) => {
   const act = attrs.activation ?? 'linear';
   if (!['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'].includes(act))
     throw new Error(`TorchConvPool: activation '${act}' is not monotone`);
   try {
-    const r = T(convCall(backend, inputs, { ...attrs, dataFormat: 'NHWC' }, false));
+    const r = T(convCall(backend, inputs, { ...attrs, dataFormat: 'NHWC', dilations: [1, 1] }, false, attrs.window ?? null));
     if (!r) throw new Error(`TorchConvPool: conv of ${inputs.x.shape} by ${inputs.filter.shape} is not covered natively`);
-    const [ph, pw] = attrs.poolSize;
-    const [sh, sw] = attrs.poolStrides;
-    const y = call('aten::max_pool2d', [[r[0], r[1], NHWC_TO_NCHW], [ph, pw], [sh, sw], [0, 0], [1, 1], false], NCHW_TO_NHWC);
+    let y = r;
+    if (attrs.poolSize) {
+      const [ph, pw] = attrs.poolSize;
+      const [sh, sw] = attrs.poolStrides;
+      y = call('aten::max_pool2d', [[r[0], r[1], NHWC_TO_NCHW], [ph, pw], [sh, sw], [0, 0], [1, 1], false], NCHW_TO_NHWC);
+    } else scratch.pop(); // the conv output is the result
     return backend.out(activate(backend, y, act, null, attrs.leakyreluAlpha), 'float32');
   } finally {
     freeScratch();
   }
 };
 
-/** Inference-only relu(a + b) for two float32 tensors of one shape, in one native add with the relu in place. */
-GRAD_KERNELS.TorchAddRelu = ({ inputs, backend }) => {
+/**
+ * Inference-only relu(a + b) for two float32 tensors of one shape, in one native add with the relu in place; with
+ * attrs.cropB [top, left], b is a larger NHWC map read in place at that offset (a residual crop without a copy).
+ */
+GRAD_KERNELS.TorchAddRelu = ({ inputs, backend, attrs }) => {
   const { a, b } = inputs;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !util.arraysEqual(a.shape, b.shape)) {
-    throw new Error(`TorchAddRelu: expected two float32 tensors of one shape, got ${a.dtype} ${a.shape} and ${b.dtype} ${b.shape}`);
+  const crop = attrs && attrs.cropB;
+  const fits = crop
+    ? a.shape.length === 4 && b.shape.length === 4 && a.shape[0] === b.shape[0] && a.shape[3] === b.shape[3]
+    : util.arraysEqual(a.shape, b.shape);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !fits) {
+    throw new Error(
+      `TorchAddRelu: expected two float32 tensors of one shape${crop ? ' (b cropped)' : ''}, got ${a.dtype} ${a.shape} and ${b.dtype} ${b.shape}`,
+    );
   }
-  return backend.out(call('aten::relu_', [call('aten::add.Tensor', [backend.arg(a), backend.arg(b)])]), 'float32');
+  if (!crop) return backend.out(call('aten::relu_', [call('aten::add.Tensor', [backend.arg(a), backend.arg(b)])]), 'float32');
+  const bArg = windowArg(backend, b, { top: crop[0], left: crop[1], height: a.shape[1], width: a.shape[2] });
+  return backend.out(call('aten::relu_', [call('aten::add.Tensor', [backend.nhwc(a), bArg])], NCHW_TO_NHWC), 'float32');
 };
 
 /**
