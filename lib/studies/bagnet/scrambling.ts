@@ -68,27 +68,32 @@ export function scrambling(ds: DatasetSession, tiles: number[] = ds.plan.tiles):
     }
     for (const t of tiles) {
       const xs = scrambleTiles(ds.x, t, ds.rng.fork(`scramble-${t}`));
-      for (const m of ds.models) {
-        const c = right(predictLogits(m.model, xs));
-        accuracy[m.key].push(mean(c));
-        if (t === compareTile || t === side) correctAt[m.key][t] = c;
-      }
+      const record = (key: string, c: number[]) => {
+        accuracy[key].push(mean(c));
+        if (t === compareTile || t === side) correctAt[key][t] = c;
+      };
+      for (const m of ds.cnns) record(m.key, right(predictLogits(m.model, xs)));
+      // A BagNet's logits are the mean of its patch logits (the patch-mean check), so one pass gives both the
+      // BagNet's own logits (mean over all units) and the control's (mean over the intact units).
       for (const b of ds.bagnets) {
         const maps = new BagNetPatchLogits(b.model).allClasses(xs);
         const g = maps.geometry;
         const okY = intactUnits(maps.height, g.y.size, g.y.jump, g.y.start, t);
         const okX = intactUnits(maps.width, g.x.size, g.x.jump, g.x.start, t);
+        const hw = maps.height * maps.width;
         const units: number[] = [];
         for (let iy = 0; iy < maps.height; iy++)
           for (let ix = 0; ix < maps.width; ix++) if (okY[iy] && okX[ix]) units.push(iy * maps.width + ix);
-        intact[b.key].push(units.length / (maps.height * maps.width));
-        const logits = new Float32Array(n * K);
-        const hw = maps.height * maps.width;
-        for (let i = 0; i < n && units.length; i++) {
-          for (const u of units) for (let k = 0; k < K; k++) logits[i * K + k] += maps.values[(i * hw + u) * K + k] / units.length;
-        }
+        intact[b.key].push(units.length / hw);
+        const meanOver = (us: number[]) => {
+          const logits = new Float32Array(n * K);
+          for (let i = 0; i < n && us.length; i++)
+            for (const u of us) for (let k = 0; k < K; k++) logits[i * K + k] += maps.values[(i * hw + u) * K + k] / us.length;
+          return logits;
+        };
+        record(b.key, right(meanOver(Array.from({ length: hw }, (_, u) => u))));
         // No intact patch: the control has no evidence and gets every image wrong.
-        const c = units.length ? right(logits) : new Array<number>(n).fill(0);
+        const c = units.length ? right(meanOver(units)) : new Array<number>(n).fill(0);
         controlAccuracy[b.key].push(mean(c));
         if (t === compareTile) controlCorrect[b.key] = c;
       }
