@@ -25,7 +25,7 @@ export function convBiasActivation(
   pad: Pad,
   relu: boolean,
 ): tf.Tensor4D {
-  const attrs = { strides, pad, activation: relu ? 'relu' : 'linear' };
+  const attrs = { strides, pad, activation: relu ? 'relu' : 'linear', withBias: b !== null };
   return tf.engine().runKernel('TorchConv2D', b ? { x, filter: w, bias: b } : { x, filter: w }, attrs as never) as tf.Tensor4D;
 }
 

@@ -8,11 +8,13 @@ import { fuseLayersBatchNorm } from './batchnorm';
 import { fuseLayersConv } from './conv-fusion';
 import { fuseLayersPredict } from './predict';
 import { fuseAdam } from './adam';
+import { fuseLayersCrop } from './crop';
 
 export { batchNormTraining, fuseLayersBatchNorm } from './batchnorm';
 export { convBiasActivation, fuseLayersConv } from './conv-fusion';
 export { fuseLayersPredict, predictWithPlan, PREDICT_BATCH } from './predict';
 export { adamStep, fuseAdam } from './adam';
+export { fuseLayersCrop } from './crop';
 
 /** Which TensorFlow.js backend runs, with how many threads, and a short description. */
 export interface EngineInfo {
@@ -101,6 +103,7 @@ const CANDIDATES: Candidate[] = [
       fuseLayersConv();
       fuseLayersPredict();
       fuseAdam();
+      fuseLayersCrop();
       return null;
     },
     threads: () => (tf.backend() as unknown as { getThreads(): number }).getThreads(),

@@ -1002,7 +1002,7 @@ GRAD_KERNELS.TorchAddRelu = ({ inputs, backend, attrs }) => {
  * Conv2D (+ bias) (+ relu) for training (not a tfjs kernel; lib/engine's convBiasActivation): FusedConv2D's forward,
  * with a gradient (registerConvTrainGradient) that computes only the gradients backprop asks for, each from one
  * native pass: x's (none for a net's first layer) and the filter's with the bias's (convolution_backward's bias output).
- * attrs: strides, pad, dimRoundingMode, activation ('linear' | 'relu').
+ * attrs: strides, pad, dimRoundingMode, activation ('linear' | 'relu'), withBias (whether a bias input is given).
  */
 let fusedConv2D = null;
 GRAD_KERNELS.TorchConv2D = (args) => {
@@ -1036,6 +1036,7 @@ function registerConvTrainGradient() {
       return {
         x: () => e.runKernel('Conv2DBackpropInput', { dy: g, filter }, { ...conv, inputShape: x.shape }),
         filter: () => {
+          if (!attrs.withBias) return e.runKernel('Conv2DBackpropFilter', { x, dy: g }, { ...conv, filterShape: filter.shape });
           const [dw, b] = e.runKernel('TorchConv2DBackpropFilterBias', { x, dy: g }, { ...conv, filterShape: filter.shape });
           db = b.dataSync();
           b.dispose();
