@@ -121,10 +121,13 @@ describeTorch('torch backend kernels', () => {
     await tf.setBackend('cpu');
   });
 
-  // tfjs 'same' with stride 2 on an even input pads 0 before and 1 after: the asymmetric case.
+  // tfjs 'same' with stride 2 on an even input pads 0 before and 1 after: the asymmetric case, computed without a
+  // padded copy (`shifted`: shiftedSameConv), as are the other odd totals (a 2x2 at stride 1, a 4x4 at stride 3).
   const cases = [
     { name: 'same s1', xs: [2, 7, 6, 3], ws: [3, 3, 3, 4], s: 1, pad: 'same' as const },
-    { name: 'same s2 (asymmetric pad)', xs: [2, 8, 8, 3], ws: [3, 3, 3, 5], s: 2, pad: 'same' as const },
+    { name: 'same s2 (asymmetric pad)', xs: [2, 8, 8, 3], ws: [3, 3, 3, 5], s: 2, pad: 'same' as const, shifted: true },
+    { name: 'same 2x2 s1 (asymmetric pad)', xs: [2, 5, 7, 3], ws: [2, 2, 3, 4], s: 1, pad: 'same' as const, shifted: true },
+    { name: 'same 4x4 s3 (asymmetric pad)', xs: [1, 9, 12, 2], ws: [4, 4, 2, 3], s: 3, pad: 'same' as const, shifted: true },
     { name: 'valid s2', xs: [1, 9, 7, 2], ws: [3, 2, 2, 3], s: 2, pad: 'valid' as const },
     // Strided 1x1 projections: the filter gradient takes its own path (libtorch 1.13 corrupts the heap on the
     // 60 px, stride 2, 8-channel case, where the last row and column are skipped).
@@ -151,7 +154,9 @@ describeTorch('torch backend kernels', () => {
         const xt = tf.tensor4d(x, k.xs as [number, number, number, number]);
         const wt = tf.tensor4d(w, k.ws as [number, number, number, number]);
         const gt = tf.tensor(g, info.outShape);
+        const shifted = torch.stats().shiftedSame;
         const y = tf.conv2d(xt, wt, k.s, k.pad);
+        expect(torch.stats().shiftedSame - shifted).toBe(k.shifted ? 1 : 0);
         expect(maxAbsDiff(y.dataSync(), want)).toBeLessThan(1e-4);
         const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
           tf
