@@ -12,9 +12,9 @@ import { ChanceInput, ChanceResult, ExplanationScore, ScoreInfo, ScoreInput, Sco
  * model must change (correlation near 0); one that stays (near 1) shows the input, not what the model learned.
  *
  * A weighted layer is one with weights that is not a batch normalisation (convolution, dense, a ProtoPNet's prototype
- * layer); the batch-normalisation layers it feeds are re-initialised with it (a random convolution normalised by trained statistics would be neither model). The new
- * weights come from a freshly built model of the same architecture (`fresh`, seeded by the caller), i.e. the
- * architecture's own initialisers, as in the paper.
+ * layer); the batch-normalisation layers it feeds are re-initialised with it (a random convolution normalised by
+ * trained statistics would be neither model). The new weights come from a freshly built model of the same
+ * architecture (`fresh`, seeded by the caller), i.e. the architecture's own initialisers, as in the paper.
  */
 
 /** Ranks 1..n of `values`, ties sharing the mean of their ranks. */
@@ -51,7 +51,7 @@ export interface WeightedUnit {
   layers: number[];
 }
 
-/** The model's weighted layers (not BatchNormalization), output first, each with the BatchNormalization layers that read it. */
+/** The model's weighted layers (any but BatchNormalization), output first, each with the BatchNormalizations it feeds. */
 export function weightedUnits(model: tf.LayersModel): WeightedUnit[] {
   const units: WeightedUnit[] = [];
   model.layers.forEach((layer, i) => {

@@ -39,7 +39,7 @@ export function methodProblem(entry: MethodEntry, m: ScoredModel): string | null
     return 'needs a crop model: on a whole-image model its one window is the image (the facades crop models have one)';
   if (entry.info.id === 'grad-cam' && m.config.family === 'protopnet')
     return (
-      'cannot find its layer on a ProtoPNet: lib/models/rf.ts has no receptive-field rule for the prototype layer, which ' +
+      'it cannot find its layer on a ProtoPNet: lib/models/rf.ts has no receptive-field rule for the prototype layer, which ' +
       'the default layer search walks through (a gap in the shared code, not in the method)'
     );
   const problem = entry.problem(m.model, modelContext(m));

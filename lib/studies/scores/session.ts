@@ -115,7 +115,7 @@ async function protoPNetModel(ctx: StudyContext, base: Pick<ScoredDataset, 'x' |
   const acc = accuracyOn(run.pruned, base.x, base.labels, classes);
   return {
     key: 'protopnet',
-    label: `ProtoPNet (${distanceLayer(run.pruned).count} prototypes)`,
+    label: 'ProtoPNet',
     config: {
       family: 'protopnet',
       backbone: data.plan.backbone,
