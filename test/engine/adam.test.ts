@@ -28,25 +28,33 @@ function gradients(rng: Rng): Float32Array[][] {
   );
 }
 
-/** Runs `steps` updates on `backend` and returns every weight's final values (and the optimiser's state if it has one). */
-async function run(
-  backend: string,
-  init: Float32Array[],
-  grads: Float32Array[][],
-  make: (vars: tf.Variable[]) => (g: tf.Tensor[], step: number) => void,
-) {
+/** An optimiser under test over some variables: one update per step, its state (moments) and disposal. */
+interface UnderTest {
+  update(g: tf.Tensor[], step: number): void;
+  state(): Promise<Float32Array[]>;
+  dispose(): void;
+}
+
+/**
+ * Runs every step's update on `backend` from the same initial weights; returns the final weights, the optimiser's
+ * state and how much the tensor count grew.
+ */
+async function run(backend: string, init: Float32Array[], grads: Float32Array[][], make: (vars: tf.Variable[]) => UnderTest) {
   await tf.setBackend(backend);
   const vars = init.map((w, i) => tf.variable(tf.tensor(w, SHAPES[i])));
-  const update = make(vars);
+  const opt = make(vars);
   const before = tf.memory().numTensors;
   for (let s = 0; s < grads.length; s++) {
     const g = grads[s].map((a, i) => tf.tensor(a, SHAPES[i]));
-    update(g, s);
+    opt.update(g, s);
     tf.dispose(g);
   }
-  const after = tf.memory().numTensors;
-  const out = vars.map((v) => v.dataSync().slice() as Float32Array);
-  return { out, vars, grew: after - before };
+  const grew = tf.memory().numTensors - before;
+  const weights = vars.map((v) => v.dataSync().slice() as Float32Array);
+  const state = await opt.state();
+  opt.dispose();
+  vars.forEach((v) => v.dispose());
+  return { weights, state, grew };
 }
 
 describeTorch('fused Adam on the torch backend', () => {
@@ -69,50 +77,41 @@ describeTorch('fused Adam on the torch backend', () => {
     await tf.setBackend('cpu');
   });
 
-  it('is bit-identical to tf.train.adam on the cpu backend, moments included, and leaks no tensor', async () => {
-    const runAdam = async (backend: string) => {
-      let opt: tf.AdamOptimizer | null = null;
-      const r = await run(backend, init, grads, (vars) => {
-        opt = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
-        const o = opt;
-        return (g) => o.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: g[i] })));
-      });
-      const moments = (await (opt as unknown as tf.AdamOptimizer).getWeights()).slice(1).map((w) => w.tensor.dataSync().slice());
-      (opt as unknown as tf.AdamOptimizer).dispose();
-      r.vars.forEach((v) => v.dispose());
-      return { ...r, moments };
-    };
-    const cpu = await runAdam('cpu');
+  /** Runs the cpu optimiser and the fused one on torch; both must agree bit for bit, and torch must use TorchAdam. */
+  async function compare(make: (vars: tf.Variable[]) => UnderTest) {
+    const cpu = await run('cpu', init, grads, make);
     calls = 0;
-    const tor = await runAdam('torch');
+    const tor = await run('torch', init, grads, make);
     expect(calls).toBe(STEPS * SHAPES.length);
-    tor.out.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(cpu.out[i])));
-    tor.moments.forEach((m, i) => expect(Array.from(m)).toEqual(Array.from(cpu.moments[i])));
+    tor.weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(cpu.weights[i])));
+    tor.state.forEach((m, i) => expect(Array.from(m)).toEqual(Array.from(cpu.state[i])));
     // Weights moved (a step that did nothing would also agree).
-    expect(tor.out[1].some((w, j) => w !== init[1][j])).toBe(true);
-    // The moments are created on the first step; after that the step count is flat.
+    expect(tor.weights[1].some((w, j) => w !== init[1][j])).toBe(true);
+    return { cpu, tor };
+  }
+
+  it('is bit-identical to tf.train.adam on the cpu backend, moments included, and leaks no tensor', async () => {
+    const { cpu, tor } = await compare((vars) => {
+      const opt = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+      return {
+        update: (g) => opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: g[i] }))),
+        state: async () => (await opt.getWeights()).slice(1).map((w) => w.tensor.dataSync().slice() as Float32Array),
+        dispose: () => opt.dispose(),
+      };
+    });
+    // The moments are created on the first step; after that the count is flat.
     expect(tor.grew).toBe(cpu.grew);
   });
 
   it("is bit-identical to lib/train's Optimizer (Adam) on the cpu backend", async () => {
-    const runOpt = async (backend: string) => {
-      let opt: Optimizer | null = null;
-      const r = await run(backend, init, grads, (vars) => {
-        opt = new Optimizer({ type: 'adam', lr: 3e-3 }, vars);
-        const o = opt;
-        return (g, s) => o.apply(g, 3e-3 * (1 - s / 10));
-      });
-      const slots = (opt as unknown as Optimizer).state().slots;
-      (opt as unknown as Optimizer).dispose();
-      r.vars.forEach((v) => v.dispose());
-      return { ...r, slots };
-    };
-    const cpu = await runOpt('cpu');
-    calls = 0;
-    const tor = await runOpt('torch');
-    expect(calls).toBe(STEPS * SHAPES.length);
-    tor.out.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(cpu.out[i])));
-    tor.slots.forEach((m, i) => expect(Array.from(m)).toEqual(Array.from(cpu.slots[i])));
+    const { tor } = await compare((vars) => {
+      const opt = new Optimizer({ type: 'adam', lr: 3e-3 }, vars);
+      return {
+        update: (g, s) => opt.apply(g, 3e-3 * (1 - s / 10)),
+        state: async () => opt.state().slots,
+        dispose: () => opt.dispose(),
+      };
+    });
     expect(tor.grew).toBe(0);
   });
 });
