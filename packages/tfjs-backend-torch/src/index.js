@@ -1048,7 +1048,8 @@ GRAD_KERNELS.TorchAddRelu = ({ inputs, backend, attrs }) => {
     : util.arraysEqual(a.shape, b.shape);
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || !fits) {
     throw new Error(
-      `TorchAddRelu: expected two float32 tensors of one shape${crop ? ' (b cropped)' : ''}, got ${a.dtype} ${a.shape} and ${b.dtype} ${b.shape}`,
+      `TorchAddRelu: expected two float32 tensors of one shape${crop ? ' (b cropped)' : ''}, ` +
+        `got ${a.dtype} ${a.shape} and ${b.dtype} ${b.shape}`,
     );
   }
   if (!crop) return backend.out(call('aten::relu_', [call('aten::add.Tensor', [backend.arg(a), backend.arg(b)])]), 'float32');
