@@ -67,6 +67,15 @@ describe('scores claims', () => {
     t.cells.push(cell('resnet', 'grad-cam', 'deletion', jitter(0.05, 0.01), new Array(n).fill(0.5)));
     expect(scoresClaims(t, new Rng(0), 500).find((c) => c.id === 'occlusion-best-deletion')!.verdict).toBe('fails');
   });
+  it('a failing deletion claim shows the failing comparison, not a wider inconclusive one', () => {
+    const t = table();
+    t.cells.push(cell('resnet', 'grad-cam', 'deletion', jitter(0.15, 0.01), new Array(n).fill(0.5)));
+    t.cells.push(cell('resnet', 'prototype', 'deletion', jitter(0.2, 0.3), new Array(n).fill(0.5)));
+    const c = scoresClaims(t, new Rng(0), 500).find((x) => x.id === 'occlusion-best-deletion')!;
+    expect(c.verdict).toBe('fails');
+    expect(c.interval!.low).toBeGreaterThan(0);
+    expect(c.details).toMatch(/\(grad-cam:/);
+  });
 });
 
 describe('scores config and method choice', () => {

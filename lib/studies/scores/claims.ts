@@ -163,7 +163,11 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
       .filter((x): x is NonNullable<typeof x> => x !== null);
     if (!comparisons.length) claims.push(unmeasured(id, text, paper, 'paper', 'no model with occlusion and another method'));
     else {
-      const binding = comparisons.reduce((a, b) => (b.p.interval.high > a.p.interval.high ? b : a));
+      // The interval shown decides the verdict: the failing comparison furthest past the margin, else the closest one.
+      const failing = comparisons.filter((c) => c.verdict === 'fails');
+      const binding = failing.length
+        ? failing.reduce((a, b) => (b.p.interval.low > a.p.interval.low ? b : a))
+        : comparisons.reduce((a, b) => (b.p.interval.high > a.p.interval.high ? b : a));
       claims.push(
         claim({
           id,
@@ -174,7 +178,8 @@ export function scoresClaims(t: TableResult, rng: Rng, resamples: number): Claim
           details:
             `Rule: occlusion's deletion AUC minus each other method's, paired over the images of every model both explain; holds when ` +
             `every 95% interval lies below ${r.deletionMargin}, fails when any lies above. ` +
-            `The interval shown is the closest competitor's (${binding.other}).`,
+            `The interval shown is that of the comparison that decides the verdict (${binding.other}: the failing one furthest ` +
+            'past the margin, else the closest competitor).',
           verdict: allOf(comparisons.map((c) => c.verdict)),
           interval: binding.p.interval,
         }),
