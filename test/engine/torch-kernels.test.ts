@@ -122,7 +122,8 @@ describeTorch('torch backend kernels', () => {
   });
 
   // tfjs 'same' with stride 2 on an even input pads 0 before and 1 after: the asymmetric case, computed without a
-  // padded copy (`shifted`: shiftedSameConv), as are the other odd totals (a 2x2 at stride 1, a 4x4 at stride 3).
+  // padded copy (`shifted`: shiftedSameConv and both gradients), as are the other odd totals (a 2x2 at stride 1, a 4x4
+  // at stride 3).
   const cases = [
     { name: 'same s1', xs: [2, 7, 6, 3], ws: [3, 3, 3, 4], s: 1, pad: 'same' as const },
     { name: 'same s2 (asymmetric pad)', xs: [2, 8, 8, 3], ws: [3, 3, 3, 5], s: 2, pad: 'same' as const, shifted: true },
@@ -158,12 +159,14 @@ describeTorch('torch backend kernels', () => {
         const y = tf.conv2d(xt, wt, k.s, k.pad);
         expect(torch.stats().shiftedSame - shifted).toBe(k.shifted ? 1 : 0);
         expect(maxAbsDiff(y.dataSync(), want)).toBeLessThan(1e-4);
+        const shiftedGrad = torch.stats().shiftedSameGrad;
         const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
           tf
             .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad)
             .mul(gt)
             .sum(),
         )([xt, wt]);
+        expect(torch.stats().shiftedSameGrad - shiftedGrad).toBe(k.shifted ? 2 : 0);
         expect(maxAbsDiff(dx.dataSync(), lit.dx)).toBeLessThan(1e-4);
         expect(maxAbsDiff(dw.dataSync(), lit.dw)).toBeLessThan(1e-3);
       });

@@ -150,9 +150,9 @@ const nativeBuffers = new WeakSet();
 // Kernel table
 /**
  * Kernel call counts: native, cpu fallback, native errors, fallbacks by kernel name, and convs with tfjs's
- * bottom/right padding computed without a padded copy (shiftedSameConv).
+ * bottom/right padding computed without a padded copy (shiftedSame: forwards; shiftedSameGrad: input or filter gradients).
  */
-const STATS = { native: 0, fallback: 0, errors: 0, byKernel: {}, shiftedSame: 0 };
+const STATS = { native: 0, fallback: 0, errors: 0, byKernel: {}, shiftedSame: 0, shiftedSameGrad: 0 };
 const cpuKernels = new Map(tfc.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
 const native = new Map();
 
@@ -544,42 +544,65 @@ function shiftsPadding(info) {
 }
 
 /**
- * A conv with tfjs's bottom/right padding of one (shiftsPadding) without padding a copy of x (a full read and write of
- * the input; 43 against 18 ms for a 3x3 stride-2 conv of 64x64x32 at batch 64, one thread). Three native convs on
- * views of x, summed in place into the first:
- *   main: x without its first row and column, padded symmetrically by 1: its row r is x's row r+1, so every term of
- *     y[i, j] = sum_ab w[a, b] x[s i + a, s j + b] lands right (the bottom/right padding included) but those reading
- *     x's row 0 or column 0, which read the top/left zero padding instead;
- *   row 0: x's first row, right-padded by one zero (a copy of one row), by the kernel's first row: y's first row;
- *   column 0: x's first column without its first pixel (counted in row 0), padded by 1 above and below, by the
- *     kernel's first column: y's first column.
- * Returns [values, shape] (NHWC, the bias in main), or undefined when a size does not work out (the caller pads).
+ * A conv with tfjs's bottom/right padding of one (shiftsPadding) split so that its main native call reads x whole
+ * (contiguous: oneDNN neither pads nor copies it; a padded copy cost 3-15 ms of a 20 ms 3x3 stride-2 conv of 64x64x32
+ * at batch 64, one thread, in the forward and in each gradient). With r0 = (Ho-1)sh and c0 = (Wo-1)sw:
+ *   main: the 'valid' conv of x gives outputs [0, Ho-1) x [0, Wo-1), which never read the padding;
+ *   last row: output row Ho-1 reads x's rows [r0, H) by the kernel's rows [0, kh-1) (its last row meets the
+ *     padding), x's columns right-padded by one zero (a copy of kh-1 rows);
+ *   last column: outputs [0, Ho-1) x {Wo-1} read x's rows [0, H-sh] and columns [c0, W) by the kernel's columns
+ *     [0, kw-1).
+ * The forward (shiftedSameConv) and both gradients (shiftedSameInputGrad, shiftedSameFilterGrad) sum these parts.
+ * Returns the geometry, or undefined when a part would be empty (a one-row or one-column output: the caller pads).
  */
-function shiftedSameConv(backend, x, filter, biasArg, info) {
-  const [n, H, W, C] = x.shape;
-  const [kh, kw, , O] = filter.shape;
+function shiftedSplit(xShape, fShape, info) {
+  const [n, H, W, C] = xShape;
+  const [kh, kw, , O] = fShape;
   const [sh, sw] = [info.strideHeight, info.strideWidth];
   const [Ho, Wo] = [info.outHeight, info.outWidth];
-  const out = (size, pad, k, s) => Math.floor((size + pad - k) / s) + 1;
-  if (H < 2 || W < 2 || out(H - 1, 2, kh, sh) !== Ho || out(W - 1, 2, kw, sw) !== Wo || out(W, 1, kw, sw) !== Wo) return undefined;
+  const [r0, c0] = [(Ho - 1) * sh, (Wo - 1) * sw];
+  if (n < 1 || Ho < 2 || Wo < 2 || kh < 2 || kw < 2 || r0 + kh - 1 !== H || c0 + kw - 1 !== W) return undefined;
+  return { n, H, W, C, kh, kw, O, sh, sw, Ho, Wo, r0, c0 };
+}
+/**
+ * Views (addon arguments with strides) of an NHWC buffer `v` of shape [n, H, W, C]: `h` rows from `row` and `w`
+ * columns from `col`, as channels_last NCHW (or NHWC with `perm` null, e.g. for addInto).
+ */
+function nhwcView(v, [n, H, W, C], perm = NHWC_TO_NCHW) {
+  return (row, col, h, w) => [v.subarray((row * W + col) * C), [n, h, w, C], perm, null, [H * W * C, W * C, C, 1]];
+}
+/** The first h rows and w columns of an HWIO filter `v` of shape [kh, kw, C, O], as an OIHW argument. */
+function filterView(v, [, kw, C, O]) {
+  return (h, w) => [v, [h, w, C, O], [3, 2, 0, 1], null, [kw * C * O, C * O, O, 1]];
+}
+/**
+ * Adds `r` into the view `into` of a result buffer, in place (add_ returns a copy unless `into` is contiguous). Both
+ * in NHWC order: a non-contiguous result's copy then reads memory in order (3 against 0.6 ms for NCHW).
+ */
+function addInto(into, r) {
+  const [sum] = call('aten::add_.Tensor', [into, r]);
+  if (sum !== into[0]) addon.free(sum);
+}
+/**
+ * The forward of a shiftsPadding conv from the parts of shiftedSplit: [values, shape] NHWC (the bias in each part), or
+ * undefined (the caller pads). 3x3 stride 2 of 64x64x32 at batch 64, one thread: 18.6 -> 16.1 CPU-ms (best of 12)
+ * against main reading x without its first row and column (a view oneDNN copies).
+ */
+function shiftedSameConv(backend, x, filter, biasArg, info) {
+  const g = shiftedSplit(x.shape, filter.shape, info);
   const xv = backend.data.get(x.dataId).values;
-  const wv = backend.data.get(filter.dataId).values;
-  const xStrides = [H * W * C, W * C, C, 1];
-  const xView = (offset, h, w) => [xv.subarray(offset), [n, h, w, C], NHWC_TO_NCHW, null, xStrides];
-  const wView = (h, w) => [wv, [h, w, C, O], [3, 2, 0, 1], null, [kw * C * O, C * O, O, 1]];
-  const y = call('aten::conv2d', [xView((W + 1) * C, H - 1, W - 1), wView(kh, kw), biasArg, [sh, sw], [1, 1], [1, 1], 1], NCHW_TO_NHWC);
-  const [yv] = y;
-  const yStrides = [Ho * Wo * O, Wo * O, O, 1];
-  const row = T(call('aten::constant_pad_nd', [xView(0, 1, W), [0, 1], 0]));
-  const rowY = T(call('aten::conv2d', [row, wView(1, kw), null, [1, sw], [0, 0], [1, 1], 1]));
-  // add_ writes into y; its result is y itself when the view is all of y (one output row or column), else a copy.
-  const addInto = (shape, r) => {
-    const [sum] = call('aten::add_.Tensor', [[yv, shape, NHWC_TO_NCHW, null, yStrides], r]);
-    if (sum !== yv) addon.free(sum);
-  };
-  addInto([n, 1, Wo, O], rowY);
-  const colY = T(call('aten::conv2d', [xView(W * C, H - 1, 1), wView(kh, 1), null, [sh, 1], [1, 0], [1, 1], 1]));
-  addInto([n, Ho, 1, O], colY);
+  if (!g || !(xv instanceof Float32Array)) return undefined;
+  const { n, H, W, kh, kw, O, sh, sw, Ho, Wo, r0, c0 } = g;
+  const xView = nhwcView(xv, x.shape);
+  const wView = filterView(backend.data.get(filter.dataId).values, filter.shape);
+  const conv = (input, h, w) => call('aten::conv2d', [input, wView(h, w), biasArg, [sh, sw], [0, 0], [1, 1], 1], NCHW_TO_NHWC);
+  const main = T(conv(xView(0, 0, H, W), kh, kw));
+  // y: main with a zero last row and column (a copy of y, 1/4 of x's size at stride 2 where oneDNN would copy x).
+  const y = call('aten::constant_pad_nd', [[main[0], [n, Ho - 1, Wo - 1, O]], [0, 0, 0, 1, 0, 1], 0]);
+  const yView = nhwcView(y[0], [n, Ho, Wo, O], null);
+  const row = T(call('aten::constant_pad_nd', [xView(r0, 0, kh - 1, W), [0, 1], 0]));
+  addInto(yView(Ho - 1, 0, 1, Wo), T(conv(row, kh - 1, kw)));
+  addInto(yView(0, Wo - 1, Ho - 1, 1), T(conv(xView(0, c0, H - sh + 1, kw - 1), kh, kw - 1)));
   STATS.shiftedSame++;
   return y;
 }
@@ -618,6 +641,57 @@ function convolutionBackward(dy, input, weight, info, pads, groups, mask, layout
   return call('aten::convolution_backward', args, layouts);
 }
 
+const NO_PADS = { sym: [0, 0] };
+/** The input gradient of a shiftsPadding conv, from the parts of shiftedSplit: [values, shape] NHWC, or undefined. */
+function shiftedSameInputGrad(backend, dy, filter, info) {
+  const g = shiftedSplit(info.inShape, filter.shape, info);
+  const dv = backend.data.get(dy.dataId).values;
+  if (!g || !(dv instanceof Float32Array)) return undefined;
+  const { n, H, W, C, kh, kw, sh, Ho, Wo, r0, c0 } = g;
+  const dyView = nhwcView(dv, dy.shape);
+  const wView = filterView(backend.data.get(filter.dataId).values, filter.shape);
+  // The gradient of a part: NHWC [n, rows, cols, C] from its dy and the kernel's first h rows and w columns.
+  const back = (d, h, w, rows, cols) =>
+    convolutionBackward(
+      d,
+      [null, [n, rows, cols, C], NHWC_TO_NCHW],
+      wView(h, w),
+      info,
+      NO_PADS,
+      1,
+      [true, false, false],
+      [NCHW_TO_NHWC, null, null],
+    )[0];
+  const dx = back(dyView(0, 0, Ho - 1, Wo - 1), kh, kw, H, W);
+  const dxView = nhwcView(dx[0], [n, H, W, C], null);
+  const row = T(back(dyView(Ho - 1, 0, 1, Wo), kh - 1, kw, kh - 1, W + 1));
+  addInto(dxView(r0, 0, kh - 1, W), nhwcView(row[0], row[1], null)(0, 0, kh - 1, W));
+  const col = T(back(dyView(0, Wo - 1, Ho - 1, 1), kh, kw - 1, H - sh + 1, kw - 1));
+  addInto(dxView(0, c0, H - sh + 1, kw - 1), col);
+  STATS.shiftedSameGrad++;
+  return dx;
+}
+/** The filter gradient of a shiftsPadding conv, from the parts of shiftedSplit: [values, shape] HWIO, or undefined. */
+function shiftedSameFilterGrad(backend, x, dy, fShape, info) {
+  const g = shiftedSplit(x.shape, fShape, info);
+  const xv = backend.data.get(x.dataId).values;
+  const dv = backend.data.get(dy.dataId).values;
+  if (!g || !(xv instanceof Float32Array) || !(dv instanceof Float32Array)) return undefined;
+  const { H, W, C, kh, kw, O, sh, Ho, Wo, r0, c0 } = g;
+  const xView = nhwcView(xv, x.shape);
+  const dyView = nhwcView(dv, dy.shape);
+  // The gradient of a part (the kernel's first h rows and w columns, HWIO) from its dy and input.
+  const back = (d, input, h, w) =>
+    convolutionBackward(d, input, [null, [O, C, h, w]], info, NO_PADS, 1, [false, true, false], [null, WEIGHT_BACK, null])[1];
+  const dw = back(dyView(0, 0, Ho - 1, Wo - 1), xView(0, 0, H, W), kh, kw);
+  const row = T(call('aten::constant_pad_nd', [xView(r0, 0, kh - 1, W), [0, 1], 0]));
+  addInto([dw[0], [kh - 1, kw, C, O]], T(back(dyView(Ho - 1, 0, 1, Wo), row, kh - 1, kw)));
+  const col = T(back(dyView(0, Wo - 1, Ho - 1, 1), xView(0, c0, H - sh + 1, kw - 1), kh, kw - 1));
+  addInto([dw[0], [kh, kw - 1, C, O], null, null, [kw * C * O, C * O, O, 1]], col);
+  STATS.shiftedSameGrad++;
+  return [dw[0], fShape];
+}
+
 function convBackpropInput(depthwise) {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs;
@@ -626,6 +700,10 @@ function convBackpropInput(depthwise) {
     const xShape = attrs.inputShape;
     const info = conv2dInfo(xShape, filter.shape, attrs, depthwise);
     if (!convMatches(info) || util.sizeFromShape(xShape) === 0) return undefined;
+    if (!depthwise && shiftsPadding(info)) {
+      const r = shiftedSameInputGrad(backend, dy, filter, info);
+      if (r) return backend.out(r, 'float32');
+    }
     const pads = torchPads(info);
     const groups = depthwise ? xShape[3] : 1;
     const r = convolutionBackward(
@@ -656,8 +734,11 @@ function filterGrad(backend, x, dy, attrs, depthwise, withBias) {
   if (!convMatches(info) || util.sizeFromShape(fShape) === 0) return undefined;
   if (!depthwise && isStrided1x1(info)) {
     const dw = backend.out(strided1x1FilterGrad(backend, x, dy, info), 'float32');
-    if (!withBias) return [dw];
-    return [dw, backend.out(call('aten::sum.dim_IntList', [backend.arg(dy), [0, 1, 2], false]), 'float32')];
+    return withBias ? [dw, biasGrad(backend, dy)] : [dw];
+  }
+  if (!depthwise && shiftsPadding(info)) {
+    const r = shiftedSameFilterGrad(backend, x, dy, fShape, info);
+    if (r) return [backend.out(r, 'float32'), ...(withBias ? [biasGrad(backend, dy)] : [])];
   }
   const pads = torchPads(info);
   const groups = depthwise ? x.shape[3] : 1;
@@ -683,6 +764,10 @@ function convBackpropFilter(depthwise) {
     const r = filterGrad(backend, inputs.x, inputs.dy, attrs, depthwise, false);
     return r && r[0];
   };
+}
+/** The bias gradient of a conv: dy summed over all but its channels. */
+function biasGrad(backend, dy) {
+  return backend.out(call('aten::sum.dim_IntList', [backend.arg(dy), [0, 1, 2], false]), 'float32');
 }
 /** A 1x1 conv with stride > 1 (a ResNet/BagNet downsampling projection); such convs never pad. */
 function isStrided1x1(info) {
