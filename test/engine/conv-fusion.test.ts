@@ -53,6 +53,38 @@ describeTorch('conv + bias + relu fusion on torch', () => {
     }
   });
 
+  it('max pooling a fused relu conv masks the gradient on the pooled map: gradients bit-identical to the full mask', async () => {
+    const rng = new Rng(14);
+    const x = rng.normal(2 * 8 * 8 * 3);
+    const w = rng.normal(3 * 3 * 3 * 4);
+    const b = rng.normal(4);
+    await tf.setBackend('torch');
+    for (const [size, stride] of [
+      [2, 2],
+      [3, 2],
+    ]) {
+      const res = tf.tidy(() => {
+        const [xt, wt, bt] = [tf.tensor4d(x, [2, 8, 8, 3]), tf.tensor4d(w, [3, 3, 3, 4]), tf.tensor1d(b)];
+        // `copy`: the pool reads y + 0 (equal values, another tensor), so MaxPoolGrad does not mask and the relu does.
+        const grads = (copy: boolean) =>
+          tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
+            const y = convBiasActivation(a as tf.Tensor4D, c as tf.Tensor4D, d as tf.Tensor1D, [1, 1], 'same', true);
+            return tf
+              .maxPool(copy ? (y.add(0) as tf.Tensor4D) : y, size, stride, 'valid')
+              .square()
+              .sum();
+          })([xt, wt, bt]);
+        const passed = torch.stats().reluMaskedByPool;
+        const pooled = grads(false);
+        expect(torch.stats().reluMaskedByPool - passed).toBe(1);
+        const full = grads(true);
+        expect(torch.stats().reluMaskedByPool - passed).toBe(1);
+        return [...pooled, ...full].map((t) => Array.from(t.dataSync()));
+      });
+      for (let i = 0; i < 3; i++) expect(res[i]).toEqual(res[i + 3]);
+    }
+  });
+
   it('a layers CNN trains with the same losses and weights as on the cpu backend', async () => {
     fuseLayersConv();
     const rng = new Rng(13);

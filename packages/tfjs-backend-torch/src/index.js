@@ -150,9 +150,10 @@ const nativeBuffers = new WeakSet();
 // Kernel table
 /**
  * Kernel call counts: native, cpu fallback, native errors, fallbacks by kernel name, and convs with tfjs's
- * bottom/right padding computed without a padded copy (shiftedSame: forwards; shiftedSameGrad: input or filter gradients).
+ * bottom/right padding computed without a padded copy (shiftedSame: forwards; shiftedSameGrad: input or filter gradients),
+ * relu gradients passed on as MaxPoolGrad masked them (reluMaskedByPool).
  */
-const STATS = { native: 0, fallback: 0, errors: 0, byKernel: {}, shiftedSame: 0, shiftedSameGrad: 0 };
+const STATS = { native: 0, fallback: 0, errors: 0, byKernel: {}, shiftedSame: 0, shiftedSameGrad: 0, reluMaskedByPool: 0 };
 const cpuKernels = new Map(tfc.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
 const native = new Map();
 
@@ -814,6 +815,10 @@ function poolInfo(xShape, attrs) {
 function poolOk(info, pads) {
   return convMatches(info) && pads.sym[0] <= Math.floor(info.filterHeight / 2) && pads.sym[1] <= Math.floor(info.filterWidth / 2);
 }
+/** dataIds of relu outputs computed while recording gradients (TorchConv2D with relu), whose pooling masks its gradient. */
+const reluOutputs = new WeakSet();
+/** MaxPoolGrad results masked for their input relu output already: result dataId -> that output's dataId. */
+const reluMasked = new WeakMap();
 /** Argmax indices of MaxPool outputs computed while recording gradients, by output dataId (freed with the output). */
 const poolIndices = new Map();
 function poolArgs(info, pads) {
@@ -846,12 +851,21 @@ def('MaxPoolGrad', ({ inputs, backend, attrs }) => {
   let cached = output && poolIndices.get(output.dataId);
   if (cached && cached.key !== JSON.stringify([input.shape, attrs])) cached = undefined;
   const idx = cached ? cached.idx : T(call('aten::max_pool2d_with_indices', [xin, ...poolArgs(info, pads)], [null, NCHW_TO_NHWC]))[1];
+  // Pooling a relu's output (TorchConv2D's): its gradient mask applied here, on the pooled map (a quarter of the size
+  // at 2x2), so TorchReluGrad passes the result on (bit-identical: the gradient reaches only argmax pixels, where the
+  // relu output equals the pooled one).
+  const masked = output && reluOutputs.has(input.dataId);
+  const dyArg = masked
+    ? [T(call('aten::threshold_backward', [backend.arg(dy), backend.arg(output), 0]))[0], dy.shape, NHWC_TO_NCHW]
+    : backend.nhwc(dy);
   const g = call(
     'aten::max_pool2d_with_indices_backward',
-    [backend.nhwc(dy), xin, ...poolArgs(info, pads), [idx[0], idx[1], NHWC_TO_NCHW]],
+    [dyArg, xin, ...poolArgs(info, pads), [idx[0], idx[1], NHWC_TO_NCHW]],
     NCHW_TO_NHWC,
   );
-  return backend.out(cropBack(g, pads), 'float32');
+  const dx = backend.out(cropBack(g, pads), 'float32');
+  if (masked) reluMasked.set(dx.dataId, input.dataId);
+  return dx;
 });
 def('AvgPool', ({ inputs, backend, attrs }) => {
   const { x } = inputs;
@@ -1050,6 +1064,11 @@ def('AddN', ({ inputs, backend }) => {
 const GRAD_KERNELS = {
   TorchReluGrad({ inputs, backend }) {
     const { dy, x } = inputs;
+    if (reluMasked.get(dy.dataId) === x.dataId) {
+      backend.incRef(dy.dataId); // MaxPoolGrad masked dy for this relu output (x here is the output, see TorchConv2D)
+      STATS.reluMaskedByPool++;
+      return { dataId: dy.dataId, shape: dy.shape, dtype: dy.dtype };
+    }
     return backend.out(call('aten::threshold_backward', [backend.arg(dy), backend.arg(x), 0]), 'float32');
   },
   TorchSquareGrad({ inputs, backend }) {
@@ -1151,7 +1170,9 @@ GRAD_KERNELS.TorchAddRelu = ({ inputs, backend, attrs }) => {
 let fusedConv2D = null;
 GRAD_KERNELS.TorchConv2D = (args) => {
   fusedConv2D = fusedConv2D || wrap('FusedConv2D', native.get('FusedConv2D')); // native, else the cpu kernel
-  return fusedConv2D({ ...args, attrs: { ...args.attrs, dataFormat: 'NHWC', dilations: [1, 1] } });
+  const y = fusedConv2D({ ...args, attrs: { ...args.attrs, dataFormat: 'NHWC', dilations: [1, 1] } });
+  if (args.attrs.activation === 'relu') reluOutputs.add(y.dataId);
+  return y;
 };
 /** Filter and bias gradients of a conv in one native pass: inputs x, dy; attrs as Conv2DBackpropFilter's; [dw, db]. */
 GRAD_KERNELS.TorchConv2DBackpropFilterBias = ({ inputs, backend, attrs }) => {
