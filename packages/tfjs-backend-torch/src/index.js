@@ -66,7 +66,9 @@ class TorchBackend extends MathBackendCPU {
     super();
     if (!addon) throw new Error(loaded.error);
     this.firstUse = false; // no "install tfjs-node" banner from the cpu backend's first write
-    this.minNative = Number(process.env.TFJS_TORCH_MIN_NATIVE ?? 2048);
+    // Smaller elementwise ops stay in JS: a native call costs 10-15 us; JS is as fast up to ~500 elements (a same-shape
+    // mul of 256: 9.9 against 10.5 us; of 640: 27 against 20; a log of 640: 29 against 16).
+    this.minNative = Number(process.env.TFJS_TORCH_MIN_NATIVE ?? 512);
     this.strict = process.env.TFJS_TORCH_STRICT === '1';
   }
   /** Counts of native and fallback kernel calls (all instances). */
@@ -197,11 +199,23 @@ function wrap(kernelName, fn) {
 const small = (backend, t) => util.sizeFromShape(t.shape) < backend.minNative;
 
 // ---- elementwise --------------------------------------------------------------------------------------------------
+/**
+ * Whether a binary op broadcasts along an axis (not a scalar, which tfjs's cpu kernels read fast): those kernels then
+ * locate each element through index arrays (a [64, 10] / [64, 1] divide: 174 us in JS, 46 natively), so such ops go
+ * native from MIN_BROADCAST output elements.
+ */
+function broadcasts(a, b) {
+  const sa = util.sizeFromShape(a.shape);
+  const sb = util.sizeFromShape(b.shape);
+  return sa > 1 && sb > 1 && !util.arraysEqual(a.shape, b.shape);
+}
+const MIN_BROADCAST = 32;
 function binary(kernelName, aten, opts = {}) {
   def(kernelName, ({ inputs, backend }) => {
     const { a, b } = inputs;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    if (util.sizeFromShape(outShape) < backend.minNative) return undefined;
+    if (util.sizeFromShape(outShape) < (broadcasts(a, b) ? Math.min(MIN_BROADCAST, backend.minNative) : backend.minNative))
+      return undefined;
     if (opts.floatOnly && (a.dtype !== 'float32' || b.dtype !== 'float32')) return undefined;
     if (a.dtype !== b.dtype || (a.dtype === 'bool' && !opts.dtype)) return undefined;
     const r = call(aten, [backend.arg(a), backend.arg(b), ...(opts.extra || [])]);
