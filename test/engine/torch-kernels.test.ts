@@ -122,13 +122,17 @@ describeTorch('torch backend kernels', () => {
   });
 
   // tfjs 'same' with stride 2 on an even input pads 0 before and 1 after: the asymmetric case, computed without a
-  // padded copy (`shifted`: shiftedSameConv and both gradients), as are the other odd totals (a 2x2 at stride 1, a 4x4
-  // at stride 3).
+  // padded copy of x (`shifted`; with `split` both gradients too), as are the other odd totals (a 2x2 at stride 1, a
+  // 4x4 at stride 3).
   const cases = [
     { name: 'same s1', xs: [2, 7, 6, 3], ws: [3, 3, 3, 4], s: 1, pad: 'same' as const },
     { name: 'same s2 (asymmetric pad)', xs: [2, 8, 8, 3], ws: [3, 3, 3, 5], s: 2, pad: 'same' as const, shifted: true },
     { name: 'same 2x2 s1 (asymmetric pad)', xs: [2, 5, 7, 3], ws: [2, 2, 3, 4], s: 1, pad: 'same' as const, shifted: true },
     { name: 'same 4x4 s3 (asymmetric pad)', xs: [1, 9, 12, 2], ws: [4, 4, 2, 3], s: 3, pad: 'same' as const, shifted: true },
+    // From 32x32 outputs (16x16 for the filter gradient) all three passes split (shiftedSplit: SPLIT_MIN_OUTPUT).
+    { name: 'same s2, 64x64 (split)', xs: [1, 64, 64, 2], ws: [3, 3, 2, 3], s: 2, pad: 'same' as const, shifted: true, split: true },
+    { name: 'same 2x2 s1, 33x34 (split)', xs: [1, 33, 34, 2], ws: [2, 2, 2, 3], s: 1, pad: 'same' as const, shifted: true, split: true },
+    { name: 'same 4x4 s3, 96x96 (split)', xs: [1, 96, 96, 2], ws: [4, 4, 2, 3], s: 3, pad: 'same' as const, shifted: true, split: true },
     { name: 'valid s2', xs: [1, 9, 7, 2], ws: [3, 2, 2, 3], s: 2, pad: 'valid' as const },
     // Strided 1x1 projections: the filter gradient takes its own path (libtorch 1.13 corrupts the heap on the
     // 60 px, stride 2, 8-channel case, where the last row and column are skipped).
@@ -166,7 +170,7 @@ describeTorch('torch backend kernels', () => {
             .mul(gt)
             .sum(),
         )([xt, wt]);
-        expect(torch.stats().shiftedSameGrad - shiftedGrad).toBe(k.shifted ? 2 : 0);
+        expect(torch.stats().shiftedSameGrad - shiftedGrad).toBe(k.split ? 2 : 0);
         expect(maxAbsDiff(dx.dataSync(), lit.dx)).toBeLessThan(1e-4);
         expect(maxAbsDiff(dw.dataSync(), lit.dw)).toBeLessThan(1e-3);
       });

@@ -530,7 +530,8 @@ function convCall(backend, inputs, attrs, depthwise, window = null) {
     biasArg = [backend.data.get(bias.dataId).values, [info.outChannels]];
   }
   if (!window && !depthwise && shiftsPadding(info)) {
-    const r = shiftedSameConv(backend, x, filter, biasArg, info);
+    const split = info.outHeight * info.outWidth >= SPLIT_MIN_OUTPUT.forward;
+    const r = split ? shiftedSameConv(backend, x, filter, biasArg, info) : shiftedViewConv(backend, x, filter, biasArg, info);
     if (r) return r;
   }
   return call(
@@ -579,6 +580,8 @@ function shiftedSplit(xShape, fShape, info) {
   if (n < 1 || Ho < 2 || Wo < 2 || kh < 2 || kw < 2 || r0 + kh - 1 !== H || c0 + kw - 1 !== W) return undefined;
   return { n, H, W, C, kh, kw, O, sh, sw, Ho, Wo, r0, c0 };
 }
+/** Whether v is a Float32Array, from any realm (the addon's arrays are not instances of a jest sandbox's class). */
+const isFloat32Array = (v) => Object.prototype.toString.call(v) === '[object Float32Array]';
 /**
  * Views (addon arguments with strides) of an NHWC buffer `v` of shape [n, H, W, C]: `h` rows from `row` and `w`
  * columns from `col`, as channels_last NCHW (or NHWC with `perm` null, e.g. for addInto).
@@ -599,14 +602,53 @@ function addInto(into, r) {
   if (sum !== into[0]) addon.free(sum);
 }
 /**
+ * Smallest output (Ho * Wo) from which each pass of a shiftsPadding conv splits (shiftedSplit); smaller ones take the
+ * 0.3.1 paths (forward: shiftedViewConv; gradients: a padded copy), as the split's two extra native calls and its
+ * copy of part of dy cost more there than the copy they save. conv64's stride-2 convs, one thread, CPU-ms, two runs
+ * each (0.3.1 -> split): 32x32 outputs (64x64x32 input): forward 21.0 -> 18.5, 28.0 -> 25.4, filter gradient 39.2 ->
+ * 18.5, 51.7 -> 25.8, input gradient 17.8 -> 15.1, 26.8 -> 24.7; 16x16 outputs (32x32x64): forward 15.7 -> 18.4,
+ * 20.9 -> 26.1, filter 19.0 -> 16.8, 25.8 -> 22.9, input 14.9 -> 15.7, 24.1 -> 23.3; 8x8 and 4x4 outputs: all slower.
+ */
+const SPLIT_MIN_OUTPUT = { forward: 1024, inputGrad: 1024, filterGrad: 256 };
+/**
+ * The forward of a shiftsPadding conv for small outputs (SPLIT_MIN_OUTPUT): three native convs on views of x summed
+ * into the first: [values, shape] NHWC, or undefined when a size does not work out (the caller pads).
+ *   main: x without its first row and column, padded symmetrically by 1: its row r is x's row r+1, so every term of
+ *     y[i, j] = sum_ab w[a, b] x[s i + a, s j + b] lands right (the bottom/right padding included) but those reading
+ *     x's row 0 or column 0, which read the top/left zero padding instead (oneDNN copies this view: it is not dense);
+ *   row 0: x's first row, right-padded by one zero (a copy of one row), by the kernel's first row: y's first row;
+ *   column 0: x's first column without its first pixel (counted in row 0), padded by 1 above and below, by the
+ *     kernel's first column: y's first column.
+ */
+function shiftedViewConv(backend, x, filter, biasArg, info) {
+  const [n, H, W] = x.shape;
+  const [kh, kw, , O] = filter.shape;
+  const [sh, sw] = [info.strideHeight, info.strideWidth];
+  const [Ho, Wo] = [info.outHeight, info.outWidth];
+  const out = (size, pad, k, s) => Math.floor((size + pad - k) / s) + 1;
+  const xv = backend.data.get(x.dataId).values;
+  if (H < 2 || W < 2 || out(H - 1, 2, kh, sh) !== Ho || out(W - 1, 2, kw, sw) !== Wo || out(W, 1, kw, sw) !== Wo) return undefined;
+  if (!isFloat32Array(xv)) return undefined;
+  const xView = nhwcView(xv, x.shape);
+  const wView = filterView(backend.data.get(filter.dataId).values, filter.shape);
+  const y = call('aten::conv2d', [xView(1, 1, H - 1, W - 1), wView(kh, kw), biasArg, [sh, sw], [1, 1], [1, 1], 1], NCHW_TO_NHWC);
+  const yView = nhwcView(y[0], [n, Ho, Wo, O], null);
+  const row = T(call('aten::constant_pad_nd', [xView(0, 0, 1, W), [0, 1], 0]));
+  addInto(yView(0, 0, 1, Wo), T(call('aten::conv2d', [row, wView(1, kw), null, [1, sw], [0, 0], [1, 1], 1], NCHW_TO_NHWC)));
+  const col = call('aten::conv2d', [xView(1, 0, H - 1, 1), wView(kh, 1), null, [sh, 1], [1, 0], [1, 1], 1], NCHW_TO_NHWC);
+  addInto(yView(0, 0, Ho, 1), T(col));
+  STATS.shiftedSame++;
+  return y;
+}
+/**
  * The forward of a shiftsPadding conv from the parts of shiftedSplit: [values, shape] NHWC (the bias in each part), or
  * undefined (the caller pads). 3x3 stride 2 of 64x64x32 at batch 64, one thread: 18.6 -> 16.1 CPU-ms (best of 12)
- * against main reading x without its first row and column (a view oneDNN copies).
+ * against shiftedViewConv.
  */
 function shiftedSameConv(backend, x, filter, biasArg, info) {
   const g = shiftedSplit(x.shape, filter.shape, info);
   const xv = backend.data.get(x.dataId).values;
-  if (!g || !(xv instanceof Float32Array)) return undefined;
+  if (!g || !isFloat32Array(xv)) return undefined;
   const { n, H, W, kh, kw, O, sh, sw, Ho, Wo, r0, c0 } = g;
   const xView = nhwcView(xv, x.shape);
   const wView = filterView(backend.data.get(filter.dataId).values, filter.shape);
@@ -661,7 +703,7 @@ const NO_PADS = { sym: [0, 0] };
 function shiftedSameInputGrad(backend, dy, filter, info) {
   const g = shiftedSplit(info.inShape, filter.shape, info);
   const dv = backend.data.get(dy.dataId).values;
-  if (!g || !(dv instanceof Float32Array)) return undefined;
+  if (!g || !isFloat32Array(dv)) return undefined;
   const { n, H, W, C, kh, kw, sh, Ho, Wo, r0, c0 } = g;
   const dyView = nhwcView(dv, dy.shape);
   const wView = filterView(backend.data.get(filter.dataId).values, filter.shape);
@@ -691,7 +733,7 @@ function shiftedSameFilterGrad(backend, x, dy, fShape, info) {
   const g = shiftedSplit(x.shape, fShape, info);
   const xv = backend.data.get(x.dataId).values;
   const dv = backend.data.get(dy.dataId).values;
-  if (!g || !(xv instanceof Float32Array) || !(dv instanceof Float32Array)) return undefined;
+  if (!g || !isFloat32Array(xv) || !isFloat32Array(dv)) return undefined;
   const { H, W, C, kh, kw, O, sh, Ho, Wo, r0, c0 } = g;
   const xView = nhwcView(xv, x.shape);
   const dyView = nhwcView(dv, dy.shape);
@@ -715,7 +757,7 @@ function convBackpropInput(depthwise) {
     const xShape = attrs.inputShape;
     const info = conv2dInfo(xShape, filter.shape, attrs, depthwise);
     if (!convMatches(info) || util.sizeFromShape(xShape) === 0) return undefined;
-    if (!depthwise && shiftsPadding(info)) {
+    if (!depthwise && shiftsPadding(info) && info.outHeight * info.outWidth >= SPLIT_MIN_OUTPUT.inputGrad) {
       const r = shiftedSameInputGrad(backend, dy, filter, info);
       if (r) return backend.out(r, 'float32');
     }
@@ -751,7 +793,7 @@ function filterGrad(backend, x, dy, attrs, depthwise, withBias) {
     const dw = backend.out(strided1x1FilterGrad(backend, x, dy, info), 'float32');
     return withBias ? [dw, biasGrad(backend, dy)] : [dw];
   }
-  if (!depthwise && shiftsPadding(info)) {
+  if (!depthwise && shiftsPadding(info) && info.outHeight * info.outWidth >= SPLIT_MIN_OUTPUT.filterGrad) {
     const r = shiftedSameFilterGrad(backend, x, dy, fShape, info);
     if (r) return [backend.out(r, 'float32'), ...(withBias ? [biasGrad(backend, dy)] : [])];
   }
