@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { featureModel } from '../models/features';
-import { receptiveField } from '../models/rf';
+import { receptiveField, receptiveFields } from '../models/rf';
 import { mapBatches } from '../util/batches';
 import { UserError } from '../util/errors';
 import { ClassHeatmaps, Heatmaps, MapGeometry } from './heatmaps';
@@ -77,6 +77,19 @@ export const GRAD_CAM_INFO: MethodInfo = {
   needs: { gradients: true },
   summary: 'ReLU of the feature maps weighted by their mean gradient of the class logit (Selvaraju et al. 2017)',
 };
+
+/**
+ * Why the template cannot place a feature map of `model` on the image, or null: it needs the receptive field of every
+ * layer (lib/models/rf.ts), which has no rule for some layers (e.g. a ProtoPNet's prototype layer).
+ */
+export function geometryProblem(model: tf.LayersModel): string | null {
+  try {
+    receptiveFields(model);
+    return null;
+  } catch (e) {
+    return `has a layer whose receptive field lib/models/rf.ts cannot compute (${(e as Error).message})`;
+  }
+}
 
 /** The template: a variant gives its feature layer, its channel weights and its rectification. */
 abstract class WeightedFeatureMap implements ExplanationMethod<CamOptions> {

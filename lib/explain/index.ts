@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../models/index';
 import { UserError } from '../util/errors';
-import { CAM, CAM_INFO, GradCAM, GRAD_CAM_INFO, gapHead } from './cam';
+import { CAM, CAM_INFO, GradCAM, GRAD_CAM_INFO, gapHead, geometryProblem } from './cam';
 import { CRISP_MASK_INFO, CrispMask } from './crisp-mask';
 import { GRADIENT_X_INPUT_INFO, GradientXInput, INTEGRATED_GRADIENTS_INFO, IntegratedGradients, Saliency, SALIENCY_INFO } from './gradient';
 import type { ExplanationMethod, MethodInfo } from './method';
@@ -11,7 +11,7 @@ import { PrototypeActivations, PROTOTYPE_INFO, prototypeProblem } from './protot
 
 export * from './heatmaps';
 export * from './method';
-export { CAM, GradCAM, gapHead, splitAt, camLiteral } from './cam';
+export { CAM, GradCAM, gapHead, geometryProblem, splitAt, camLiteral } from './cam';
 export { CrispMask, CRISP_MASK_DEFAULTS, maskLoss, maskStats } from './crisp-mask';
 export type { CrispMaskOptions, MaskResult, MaskStage, MaskStats } from './crisp-mask';
 export { Saliency, GradientXInput, IntegratedGradients, integratedGradientsLiteral, inputGradients, baselineOf } from './gradient';
@@ -37,7 +37,7 @@ export interface MethodEntry {
 const none = () => null;
 const gap = (model: tf.LayersModel) => {
   const head = gapHead(model);
-  return typeof head === 'string' ? head : null;
+  return typeof head === 'string' ? head : geometryProblem(model);
 };
 
 /** Every explanation method of the suite, by id, in display order. */
@@ -55,7 +55,7 @@ export const METHODS: MethodEntry[] = [
     create: (m) => new SlidingWindow(m),
   },
   { info: CAM_INFO, problem: gap, create: (m) => new CAM(m) },
-  { info: GRAD_CAM_INFO, problem: none, create: (m) => new GradCAM(m) },
+  { info: GRAD_CAM_INFO, problem: geometryProblem, create: (m) => new GradCAM(m) },
   { info: BAGNET_PATCHES_INFO, problem: bagnetProblem, create: (m) => new BagNetPatchLogits(m) },
   {
     info: BAGNET_SWEEP_INFO,

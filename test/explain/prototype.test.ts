@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { createMethod, PrototypeActivations } from '../../lib/explain/index';
+import { createMethod, methodEntry, PrototypeActivations } from '../../lib/explain/index';
 import { buildModel } from '../../lib/models/index';
 import { setPrototypes, similarityLiteral } from '../../lib/models/prototype';
 import { Rng } from '../../lib/util/rng';
-import { identityProtoPNet } from '../models/protopnet-fixture';
+import { identityProtoPNet, tinyProtoPNet } from '../models/protopnet-fixture';
 
 /** Prototype activations on the hand-weighted identity ProtoPNet: latent(y, x) = sigmoid(relu(pixel)), 1x1 fields. */
 
@@ -74,5 +74,19 @@ describe('prototype activations', () => {
     const cnn = buildModel({ family: 'gap', widths: [2] }, { inputShape: [4, 4, 2], numClasses: 2 }, new Rng(1));
     expect(() => createMethod('prototype', cnn)).toThrow(/needs a ProtoPNet/);
     expect(() => method.attribute(image(), [0], { prototype: 2 })).toThrow(/prototype 2 does not exist \(the model has 0\.\.1\)/);
+  });
+});
+
+describe('feature-map methods on a ProtoPNet', () => {
+  test('Grad-CAM says why it cannot place its maps (no receptive-field rule for the prototype layer); CAM needs a GAP head', () => {
+    const { model, context } = tinyProtoPNet();
+    expect(methodEntry('grad-cam').problem(model, context)).toMatch(
+      /receptive field lib\/models\/rf\.ts cannot compute .*no rule for layer/,
+    );
+    expect(() => createMethod('grad-cam', model, context)).toThrow(/cannot explain this model: it has a layer whose receptive field/);
+    expect(methodEntry('cam').problem(model, context)).toMatch(/global-average-pooling -> dense head/);
+    // The methods that need no feature geometry still apply.
+    expect(methodEntry('saliency').problem(model, context)).toBeNull();
+    model.dispose();
   });
 });

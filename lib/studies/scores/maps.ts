@@ -7,8 +7,7 @@ import { modelContext, ScoredDataset, ScoredModel, ScoresSession, timed } from '
 /**
  * Every applicable explanation method on every model: the maps of the scored images for their true class. A method
  * applies when its registry entry finds no problem with the model (lib/explain/index.ts `problem`), except the sliding
- * window, which needs a crop model (on a whole-image model its window is the whole image: one cell), and Grad-CAM on
- * the ProtoPNet (see methodProblem).
+ * window, which needs a crop model (on a whole-image model its window is the whole image: one cell).
  */
 
 /** A method not run on a model, and why. */
@@ -37,11 +36,6 @@ export interface MapsResult {
 export function methodProblem(entry: MethodEntry, m: ScoredModel): string | null {
   if (entry.info.id === 'sliding-window' && m.crop === null)
     return 'needs a crop model: on a whole-image model its one window is the image (the facades crop models have one)';
-  if (entry.info.id === 'grad-cam' && m.config.family === 'protopnet')
-    return (
-      'it cannot find its layer on a ProtoPNet: lib/models/rf.ts has no receptive-field rule for the prototype layer, which ' +
-      'the default layer search walks through (a gap in the shared code, not in the method)'
-    );
   const problem = entry.problem(m.model, modelContext(m));
   return problem ? `it ${problem}` : null;
 }
