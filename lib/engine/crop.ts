@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** The Cropping2D fields read here. */
-interface CropLayerLike {
+/** The fields of a tfjs-layers Cropping2D that the fused paths read (the class's members are not public API). */
+export interface CropLayerLike {
   cropping: [[number, number], [number, number]];
   dataFormat: string;
 }

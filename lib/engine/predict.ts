@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConvLayerLike } from './conv-fusion';
+import type { CropLayerLike } from './crop';
 
 /** Images per pass of the plan when predict is called without a batchSize (tfjs-layers' default is 32). */
 export const PREDICT_BATCH = 256;
@@ -128,11 +129,7 @@ function isRelu(t: Sym): boolean {
   return classOf(t) === 'Activation' && activationOf(l) === 'relu';
 }
 
-/** A Cropping2D layer's fields. */
-interface CropLike extends LayerLike {
-  cropping: [[number, number], [number, number]];
-  dataFormat: string;
-}
+type CropLike = LayerLike & CropLayerLike;
 
 /** The crop that value `t` is, when a channels-last Cropping2D makes it and `reader` is its only reader; else null. */
 function cropFeeding(t: Sym, reader: Sym, readers: Map<number, Sym[]>, outputIds: Set<number>): CropLike | null {
