@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset';
 import { Rng } from '../util/rng';
-import { sourceTokens } from '../util/source-tokens';
+import { sourcesFingerprint } from '../util/source-tokens';
 import { UserError } from '../util/errors';
 import { buildModel, loadModel, ModelConfig, modelName, saveModelFiles } from '../models/index';
 import { writeDirAtomic } from '../util/atomic';
@@ -104,18 +104,14 @@ let codeHash: string | null = null;
  */
 export function codeFingerprint(): string {
   if (codeHash) return codeHash;
-  const h = crypto.createHash('sha256');
-  for (const dir of [path.resolve(__dirname, '..', 'models'), __dirname]) {
-    const files = fs
+  const files = [path.resolve(__dirname, '..', 'models'), __dirname].flatMap((dir) =>
+    fs
       .readdirSync(dir)
       .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
-      .sort();
-    for (const f of files) {
-      h.update(`${path.basename(dir)}/${f}\n`);
-      h.update(sourceTokens(fs.readFileSync(path.join(dir, f), 'utf8'), f));
-    }
-  }
-  codeHash = h.digest('hex').slice(0, 16);
+      .sort()
+      .map((f): [string, string] => [`${path.basename(dir)}/${f}`, path.join(dir, f)]),
+  );
+  codeHash = sourcesFingerprint(files);
   return codeHash;
 }
 

@@ -1,3 +1,6 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as ts from 'typescript';
 
 /**
@@ -33,4 +36,17 @@ function scriptKind(fileName: string): ts.ScriptKind {
   if (fileName.endsWith('.tsx')) return ts.ScriptKind.TSX;
   if (/\.[cm]?js$/.test(fileName)) return ts.ScriptKind.JS;
   return ts.ScriptKind.TS;
+}
+
+/**
+ * A fingerprint (sha256, 16 hex) of source files' code: for each [label, file] in order, the label then the file's
+ * tokens (sourceTokens), so formatting and comments do not change it and any change to the code does.
+ */
+export function sourcesFingerprint(files: [label: string, file: string][]): string {
+  const h = crypto.createHash('sha256');
+  for (const [label, file] of files) {
+    h.update(`${label}\n`);
+    h.update(sourceTokens(fs.readFileSync(file, 'utf8'), path.basename(file)));
+  }
+  return h.digest('hex').slice(0, 16);
 }

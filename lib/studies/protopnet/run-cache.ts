@@ -1,4 +1,3 @@
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadModel, saveModelFiles } from '../../models/io';
@@ -6,7 +5,7 @@ import { datasetFingerprint, defaultCacheDir, engineBuild, runKey } from '../../
 import type { TrainStage } from '../../train/trainer';
 import { writeDirAtomic } from '../../util/atomic';
 import { UserError } from '../../util/errors';
-import { sourceTokens } from '../../util/source-tokens';
+import { sourcesFingerprint } from '../../util/source-tokens';
 import type { ProtoPNetData } from './session';
 import type { ProtoPNetRun } from './train';
 
@@ -33,14 +32,12 @@ let studyHash: string | null = null;
 /** A fingerprint of the tokens of STUDY_CODE (formatting and comments aside, as codeFingerprint). */
 export function studyCodeFingerprint(): string {
   if (studyHash) return studyHash;
-  const h = crypto.createHash('sha256');
-  for (const name of STUDY_CODE) {
+  const files = STUDY_CODE.map((name): [string, string] => {
     const file = ['.ts', '.js'].map((ext) => path.join(__dirname, name + ext)).find((f) => fs.existsSync(f));
     if (!file) throw new Error(`protopnet run cache: ${name}.ts (or .js) not found in ${__dirname}`);
-    h.update(`${name}\n`);
-    h.update(sourceTokens(fs.readFileSync(file, 'utf8'), path.basename(file)));
-  }
-  studyHash = h.digest('hex').slice(0, 16);
+    return [name, file];
+  });
+  studyHash = sourcesFingerprint(files);
   return studyHash;
 }
 
