@@ -77,13 +77,14 @@ export function explainWith(
 ): Heatmaps {
   const [, , , c] = x.shape;
   const K = weights.outputs[0].shape[1] as number;
-  const build = modelContext(m).config;
+  const context = modelContext(m);
+  const build = context.config;
   const target =
     m.crop === null || entry.info.id !== 'sliding-window' || !build
       ? weights
       : withInputSize(weights, build, { inputShape: [m.crop, m.crop, c], numClasses: K });
   try {
-    const method = entry.create(target, modelContext(m));
+    const method = entry.create(target, context);
     const options = methodOptions(entry.info.id, config, progress === false ? '' : progress);
     if (entry.info.id === 'crisp-mask' && progress === false) options.progress = false;
     return method.attribute(x, targets, options);

@@ -12,7 +12,7 @@ import { prepare as prepareCrops } from '../country-crops/session';
 import { COUNTRY_CROPS_CONFIGS } from '../country-crops/config';
 import { signatureMask } from '../../data/synthetic/facade-truth';
 import { prepare as prepareSummaries } from '../visual-summaries/session';
-import { loadData as protoPNetData, prepare as prepareProtoPNet } from '../protopnet/session';
+import { disposeDataset, loadData as protoPNetData, prepare as prepareProtoPNet } from '../protopnet/session';
 import { trainProtoPNet } from '../protopnet/train';
 import type { Interval, StudyContext } from '../types';
 import { SCORES_CONFIGS, ScoresConfig } from './config';
@@ -97,8 +97,7 @@ export function freshModel(m: ScoredModel, input: ModelInput, rng: Rng): tf.Laye
   const c = m.config;
   if (c.family !== 'protopnet') return buildModel(c, input, rng);
   const backbone = buildModel(c.backbone, input, rng.fork('backbone'));
-  const model = buildProtoPNet(backbone, { channels: c.channels, prototypeClasses: c.prototypeClasses }, input, rng.fork('head'));
-  return model;
+  return buildProtoPNet(backbone, { channels: c.channels, prototypeClasses: c.prototypeClasses }, input, rng.fork('head'));
 }
 
 /**
@@ -109,9 +108,8 @@ async function protoPNetModel(ctx: StudyContext, base: Pick<ScoredDataset, 'x' |
   const s = await prepareProtoPNet({ ...ctx, data: undefined });
   const data = await protoPNetData(s, 'parts-birds');
   const run = await trainProtoPNet(data);
-  run.model.dispose();
-  data.x.dispose();
-  data.pretrained.model.dispose();
+  run.model.dispose(); // the unpruned model: only the pruned one is scored
+  disposeDataset(data);
   const acc = accuracyOn(run.pruned, base.x, base.labels, classes);
   return {
     key: 'protopnet',
