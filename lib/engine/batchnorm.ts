@@ -17,6 +17,17 @@ export interface BatchNormTrainingResult {
   variance: tf.Tensor1D;
 }
 
+/** Whether the torch backend's fused kernels take these tensors: float32 NHWC or [N,C], per-channel parameters. */
+function fusable(x: tf.Tensor, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | null): boolean {
+  const C = x.shape[x.rank - 1];
+  return (
+    tf.getBackend() === 'torch' &&
+    (x.rank === 4 || x.rank === 2) &&
+    x.dtype === 'float32' &&
+    [gamma, beta].every((t) => t == null || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === C))
+  );
+}
+
 /**
  * y = (x - mean) / sqrt(variance + epsilon) * gamma + beta with mean and variance over every axis but the last
  * (NHWC [N,H,W,C] or [N,C]); gradients flow to x (through the batch statistics too), gamma and beta.
@@ -28,12 +39,7 @@ export function batchNormTraining(
   epsilon: number,
 ): BatchNormTrainingResult {
   const rank = x.rank;
-  const fused =
-    tf.getBackend() === 'torch' &&
-    (rank === 4 || rank === 2) &&
-    x.dtype === 'float32' &&
-    [gamma, beta].every((t) => t == null || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === x.shape[rank - 1]));
-  if (fused) {
+  if (fusable(x, gamma, beta)) {
     const inputs: Record<string, tf.Tensor> = { x };
     if (gamma) inputs.scale = gamma;
     if (beta) inputs.offset = beta;
@@ -48,7 +54,38 @@ export function batchNormTraining(
   return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
-interface BatchNormLayerLike {
+/**
+ * relu(batchNormTraining(x, ...).y), with the same statistics. On the torch backend one native kernel runs both in two
+ * passes forward and two backward (the ReLU's mask is recomputed from x), instead of five each way.
+ */
+export function batchNormReluTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D | null,
+  beta: tf.Tensor1D | null,
+  epsilon: number,
+): BatchNormTrainingResult {
+  if (!fusable(x, gamma, beta)) {
+    const { y, mean, variance } = batchNormTraining(x, gamma, beta, epsilon);
+    return { y: tf.relu(y), mean, variance };
+  }
+  const C = x.shape[x.rank - 1];
+  // Always both parameters (tfjs saves gradient inputs by name: a missing one cannot be saved).
+  const scale = gamma ?? tf.ones([C]);
+  const offset = beta ?? tf.zeros([C]);
+  const [y, mean, variance, invstd] = tf
+    .engine()
+    .runKernel('TorchBatchNormReluTrain', { x, scale, offset } as never, { varianceEpsilon: epsilon } as never) as tf.Tensor[];
+  tf.dispose([invstd, ...(gamma ? [] : [scale]), ...(beta ? [] : [offset])]);
+  return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+interface LayerLike {
+  getClassName(): string;
+  inboundNodes: { outputTensors: unknown[] }[];
+  outboundNodes: { outboundLayer: LayerLike }[];
+}
+
+interface BatchNormLayerLike extends LayerLike {
   axis: number;
   momentum: number;
   epsilon: number;
@@ -58,17 +95,85 @@ interface BatchNormLayerLike {
   movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
 }
 
+/** The models whose graphs are running a training pass, innermost last (see fuseLayersBatchNorm). */
+interface ContainerLike {
+  layers: unknown[];
+  outputs: unknown[];
+}
+const running: ContainerLike[] = [];
+
+function whileRunning<T>(container: ContainerLike, f: () => T): T {
+  running.push(container);
+  try {
+    return f();
+  } finally {
+    running.pop();
+  }
+}
+
+/** Whether a layer is a plain relu: a ReLU layer without a cap, or Activation('relu'). */
+export function isPlainReluLayer(layer: { getClassName(): string }): boolean {
+  const l = layer as { getClassName(): string; maxValue?: number | null; activation?: { getClassName(): string } };
+  if (l.getClassName() === 'ReLU') return l.maxValue == null;
+  return l.getClassName() === 'Activation' && l.activation?.getClassName() === 'relu';
+}
+
+/**
+ * Whether this batch norm's output may be replaced by its relu in the graph running now: the layer is used once, its
+ * only reader is a plain relu of the same running graph (so that relu runs in this pass), and its own output is not one
+ * of that graph's outputs. Then nothing reads the value before the relu.
+ */
+function reluFollows(bn: LayerLike): boolean {
+  const graph = running[running.length - 1];
+  if (!graph || bn.inboundNodes.length !== 1 || bn.outboundNodes.length !== 1) return false;
+  const reader = bn.outboundNodes[0].outboundLayer;
+  const own = bn.inboundNodes[0].outputTensors;
+  return (
+    isPlainReluLayer(reader) && graph.layers.includes(bn) && graph.layers.includes(reader) && !own.some((t) => graph.outputs.includes(t))
+  );
+}
+
+/** Data already passed through a relu by a fused batch norm (a relu of it is the same data). */
+const reluApplied = new WeakSet<object>();
+
 let layersPatched = false;
 
 /**
  * Makes tfjs-layers' BatchNormalization layer use batchNormTraining() in training mode while the torch backend runs
  * (channels-last input of rank 4 or 2); everything else (inference, other backends, other axes) runs the layer's own
- * code. The moving mean and variance are updated exactly as the layer does. Idempotent; called by initEngine when
- * it picks torch.
+ * code. The moving mean and variance are updated exactly as the layer does. When a plain relu is the layer's only
+ * reader in the running graph (tracked through model.apply and fit/trainOnBatch's train function), the layer returns
+ * relu(bn(x)) from batchNormReluTraining and that relu layer passes the data on. This is safe because tfjs-layers'
+ * executor runs only what the graph's outputs need: a batch norm that runs, is not an output and has one reader, has
+ * that reader run. Idempotent; called by initEngine when it picks torch.
  */
 export function fuseLayersBatchNorm(): void {
   if (layersPatched) return;
   layersPatched = true;
+  // A model's apply (Container.call) and fit/trainOnBatch's train function both run tfjs-layers' executor on the
+  // model's outputs: each pushes its model while it runs.
+  const containerProto = Object.getPrototypeOf(tf.LayersModel.prototype) as { call: unknown };
+  const callGraph = containerProto.call as (this: ContainerLike, ...args: unknown[]) => unknown;
+  containerProto.call = function trackedCall(this: ContainerLike, ...args: unknown[]) {
+    return whileRunning(this, () => callGraph.apply(this, args));
+  };
+  const modelProto = tf.LayersModel.prototype as unknown as { makeTrainFunction: unknown };
+  const makeTrain = modelProto.makeTrainFunction as (this: ContainerLike) => (data: unknown) => unknown;
+  modelProto.makeTrainFunction = function trackedMakeTrainFunction(this: ContainerLike) {
+    const train = makeTrain.call(this);
+    return (data: unknown) => whileRunning(this, () => train(data));
+  };
+
+  for (const reluLayer of [tf.layers.reLU(), tf.layers.activation({ activation: 'relu' })]) {
+    const proto = Object.getPrototypeOf(reluLayer) as { call: unknown };
+    const call = proto.call as (this: LayerLike, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) => tf.Tensor;
+    proto.call = function passAppliedRelu(this: LayerLike, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) {
+      const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
+      if (x && reluApplied.has(x.dataId) && isPlainReluLayer(this)) return tf.clone(x);
+      return call.call(this, inputs, kwargs);
+    };
+  }
+
   const proto = Object.getPrototypeOf(tf.layers.batchNormalization({})) as { call: unknown };
   const original = proto.call as (this: unknown, inputs: unknown, kwargs: unknown) => tf.Tensor;
   proto.call = function fusedCall(this: BatchNormLayerLike, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) {
@@ -85,10 +190,11 @@ export function fuseLayersBatchNorm(): void {
     ) {
       return original.call(this, inputs, kwargs);
     }
+    const withRelu = reluFollows(this);
     return tf.tidy(() => {
       const gamma = this.gamma ? (this.gamma.read() as tf.Tensor1D) : null;
       const beta = this.beta ? (this.beta.read() as tf.Tensor1D) : null;
-      const { y, mean, variance } = batchNormTraining(input, gamma, beta, this.epsilon);
+      const { y, mean, variance } = (withRelu ? batchNormReluTraining : batchNormTraining)(input, gamma, beta, this.epsilon);
       const update = (variable: BatchNormLayerLike['movingMean'], value: tf.Tensor) =>
         tf.tidy(() => {
           const orig = variable.read();
@@ -96,6 +202,7 @@ export function fuseLayersBatchNorm(): void {
         });
       update(this.movingMean, mean);
       update(this.movingVariance, variance);
+      if (withRelu) reluApplied.add(y.dataId);
       return y;
     });
   };

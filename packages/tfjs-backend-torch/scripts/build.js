@@ -110,6 +110,9 @@ function main() {
   for (const l of ['torch_cuda', 'c10_cuda']) if (exists(path.join(torch.libDir, `lib${l}.so`))) extraLibs.push(`-l${l}`);
   const args = [
     '-O2',
+    // ATen's at::parallel_for is an inline template that runs on OpenMP only where the caller is compiled with it:
+    // without this flag the addon's own kernels (Adam, batch norm + ReLU) run on one thread.
+    '-fopenmp',
     '-std=c++17',
     '-fPIC',
     '-shared',

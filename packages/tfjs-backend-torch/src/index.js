@@ -1390,6 +1390,70 @@ GRAD_KERNELS.TorchBatchNormTrainGradX = ({ inputs, backend, attrs }) => {
   return [backend.out(r[0], 'float32'), backend.out(r[1], 'float32'), backend.out(r[2], 'float32')];
 };
 
+/**
+ * Training-mode batch norm followed by ReLU over all axes but the last (not a tfjs kernel; used through lib/engine's
+ * batchNormReluTraining): outputs [relu(bn(x)), batch mean, biased batch variance, 1/sqrt(variance + eps)] from the
+ * addon's two-pass kernel. Its gradient recomputes the ReLU's mask from x, so no pre-activation is kept.
+ */
+GRAD_KERNELS.TorchBatchNormReluTrain = ({ inputs, backend, attrs }) => {
+  const { x, scale, offset } = inputs;
+  const C = x.shape[x.shape.length - 1];
+  const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
+  const [z, mean, variance, invstd] = addon.bnRelu(vals(x), C, vals(scale), vals(offset), attrs.varianceEpsilon);
+  return [backend.out([z[0], x.shape], 'float32'), ...[mean, variance, invstd].map(([v]) => backend.out([v, [C]], 'float32'))];
+};
+/** [dx, dscale, doffset] of TorchBatchNormReluTrain, in two native passes. */
+GRAD_KERNELS.TorchBatchNormReluTrainGrad = ({ inputs, backend }) => {
+  const { dy, x, scale, offset, mean, invstd } = inputs;
+  const C = x.shape[x.shape.length - 1];
+  const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
+  const [dx, dscale, doffset] = addon.bnReluGrad(vals(dy), vals(x), C, vals(scale), vals(offset), vals(mean), vals(invstd));
+  return [backend.out([dx[0], x.shape], 'float32'), backend.out([dscale[0], [C]], 'float32'), backend.out([doffset[0], [C]], 'float32')];
+};
+
+/**
+ * Gradients reaching a training batch norm's batch statistics themselves (rare: the moving averages are updated
+ * outside the gradient): d mean/dx = 1/M, d var/dx = 2 (x - mean) / M, added to dx.
+ */
+function addStatisticGradients(dx, x, mean, dmean, dvar) {
+  const dm = dmean.dataSync();
+  const dv = dvar.dataSync();
+  if (dm.every((q) => q === 0) && dv.every((q) => q === 0)) return dx;
+  const M = util.sizeFromShape(x.shape) / x.shape[x.shape.length - 1];
+  return tfc.add(dx, tfc.add(tfc.div(dmean, M), tfc.mul(tfc.sub(x, mean), tfc.mul(dvar, 2 / M))));
+}
+
+function registerBatchNormReluTrainGradient() {
+  tfc.registerGradient({
+    kernelName: 'TorchBatchNormReluTrain',
+    inputsToSave: ['x', 'scale', 'offset'],
+    outputsToSave: [false, true, false, true],
+    gradFunc: (dys, saved) => {
+      const [dz, dmean, dvar] = dys;
+      const [x, scale, offset, mean, invstd] = saved;
+      const inputs = { dy: dz, x, mean, invstd, ...(scale ? { scale } : {}), ...(offset ? { offset } : {}) };
+      // One pass gives all three gradients. tfjs asks for x's first when x needs one; the scale and offset thunks
+      // read the sums it kept (plain arrays: each thunk runs in its own tidy), or run the pass themselves.
+      let sums;
+      const pass = () => {
+        const [dx, ds, dof] = tfc.engine().runKernel('TorchBatchNormReluTrainGrad', inputs);
+        sums = [ds.dataSync(), dof.dataSync()];
+        tfc.dispose([ds, dof]);
+        return dx;
+      };
+      const stat = (i) => () => {
+        if (!sums) tfc.dispose(pass());
+        return tfc.tensor1d(sums[i]);
+      };
+      return {
+        x: () => addStatisticGradients(pass(), x, mean, dmean, dvar),
+        scale: stat(0),
+        offset: stat(1),
+      };
+    },
+  });
+}
+
 function registerBatchNormTrainGradient() {
   tfc.registerGradient({
     kernelName: 'TorchBatchNormTrain',
@@ -1399,7 +1463,6 @@ function registerBatchNormTrainGradient() {
       const [dy, dmean, dvar] = dys;
       const [x, scale, mean, variance] = saved;
       const eps = attrs.varianceEpsilon;
-      const C = x.shape[x.shape.length - 1];
       let sums;
       const getSums = () => (sums = sums || batchNormSums(dy, x, mean, variance, eps));
       const stat = (pick) => () => tfc.tensor1d(pick(getSums()));
@@ -1415,16 +1478,7 @@ function registerBatchNormTrainGradient() {
             );
           sums = sums || { gw: gw.dataSync(), gb: gb.dataSync() };
           tfc.dispose([gw, gb]);
-          let dx = dxAll;
-          // Gradients flowing into the batch statistics themselves (rare: the moving averages are updated outside
-          // the gradient): d mean/dx = 1/M, d var/dx = 2 (x - mean) / M.
-          const dm = dmean.dataSync();
-          const dv = dvar.dataSync();
-          if (dm.some((q) => q !== 0) || dv.some((q) => q !== 0)) {
-            const M = util.sizeFromShape(x.shape) / C;
-            dx = tfc.add(dx, tfc.add(tfc.div(dmean, M), tfc.mul(tfc.sub(x, mean), tfc.mul(dvar, 2 / M))));
-          }
-          return dx;
+          return addStatisticGradients(dxAll, x, mean, dmean, dvar);
         },
         scale: stat((q) => q.gw),
         offset: stat((q) => q.gb),
@@ -1512,6 +1566,7 @@ function register(priority = 3) {
   }
   overrideGradients();
   registerBatchNormTrainGradient();
+  registerBatchNormReluTrainGradient();
   registerConvTrainGradient();
   registerReflectPadGradient();
   tfc.registerBackend(
