@@ -2,9 +2,10 @@
  * Training-mode batch normalisation, fused on the torch backend.
  *
  * tfjs-layers trains batch norm through `tf.moments` and `tf.batchNorm`, whose gradients make about fifteen full-size
- * passes over the activations per layer; on the torch backend this function runs one ATen `native_batch_norm`
- * forward and one `native_batch_norm_backward` (plus a reduction for the scale/offset gradients), as PyTorch does.
- * Elsewhere it computes exactly what tfjs-layers computes (moments, then batchNorm).
+ * passes over the activations per layer; on the torch backend this module runs the addon's batch norm kernel, two
+ * passes forward and two backward (ATen's `native_batch_norm` reads x three times forward), with a following relu
+ * in the same passes when the relu is the batch norm's only reader. Elsewhere it computes exactly what tfjs-layers
+ * computes (moments, then batchNorm).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -28,6 +29,19 @@ function fusable(x: tf.Tensor, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | nu
   );
 }
 
+/** The torch backend's training batch norm [+ relu]: one native kernel, two passes over x each way. */
+function torchBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | null, epsilon: number, relu: boolean) {
+  const C = x.shape[x.rank - 1];
+  // Always both parameters (tfjs saves gradient inputs by name: a missing one cannot be saved).
+  const scale = gamma ?? tf.ones([C]);
+  const offset = beta ?? tf.zeros([C]);
+  const [y, mean, variance, invstd] = tf
+    .engine()
+    .runKernel('TorchBatchNormTrain', { x, scale, offset } as never, { varianceEpsilon: epsilon, relu } as never) as tf.Tensor[];
+  tf.dispose([invstd, ...(gamma ? [] : [scale]), ...(beta ? [] : [offset])]);
+  return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
 /**
  * y = (x - mean) / sqrt(variance + epsilon) * gamma + beta with mean and variance over every axis but the last
  * (NHWC [N,H,W,C] or [N,C]); gradients flow to x (through the batch statistics too), gamma and beta.
@@ -38,25 +52,16 @@ export function batchNormTraining(
   beta: tf.Tensor1D | null,
   epsilon: number,
 ): BatchNormTrainingResult {
-  const rank = x.rank;
-  if (fusable(x, gamma, beta)) {
-    const inputs: Record<string, tf.Tensor> = { x };
-    if (gamma) inputs.scale = gamma;
-    if (beta) inputs.offset = beta;
-    const [y, mean, variance] = tf
-      .engine()
-      .runKernel('TorchBatchNormTrain', inputs as never, { varianceEpsilon: epsilon } as never) as tf.Tensor[];
-    return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
-  }
-  const axes = Array.from({ length: rank - 1 }, (_, i) => i);
+  if (fusable(x, gamma, beta)) return torchBatchNorm(x, gamma, beta, epsilon, false);
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
   const { mean, variance } = tf.moments(x, axes);
   const y = tf.batchNorm(x, mean, variance, beta ?? undefined, gamma ?? undefined, epsilon);
   return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
 /**
- * relu(batchNormTraining(x, ...).y), with the same statistics. On the torch backend one native kernel runs both in two
- * passes forward and two backward (the ReLU's mask is recomputed from x), instead of five each way.
+ * relu(batchNormTraining(x, ...).y), with the same statistics. On the torch backend the relu is part of the batch
+ * norm's kernel (its mask recomputed from x in the gradient), which saves a pass each way and the pre-activation.
  */
 export function batchNormReluTraining(
   x: tf.Tensor,
@@ -64,19 +69,9 @@ export function batchNormReluTraining(
   beta: tf.Tensor1D | null,
   epsilon: number,
 ): BatchNormTrainingResult {
-  if (!fusable(x, gamma, beta)) {
-    const { y, mean, variance } = batchNormTraining(x, gamma, beta, epsilon);
-    return { y: tf.relu(y), mean, variance };
-  }
-  const C = x.shape[x.rank - 1];
-  // Always both parameters (tfjs saves gradient inputs by name: a missing one cannot be saved).
-  const scale = gamma ?? tf.ones([C]);
-  const offset = beta ?? tf.zeros([C]);
-  const [y, mean, variance, invstd] = tf
-    .engine()
-    .runKernel('TorchBatchNormReluTrain', { x, scale, offset } as never, { varianceEpsilon: epsilon } as never) as tf.Tensor[];
-  tf.dispose([invstd, ...(gamma ? [] : [scale]), ...(beta ? [] : [offset])]);
-  return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  if (fusable(x, gamma, beta)) return torchBatchNorm(x, gamma, beta, epsilon, true);
+  const { y, mean, variance } = batchNormTraining(x, gamma, beta, epsilon);
+  return { y: tf.relu(y), mean, variance };
 }
 
 interface LayerLike {

@@ -9,7 +9,11 @@
  * reader, the whole input in one pass up to `PREDICT_BATCH` images (tfjs: 32), no slice or concat when it fits.
  * Fused steps, each one native kernel: a conv chain, Conv2D [> BatchNormalization] [> ReLU] [> 'valid' MaxPooling2D]
  * (batch norm folded into the conv's weights; with pooling, TorchConvPool: conv, bias, pool, then the activation on the
- * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu). A Cropping2D
+ * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu). Where the addon
+ * has oneDNN's API (TorchDnnlConv), a chain without pooling or crop is one oneDNN primitive with the relu as a post-op,
+ * and a residual Add > ReLU whose one input is such a chain (linear, read only by the add) joins it as a sum post-op:
+ * the conv's output is written once. Its folded weights are kept natively, reordered, under a key naming the data they
+ * came from (weightKey), so a model's batch norm is folded once, not on every call. A Cropping2D
  * read only by such a conv or add (BagNet's residual crops) is read in place by that kernel, not copied (tfjs-layers'
  * Cropping2D copies twice: a Slice per axis).
  *
@@ -18,6 +22,7 @@
  * any call with gradients recorded, or another backend) runs tfjs-layers' own predict. Results equal tfjs-layers'
  * bit for bit on the same batch without batch norm; folding batch norm rounds differently (differences around 1e-6).
  */
+import { randomBytes } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { ConvLayerLike } from './conv-fusion';
 import type { CropLayerLike } from './crop';
@@ -201,18 +206,82 @@ function convChain(t: Sym, soleReader: (t: Sym) => Sym | null): { chain: ConvCha
   return { chain, end };
 }
 
-/** Runs a conv chain (inside the plan's tidy), on x or, with `crop`, on that crop of x. */
-function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null): tf.Tensor {
-  let filter = c.conv.kernel.read();
-  let bias: tf.Tensor | null = c.conv.bias ? c.conv.bias.read() : null;
-  if (c.bn) {
-    const s = tf.div(c.bn.gamma ? c.bn.gamma.read() : 1, tf.sqrt(tf.add(c.bn.movingVariance.read(), c.bn.epsilon)));
-    filter = tf.mul(filter, s);
-    const shifted = tf.mul(bias ? tf.sub(bias, c.bn.movingMean.read()) : tf.neg(c.bn.movingMean.read()), s);
-    bias = c.bn.beta ? tf.add(shifted, c.bn.beta.read()) : shifted;
-  }
-  const inputs = { x, filter, ...(bias ? { bias } : {}) };
+/** The parts of packages/tfjs-backend-torch the plan asks about oneDNN. */
+interface TorchDnnl {
+  hasDnnlConv(): boolean;
+  dnnlHasWeights(key: string): boolean;
+}
+const torchPackage = (): TorchDnnl => require('tfjs-backend-torch') as TorchDnnl;
+
+/**
+ * Serial numbers of tensor data (dataId objects), so that a weight key names exactly the data it was folded from. The
+ * native cache outlives this module (jest and notebooks may load it again in one process): keys carry this instance's
+ * random prefix, so another instance's serials never name its weights.
+ */
+const serials = new WeakMap<object, number>();
+let nextSerial = 0;
+const instance = randomBytes(8).toString('hex');
+function serialOf(t: tf.Tensor | null): number {
+  if (!t) return -1;
+  let s = serials.get(t.dataId);
+  if (s === undefined) serials.set(t.dataId, (s = nextSerial++));
+  return s;
+}
+
+/**
+ * The identity of a chain's folded weights: the data of the conv's kernel and bias and the batch norm's parameters and
+ * statistics (a variable's data changes identity whenever it is assigned), so oneDNN's kept copy is reused until then.
+ */
+function weightKey(c: ConvChain): string {
+  const read = (v: { read(): tf.Tensor } | null | undefined) => serialOf(v ? v.read() : null);
+  const parts = [read(c.conv.kernel), read(c.conv.bias)];
+  if (c.bn) parts.push(read(c.bn.gamma), read(c.bn.beta), read(c.bn.movingMean), read(c.bn.movingVariance), c.bn.epsilon);
+  return `${instance}:${parts.join(',')}`;
+}
+
+/** A chain's conv weights with its batch norm folded in: w' = w s, b' = (b - mean) s + beta, s = gamma / sqrt(var + eps). */
+function foldedWeights(c: ConvChain): { filter: tf.Tensor; bias: tf.Tensor | null } {
+  const filter = c.conv.kernel.read();
+  const bias: tf.Tensor | null = c.conv.bias ? c.conv.bias.read() : null;
+  if (!c.bn) return { filter, bias };
+  const s = tf.div(c.bn.gamma ? c.bn.gamma.read() : 1, tf.sqrt(tf.add(c.bn.movingVariance.read(), c.bn.epsilon)));
+  const shifted = tf.mul(bias ? tf.sub(bias, c.bn.movingMean.read()) : tf.neg(c.bn.movingMean.read()), s);
+  return { filter: tf.mul(filter, s), bias: c.bn.beta ? tf.add(shifted, c.bn.beta.read()) : shifted };
+}
+
+/** A summand added to a conv chain's output before its relu (a residual), optionally a window of a larger map. */
+interface Summand {
+  add: tf.Tensor;
+  window: [number, number] | null;
+}
+
+/**
+ * Runs a conv chain (inside the plan's tidy), on x or, with `crop`, on that crop of x. A chain without pooling or crop
+ * runs through oneDNN where the addon has it (TorchDnnlConv: relu and `sum` as post-ops, its folded weights kept
+ * natively under weightKey, so they are folded once); `sum` needs that path.
+ */
+function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null, sum: Summand | null = null): tf.Tensor {
   const attrs = { strides: c.conv.strides, pad: c.conv.padding, dataFormat: 'NHWC', dilations: [1, 1], activation: c.activation };
+  if (!c.pool && !crop && torchPackage().hasDnnlConv()) {
+    const key = weightKey(c);
+    const weights = torchPackage().dnnlHasWeights(key) ? null : foldedWeights(c);
+    const inputs = {
+      x,
+      ...(weights ? { filter: weights.filter } : {}),
+      ...(weights?.bias ? { bias: weights.bias } : {}),
+      ...(sum ? { add: sum.add } : {}),
+    };
+    const dnnlAttrs = {
+      ...attrs,
+      filterShape: c.conv.kernel.read().shape,
+      weightKey: key,
+      ...(sum?.window ? { addWindow: sum.window } : {}),
+    };
+    return tf.engine().runKernel('TorchDnnlConv', inputs as never, dnnlAttrs as never) as tf.Tensor;
+  }
+  if (sum) throw new Error('a conv chain with a summand needs TorchDnnlConv');
+  const { filter, bias } = foldedWeights(c);
+  const inputs = { x, filter, ...(bias ? { bias } : {}) };
   if (!c.pool && !crop) return tf.engine().runKernel('FusedConv2D', inputs as never, attrs as never) as tf.Tensor;
   const pool = c.pool ? { poolSize: c.pool.poolSize, poolStrides: c.pool.strides } : {};
   const window = crop ? convWindow(crop, c.conv, x) : null;
@@ -243,13 +312,18 @@ function compile(model: tf.LayersModel): Plan | null {
   const absorbed = new Set<number>(); // values computed inside a fused step
   const fused = new Map<number, (xs: tf.Tensor[]) => tf.Tensor>(); // by the id of the value a fused step ends at
   const fusedInputs = new Map<number, Sym[]>();
+  // Conv chains without pooling or crop, by the id of the value they end at, with their conv's output (start).
+  const plainChains = new Map<number, { chain: ConvChain; start: Sym }>();
+  const dnnl = torchPackage().hasDnnlConv();
   for (const t of order) {
     if (t.id === input || absorbed.has(t.id)) continue;
     if (classOf(t) === 'Conv2D') {
       const found = convChain(t, soleReader);
       // A crop read only by this conv is read in place (no copy).
       const crop = found && t.inputs.length === 1 ? cropFeeding(t.inputs[0], t, readers, outputIds) : null;
-      if (found && (found.end !== t || crop)) {
+      if (found && !found.chain.pool && !crop) plainChains.set(found.end.id, { chain: found.chain, start: t });
+      // Every chain is one step when oneDNN runs it (relu as a post-op), else only a fused or cropped one.
+      if (found && (found.end !== t || crop || dnnl)) {
         for (let u = found.end; u !== t; u = u.inputs[0]) absorbed.add(u.inputs[0].id);
         if (crop) absorbed.add(t.inputs[0].id);
         fused.set(found.end.id, ([x]) => runConvChain(found.chain, x, crop));
@@ -258,7 +332,24 @@ function compile(model: tf.LayersModel): Plan | null {
     } else if (classOf(t) === 'Add' && t.inputs.length === 2) {
       // A residual sum read only by a relu: one native add with the relu in place, reading a crop of b in place.
       const next = soleReader(t);
-      if (next && isRelu(next)) {
+      // With oneDNN: a conv chain read only by this add takes the other input as a summand and the relu, as post-ops.
+      const onlyReader = (u: Sym) => (readers.get(u.id) ?? []).length === 1 && !outputIds.has(u.id);
+      const side =
+        dnnl && next && isRelu(next)
+          ? [0, 1].find((k) => plainChains.get(t.inputs[k].id)?.chain.activation === 'linear' && onlyReader(t.inputs[k]))
+          : undefined;
+      if (next && side !== undefined) {
+        const end = t.inputs[side];
+        const other = t.inputs[1 - side];
+        const { chain, start } = plainChains.get(end.id) as { chain: ConvChain; start: Sym };
+        const withRelu: ConvChain = { ...chain, activation: 'relu' };
+        const crop = cropFeeding(other, t, readers, outputIds);
+        const window: [number, number] | null = crop ? [crop.cropping[0][0], crop.cropping[1][0]] : null;
+        for (const id of [t.id, end.id, ...(crop ? [other.id] : [])]) absorbed.add(id);
+        fused.delete(end.id);
+        fused.set(next.id, ([x, b]) => runConvChain(withRelu, x, null, { add: b, window }));
+        fusedInputs.set(next.id, [...(fusedInputs.get(end.id) ?? start.inputs), ...(crop ? other.inputs : [other])]);
+      } else if (next && isRelu(next)) {
         absorbed.add(t.id);
         const crop = cropFeeding(t.inputs[1], t, readers, outputIds);
         if (crop) absorbed.add(t.inputs[1].id);

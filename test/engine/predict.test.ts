@@ -160,6 +160,110 @@ maybe('inference plan on the torch backend', () => {
     tf.dispose([xs, ...got, ...want]);
   });
 
+  /** The literal conv: out[n,i,j,o] = bias[o] + sum over (a, b, c) of x[n, i*s + a - top, j*s + b - left, c] w[a,b,c,o]. */
+  function literalConv(x: tf.Tensor4D, w: tf.Tensor4D, bias: number[], stride: number, top: number, left: number, outHW: [number, number]) {
+    const [N, H, W, C] = x.shape;
+    const [kh, kw, , O] = w.shape;
+    const xs = x.dataSync();
+    const ws = w.dataSync();
+    const out = new Float64Array(N * outHW[0] * outHW[1] * O);
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < outHW[0]; i++)
+        for (let j = 0; j < outHW[1]; j++)
+          for (let o = 0; o < O; o++) {
+            let v = bias[o];
+            for (let a = 0; a < kh; a++)
+              for (let b = 0; b < kw; b++) {
+                const r = i * stride + a - top;
+                const q = j * stride + b - left;
+                if (r < 0 || r >= H || q < 0 || q >= W) continue;
+                for (let c = 0; c < C; c++) v += xs[((n * H + r) * W + q) * C + c] * ws[((a * kw + b) * C + c) * O + o];
+              }
+            out[((n * outHW[0] + i) * outHW[1] + j) * O + o] = v;
+          }
+    return out;
+  }
+
+  const maybeDnnl = torch.hasDnnlConv() ? it : it.skip;
+
+  maybeDnnl('TorchDnnlConv matches the literal conv + bias, a summand read in place and relu; kept weights are reused', () => {
+    const x = tf.randomUniform([2, 7, 6, 3], -1, 1, 'float32', 11) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 3, 4], -1, 1, 'float32', 12) as tf.Tensor4D;
+    const bias = [0.5, -0.25, 0, 1];
+    // 'same' at stride 2: outputs 4x3; tfjs pads (4-1)*2 + 3 - 7 = 2 rows (top 1, bottom 1) and (3-1)*2 + 3 - 6 = 1
+    // column (left 0, right 1: the odd one goes to the bottom/right).
+    const want = literalConv(x, w, bias, 2, 1, 0, [4, 3]);
+    const big = tf.randomUniform([2, 6, 5, 4], -1, 1, 'float32', 13); // the summand: its window at (1, 2)
+    const bs = big.dataSync();
+    const summed = want.map((v, k) => {
+      const o = k % 4;
+      const j = Math.floor(k / 4) % 3;
+      const i = Math.floor(k / 12) % 4;
+      const n = Math.floor(k / 48);
+      return Math.max(0, v + bs[((n * 6 + i + 1) * 5 + j + 2) * 4 + o]);
+    });
+    const attrs = { strides: [2, 2], pad: 'same', activation: 'linear', filterShape: [3, 3, 3, 4], weightKey: 'test-dnnl-1' };
+    const run = (inputs: Record<string, tf.Tensor>, extra: Record<string, unknown> = {}) =>
+      tf.tidy(() =>
+        Array.from((tf.engine().runKernel('TorchDnnlConv', inputs as never, { ...attrs, ...extra } as never) as tf.Tensor).dataSync()),
+      );
+    const b = tf.tensor1d(bias);
+    const plain = run({ x, filter: w, bias: b });
+    expect(Math.max(...plain.map((v, k) => Math.abs(v - want[k])))).toBeLessThan(1e-5);
+    expect(torch.dnnlHasWeights('test-dnnl-1')).toBe(true);
+    // Without the filter: the weights kept under the key, with the relu and the summand as post-ops.
+    const fusedOut = run({ x, add: big }, { activation: 'relu', addWindow: [1, 2] });
+    expect(Math.max(...fusedOut.map((v, k) => Math.abs(v - summed[k])))).toBeLessThan(1e-5);
+    expect(() => run({ x }, { weightKey: 'never-stored' })).toThrow(/no weights are kept under never-stored/);
+    tf.dispose([x, w, big, b]);
+  });
+
+  maybeDnnl('runs conv > BN > add (a residual crop) > relu as one oneDNN step, and follows weights that change', () => {
+    const x = tf.input({ shape: [8, 8, 4] });
+    const c = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false }).apply(x) as tf.SymbolicTensor;
+    const bn = tf.layers.batchNormalization({}).apply(c) as tf.SymbolicTensor;
+    const r = tf.layers.cropping2D({ cropping: 1 }).apply(x) as tf.SymbolicTensor;
+    const y = tf.layers.reLU().apply(tf.layers.add({}).apply([bn, r]) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: x, outputs: y });
+    expect(inferencePlan(m)?.steps).toHaveLength(1);
+    const xs = tf.randomUniform([3, 8, 8, 4], -1, 1, 'float32', 21);
+    const check = () => {
+      const got = m.predict(xs) as tf.Tensor;
+      const want = m.predictOnBatch(xs) as tf.Tensor;
+      expect(Math.max(...got.dataSync().map((v, k) => Math.abs(v - want.dataSync()[k])))).toBeLessThan(1e-5);
+      tf.dispose([got, want]);
+    };
+    check();
+    // New weights and statistics (as training writes them): the plan must not reuse oneDNN's kept copy of the old ones.
+    m.setWeights(m.getWeights().map((t, i) => tf.randomUniform(t.shape, 0.5, 1.5, 'float32', 30 + i)));
+    check();
+    tf.dispose(xs);
+  });
+
+  maybeDnnl('keeps the weights of models run by two instances of the plan module apart (the native cache is shared)', () => {
+    // Two module instances in one process (as jest or a notebook may load them) count their tensors' serials from 0.
+    const predictWith: ((m: tf.LayersModel, x: tf.Tensor) => tf.Tensor)[] = [];
+    for (let k = 0; k < 2; k++)
+      jest.isolateModules(() => {
+        const mod = require('../../lib/engine/predict') as typeof import('../../lib/engine/predict');
+        predictWith.push((m, x) => mod.predictWithPlan(m, x) as tf.Tensor);
+      });
+    const x = tf.randomUniform([2, 6, 6, 3], -1, 1, 'float32', 40);
+    const models = [0, 1].map((k) => {
+      const input = tf.input({ shape: [6, 6, 3] });
+      const init = tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 50 + k });
+      const y = tf.layers.conv2d({ filters: 2, kernelSize: 3, kernelInitializer: init, activation: 'relu' }).apply(input);
+      return tf.model({ inputs: input, outputs: y as tf.SymbolicTensor });
+    });
+    for (const k of [0, 1, 0, 1]) {
+      const got = predictWith[k](models[k], x);
+      const want = models[k].predictOnBatch(x) as tf.Tensor;
+      expect(Math.max(...got.dataSync().map((v, i) => Math.abs(v - want.dataSync()[i])))).toBeLessThan(1e-6);
+      tf.dispose([got, want]);
+    }
+    tf.dispose(x);
+  });
+
   it('slices small tensors along an inner axis natively (the cpu kernel reads them element by element)', () => {
     const x = tf.tensor4d(
       Array.from({ length: 2 * 5 * 5 }, (_, i) => i),

@@ -12,11 +12,15 @@
 //       (permutation | null) per output. Outputs come back as [typedArray, shape], contiguous in the permuted order,
 //       sharing memory with the ATen tensor (external ArrayBuffer) unless they alias an input (then copied).
 //   adam(w, m, v, g, params, form) -> [w', m', v']: one fused Adam step over Float32Arrays (see Adam below)
-//   bnRelu(x, C, gamma, beta, eps), bnReluGrad(dz, x, C, gamma, beta, mean, invstd): training batch norm + ReLU
+//   bnRelu(x, C, gamma, beta, eps, relu), bnReluGrad(dz, x, C, gamma, beta, mean, invstd, relu): training batch norm
+//     [+ ReLU]
 //   setThreads(n), getThreads(), info()
 #include <node_api.h>
 
 #include <ATen/ATen.h>
+#ifdef TFJS_TORCH_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/jit_type.h>
@@ -793,9 +797,9 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   });
 }
 
-// Training-mode batch norm followed by ReLU, over a channels-last buffer seen as M rows of C channels, in two passes
-// forward and two backward (ATen's native_batch_norm and a separate relu make five forward and five backward; see
-// bnReluGrad for the mask). Per-channel sums are accumulated in double over a fixed split of the rows (blocks depend on
+// Training-mode batch norm, optionally followed by ReLU (kRelu), over a channels-last buffer seen as M rows of C
+// channels, in two passes forward and two backward (ATen's native_batch_norm reads x three times forward, and a
+// separate relu adds a pass each way; see bnReluBackward for the mask). Per-channel sums are accumulated in double over a fixed split of the rows (blocks depend on
 // M only), and the blocks are added in order: the result does not depend on the thread count or scheduling.
 // Compiled at O3 (the rest of the addon is O2), lambdas included, so that the channel loops vectorise: the ReLU mask
 // then becomes a blend instead of a branch that random signs mispredict (a 5x slower backward pass). No contraction
@@ -828,9 +832,9 @@ std::vector<double> blockSums(int64_t M, int64_t width, F f) {
   return total;
 }
 
-void bnReluForward(const float* x, int64_t M, int64_t C,
-                                                                     const float* gamma, const float* beta, double eps,
-                                                                     float* z, float* mean, float* var, float* invstd) {
+template <bool kRelu>
+void bnReluForward(const float* x, int64_t M, int64_t C, const float* gamma, const float* beta, double eps, float* z,
+                   float* mean, float* var, float* invstd) {
   auto s = blockSums(M, 2 * C, [&](int64_t r0, int64_t r1, double* acc) {
     double* sum = acc;
     double* sq = acc + C;
@@ -858,17 +862,19 @@ void bnReluForward(const float* x, int64_t M, int64_t C,
     for (int64_t r = r0; r < r1; r++) {
       const float* row = x + r * C;
       float* out = z + r * C;
-      for (int64_t c = 0; c < C; c++) out[c] = std::max(0.0f, row[c] * pa[c] + pb[c]);
+      for (int64_t c = 0; c < C; c++) {
+        const float v = row[c] * pa[c] + pb[c];
+        out[c] = kRelu ? std::max(0.0f, v) : v;
+      }
     }
   });
 }
 
 // g = dz where the forward's pre-activation x*a + b was positive, else 0 (recomputed from x: no mask is stored).
 // dbeta = sum(g), dgamma = sum(g (x - mean)) invstd, dx = gamma invstd (g - dbeta/M - (x - mean) invstd^2 sum(g (x - mean))/M).
-void bnReluBackward(const float* dz, const float* x, int64_t M, int64_t C,
-                                                                      const float* gamma, const float* beta, const float* mean,
-                                                                      const float* invstd, float* dx, float* dgamma,
-                                                                      float* dbeta) {
+template <bool kRelu>
+void bnReluBackward(const float* dz, const float* x, int64_t M, int64_t C, const float* gamma, const float* beta,
+                    const float* mean, const float* invstd, float* dx, float* dgamma, float* dbeta) {
   std::vector<float> a(C), b(C);
   bnAffine(gamma, beta, mean, invstd, C, a.data(), b.data());
   const float* pa = a.data();
@@ -883,7 +889,7 @@ void bnReluBackward(const float* dz, const float* x, int64_t M, int64_t C,
       const float* drow = dz + r * C;
       for (int64_t c = 0; c < C; c++) {
         const float d = drow[c];  // loaded unconditionally, so that the select vectorises
-        g[c] = row[c] * pa[c] + pb[c] > 0.0f ? d : 0.0f;
+        g[c] = !kRelu || row[c] * pa[c] + pb[c] > 0.0f ? d : 0.0f;
       }
       for (int64_t c = 0; c < C; c++) {
         sg[c] += g[c];
@@ -910,7 +916,7 @@ void bnReluBackward(const float* dz, const float* x, int64_t M, int64_t C,
       float* out = dx + r * C;
       for (int64_t c = 0; c < C; c++) {
         const float d = drow[c];  // loaded unconditionally, so that the select below vectorises
-        const float g = row[c] * pa[c] + pb[c] > 0.0f ? d : 0.0f;
+        const float g = !kRelu || row[c] * pa[c] + pb[c] > 0.0f ? d : 0.0f;
         out[c] = p1[c] * (g - p2[c] - (row[c] - mean[c]) * p3[c]);
       }
     }
@@ -946,13 +952,13 @@ napi_value tensorList(napi_env env, std::initializer_list<at::Tensor> ts) {
   return res;
 }
 
-// bnRelu(x, C, gamma|null, beta|null, eps) -> [[z], [mean], [var], [invstd]] (1-D; z has x's length).
+// bnRelu(x, C, gamma|null, beta|null, eps, relu) -> [[z], [mean], [var], [invstd]] (1-D; z has x's length).
 napi_value BnRelu(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    size_t argc = 5;
-    napi_value argv[5];
+    size_t argc = 6;
+    napi_value argv[6];
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-    if (argc < 5) throw JsError("bnRelu(x, C, gamma, beta, eps) needs five arguments");
+    if (argc < 6) throw JsError("bnRelu(x, C, gamma, beta, eps, relu) needs six arguments");
     const int64_t C = static_cast<int64_t>(getNumber(env, argv[1], "C"));
     bool isTa;
     size_t n = 0;
@@ -966,19 +972,21 @@ napi_value BnRelu(napi_env env, napi_callback_info info) {
     const double eps = getNumber(env, argv[4], "eps");
     c10::InferenceMode guard;
     at::Tensor z = at::empty({static_cast<int64_t>(n)}), mean = at::empty({C}), var = at::empty({C}), invstd = at::empty({C});
-    bnReluForward(x, static_cast<int64_t>(n) / C, C, gamma, beta, eps, z.data_ptr<float>(), mean.data_ptr<float>(),
-                  var.data_ptr<float>(), invstd.data_ptr<float>());
+    const bool relu = getNumber(env, argv[5], "relu") != 0;
+    (relu ? bnReluForward<true> : bnReluForward<false>)(x, static_cast<int64_t>(n) / C, C, gamma, beta, eps,
+                                                       z.data_ptr<float>(), mean.data_ptr<float>(), var.data_ptr<float>(),
+                                                       invstd.data_ptr<float>());
     return tensorList(env, {z, mean, var, invstd});
   });
 }
 
-// bnReluGrad(dz, x, C, gamma|null, beta|null, mean, invstd) -> [[dx], [dgamma], [dbeta]].
+// bnReluGrad(dz, x, C, gamma|null, beta|null, mean, invstd, relu) -> [[dx], [dgamma], [dbeta]].
 napi_value BnReluGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    size_t argc = 7;
-    napi_value argv[7];
+    size_t argc = 8;
+    napi_value argv[8];
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-    if (argc < 7) throw JsError("bnReluGrad(dz, x, C, gamma, beta, mean, invstd) needs seven arguments");
+    if (argc < 8) throw JsError("bnReluGrad(dz, x, C, gamma, beta, mean, invstd, relu) needs eight arguments");
     const int64_t C = static_cast<int64_t>(getNumber(env, argv[2], "C"));
     bool isTa;
     size_t n = 0;
@@ -994,11 +1002,173 @@ napi_value BnReluGrad(napi_env env, napi_callback_info info) {
     const float* invstd = floatArg(env, argv[6], C, "bnReluGrad", "invstd", false);
     c10::InferenceMode guard;
     at::Tensor dx = at::empty({static_cast<int64_t>(n)}), dgamma = at::empty({C}), dbeta = at::empty({C});
-    bnReluBackward(dz, x, static_cast<int64_t>(n) / C, C, gamma, beta, mean, invstd, dx.data_ptr<float>(),
-                   dgamma.data_ptr<float>(), dbeta.data_ptr<float>());
+    const bool relu = getNumber(env, argv[7], "relu") != 0;
+    (relu ? bnReluBackward<true> : bnReluBackward<false>)(dz, x, static_cast<int64_t>(n) / C, C, gamma, beta, mean, invstd,
+                                                         dx.data_ptr<float>(), dgamma.data_ptr<float>(),
+                                                         dbeta.data_ptr<float>());
     return tensorList(env, {dx, dgamma, dbeta});
   });
 }
+
+#ifdef TFJS_TORCH_DNNL
+// Inference convs through oneDNN directly (the library ATen's own convs run on): conv + bias with a ReLU and a residual
+// sum as post-ops, which ATen 1.13 cannot express on the CPU (it writes the conv output, then adds and applies relu in
+// further passes). Weights arrive as tfjs's HWIO filter; oneDNN's reordered copy (with the bias) is kept under a key
+// the caller derives from the weights' identity, so a model's folded weights are computed and reordered once.
+struct DnnlWeights {
+  dnnl::memory weights;  // in the primitive's preferred layout
+  dnnl::memory bias;
+  size_t bytes;
+};
+struct DnnlState {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::unordered_map<std::string, std::pair<dnnl::convolution_forward::primitive_desc, dnnl::convolution_forward>> prims;
+  std::unordered_map<std::string, DnnlWeights> weights;
+  std::list<std::string> order;  // weights keys, most recently used first
+  size_t bytes = 0;
+  static constexpr size_t kCap = size_t(256) << 20;  // reordered weights kept at most
+};
+DnnlState* g_dnnl = nullptr;
+
+std::vector<int64_t> intList(napi_env env, napi_value v, const char* what, uint32_t want) {
+  if (arrayLength(env, v, what) != want) throw JsError(std::string("dnnlConv: ") + what + " needs " + std::to_string(want) + " numbers");
+  std::vector<int64_t> out;
+  for (uint32_t i = 0; i < want; i++) out.push_back(static_cast<int64_t>(getNumber(env, element(env, v, i), what)));
+  return out;
+}
+
+// dnnlHas(key) -> whether reordered weights are kept under key.
+napi_value DnnlHas(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 1;
+    napi_value argv[1];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    bool has = g_dnnl != nullptr && g_dnnl->weights.count(getString(env, argv[0])) > 0;
+    napi_value out;
+    NAPI_OK(napi_get_boolean(env, has, &out));
+    return out;
+  });
+}
+
+// dnnlConv(x, xShape [N,H,W,C], wKey, w HWIO | null, wShape [kh,kw,ci,co], bias | null, strides [sh,sw],
+//          pads [top,bottom,left,right], relu, sum | null) -> [values, [N,Ho,Wo,co]]
+//   w null: the weights (and bias) kept under wKey are used (dnnlHas said so). sum: [values, shape [N,Ho,Wo,co],
+//   element strides (NHWC order)] of a map (a view: e.g. a residual crop) added to the conv's output before the relu.
+napi_value DnnlConv(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 10;
+    napi_value argv[10];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    if (argc < 10) throw JsError("dnnlConv(x, xShape, wKey, w, wShape, bias, strides, pads, relu, sum) needs ten arguments");
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    auto xs = intList(env, argv[1], "xShape", 4);
+    auto ws = intList(env, argv[4], "wShape", 4);
+    auto st = intList(env, argv[6], "strides", 2);
+    auto pd = intList(env, argv[7], "pads", 4);
+    const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], kh = ws[0], kw = ws[1], co = ws[3];
+    if (ws[2] != C) throw JsError("dnnlConv: the filter takes " + std::to_string(ws[2]) + " channels, x has " + std::to_string(C));
+    const int64_t Ho = (H + pd[0] + pd[1] - kh) / st[0] + 1, Wo = (W + pd[2] + pd[3] - kw) / st[1] + 1;
+    if (Ho < 1 || Wo < 1) throw JsError("dnnlConv: the filter is larger than the padded input");
+    const float* x = floatArg(env, argv[0], static_cast<size_t>(N * H * W * C), "dnnlConv", "x", false);
+    const std::string wKey = getString(env, argv[2]);
+    const float* w = floatArg(env, argv[3], static_cast<size_t>(kh * kw * C * co), "dnnlConv", "w", true);
+    const float* bias = floatArg(env, argv[5], static_cast<size_t>(co), "dnnlConv", "bias", true);
+    const bool relu = getNumber(env, argv[8], "relu") != 0;
+    const bool sum = !isNullish(env, argv[9]);
+    if (g_dnnl == nullptr) g_dnnl = new DnnlState();
+    DnnlState& d = *g_dnnl;
+    // The primitive for these shapes and post-ops (oneDNN picks the weights layout: format any).
+    std::string pkey = std::to_string(N) + "," + std::to_string(H) + "," + std::to_string(W) + "," + std::to_string(C) + "|" +
+                       std::to_string(kh) + "," + std::to_string(kw) + "," + std::to_string(co) + "|" + std::to_string(st[0]) +
+                       "," + std::to_string(st[1]) + "|" + std::to_string(pd[0]) + "," + std::to_string(pd[1]) + "," +
+                       std::to_string(pd[2]) + "," + std::to_string(pd[3]) + "|" + (relu ? "r" : "") + (sum ? "s" : "");
+    auto it = d.prims.find(pkey);
+    if (it == d.prims.end()) {
+      dnnl::memory::desc src({N, C, H, W}, dt::f32, tag::nhwc);
+      dnnl::memory::desc wts({co, C, kh, kw}, dt::f32, tag::any);
+      dnnl::memory::desc b({co}, dt::f32, tag::x);
+      dnnl::memory::desc dst({N, co, Ho, Wo}, dt::f32, tag::nhwc);
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wts, b, dst,
+                                           {st[0], st[1]}, {pd[0], pd[2]}, {pd[1], pd[3]});
+      dnnl::post_ops po;
+      if (sum) po.append_sum(1.0f);
+      if (relu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(po);
+      dnnl::convolution_forward::primitive_desc pdesc(desc, attr, d.engine);
+      it = d.prims.emplace(pkey, std::make_pair(pdesc, dnnl::convolution_forward(pdesc))).first;
+    }
+    auto& pdesc = it->second.first;
+    // The reordered weights kept under wKey; another batch size may want another layout: reordered from the kept copy.
+    auto wit = d.weights.find(wKey);
+    if (wit != d.weights.end() && wit->second.weights.get_desc() != pdesc.weights_desc()) {
+      dnnl::memory relaid(pdesc.weights_desc(), d.engine);
+      dnnl::reorder(wit->second.weights, relaid).execute(d.stream, wit->second.weights, relaid);
+      d.bytes += pdesc.weights_desc().get_size() - wit->second.weights.get_desc().get_size();
+      wit->second.bytes = pdesc.weights_desc().get_size() + static_cast<size_t>(co) * 4;
+      wit->second.weights = relaid;
+    }
+    if (wit == d.weights.end()) {
+      if (w == nullptr) throw JsError("dnnlConv: no weights are kept under " + wKey + "; pass them");
+      dnnl::memory src_w({{co, C, kh, kw}, dt::f32, tag::hwio}, d.engine, const_cast<float*>(w));
+      dnnl::memory packed(pdesc.weights_desc(), d.engine);
+      dnnl::reorder(src_w, packed).execute(d.stream, src_w, packed);
+      dnnl::memory b(pdesc.bias_desc(), d.engine);
+      float* bp = static_cast<float*>(b.get_data_handle());
+      for (int64_t c = 0; c < co; c++) bp[c] = bias ? bias[c] : 0.0f;
+      const size_t bytes = pdesc.weights_desc().get_size() + static_cast<size_t>(co) * 4;
+      if (wKey.empty()) {  // not kept: used for this call only
+        wit = d.weights.emplace("", DnnlWeights{packed, b, 0}).first;
+      } else {
+        while (d.bytes + bytes > DnnlState::kCap && !d.order.empty()) {  // evict the least recently used
+          auto& old = d.order.back();
+          d.bytes -= d.weights.at(old).bytes;
+          d.weights.erase(old);
+          d.order.pop_back();
+        }
+        wit = d.weights.emplace(wKey, DnnlWeights{packed, b, bytes}).first;
+        d.order.push_front(wKey);
+        d.bytes += bytes;
+      }
+    } else if (!wKey.empty() && d.order.front() != wKey) {
+      d.order.remove(wKey);
+      d.order.push_front(wKey);
+    }
+    c10::InferenceMode guard;
+    at::Tensor out = at::empty({N, Ho, Wo, co});
+    if (sum) {  // the summand is the output's initial value
+      napi_value sv = argv[9];
+      const auto sShape = intList(env, element(env, sv, 1), "sum shape", 4);
+      const auto sStrides = intList(env, element(env, sv, 2), "sum strides", 4);
+      if (sShape != std::vector<int64_t>{N, Ho, Wo, co}) throw JsError("dnnlConv: the summand's shape is not the output's");
+      int64_t span = 1;
+      for (int i = 0; i < 4; i++) span += (sShape[i] - 1) * sStrides[i];
+      napi_value sarr = element(env, sv, 0);
+      bool isTa = false;
+      NAPI_OK(napi_is_typedarray(env, sarr, &isTa));
+      napi_typedarray_type tt = napi_int8_array;
+      size_t have = 0;
+      void* sptr = nullptr;
+      if (isTa) NAPI_OK(napi_get_typedarray_info(env, sarr, &tt, &have, &sptr, nullptr, nullptr));
+      if (!isTa || tt != napi_float32_array) throw JsError("dnnlConv: the summand must be a Float32Array");
+      if (static_cast<int64_t>(have) < span) throw JsError("dnnlConv: the summand's view reaches past its buffer");
+      out.copy_(at::from_blob(sptr, sShape, sStrides));
+    }
+    dnnl::memory src({{N, C, H, W}, dt::f32, tag::nhwc}, d.engine, const_cast<float*>(x));
+    dnnl::memory dst({{N, co, Ho, Wo}, dt::f32, tag::nhwc}, d.engine, out.data_ptr<float>());
+    it->second.second.execute(d.stream, {{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_WEIGHTS, wit->second.weights},
+                                         {DNNL_ARG_BIAS, wit->second.bias},
+                                         {DNNL_ARG_DST, dst}});
+    d.stream.wait();
+    if (wKey.empty()) d.weights.erase("");
+    CallCtx ctx;
+    return fromTensor(env, out, nullptr, ctx);
+  });
+}
+#endif
 
 void setProp(napi_env env, napi_value obj, const char* key, napi_value v) {
   NAPI_OK(napi_set_named_property(env, obj, key, v));
@@ -1015,6 +1185,12 @@ napi_value Info(napi_env env, napi_callback_info) {
     setProp(env, obj, "mkldnn", v);
     NAPI_OK(napi_get_boolean(env, at::hasCUDA(), &v));
     setProp(env, obj, "cuda", v);
+#ifdef TFJS_TORCH_DNNL
+    NAPI_OK(napi_get_boolean(env, true, &v));
+#else
+    NAPI_OK(napi_get_boolean(env, false, &v));
+#endif
+    setProp(env, obj, "dnnl", v);  // whether dnnlConv (fused inference convs through oneDNN) is built in
     std::string dev = g_device.str();
     NAPI_OK(napi_create_string_utf8(env, dev.c_str(), dev.size(), &v));
     setProp(env, obj, "device", v);
@@ -1044,6 +1220,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnRelu", nullptr, BnRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnReluGrad", nullptr, BnReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+#ifdef TFJS_TORCH_DNNL
+      {"dnnlConv", nullptr, DnnlConv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dnnlHas", nullptr, DnnlHas, nullptr, nullptr, nullptr, napi_default, nullptr},
+#endif
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

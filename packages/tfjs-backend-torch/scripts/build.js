@@ -108,6 +108,12 @@ function main() {
   const cxx = process.env.CXX || 'g++';
   const extraLibs = [];
   for (const l of ['torch_cuda', 'c10_cuda']) if (exists(path.join(torch.libDir, `lib${l}.so`))) extraLibs.push(`-l${l}`);
+  // oneDNN's own API (fused inference convs, dnnlConv) where its headers and library are there (Debian's libdnnl-dev:
+  // the oneDNN Debian's libtorch itself links); without them the addon is built without dnnlConv.
+  const dnnl =
+    torch.includes.some((i) => exists(path.join(i, 'oneapi', 'dnnl', 'dnnl.hpp'))) && exists(path.join(torch.libDir, 'libdnnl.so'));
+  if (dnnl) extraLibs.push('-ldnnl');
+  else log('oneDNN headers (libdnnl-dev) not found: building without the fused inference convs');
   const args = [
     '-O2',
     // ATen's at::parallel_for is an inline template that runs on OpenMP only where the caller is compiled with it:
@@ -120,6 +126,7 @@ function main() {
     '-w',
     '-DNODE_GYP_MODULE_NAME=torch_addon',
     '-DNAPI_VERSION=8',
+    ...(dnnl ? ['-DTFJS_TORCH_DNNL'] : []),
     ...(torch.abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`]),
     `-I${nodeInc}`,
     ...torch.includes.map((i) => `-I${i}`),

@@ -1197,6 +1197,49 @@ GRAD_KERNELS.TorchConvPool = ({ inputs, backend, attrs }) => {
 };
 
 /**
+ * Inference-only conv2d + bias [+ a summand] [+ relu] in one oneDNN primitive (addon.dnnlConv; only where the addon
+ * was built with oneDNN's headers: hasDnnlConv()). The summand and the relu are the primitive's post-ops, so the conv's
+ * output is written once, already summed and rectified (ATen writes it, then adds and rectifies in further passes).
+ * inputs: x (NHWC), filter (HWIO; omitted when the weights kept under attrs.weightKey are used), bias (optional),
+ * add (optional: the summand, NHWC of the output's shape, or with attrs.addWindow [top, left] a larger map read in place
+ * at that offset: a residual crop). attrs: strides, pad ('same' | 'valid'), activation ('relu' | 'linear'),
+ * filterShape (HWIO), weightKey (the weights' identity; '' keeps nothing).
+ */
+GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
+  const { x, filter, bias, add } = inputs;
+  const { strides, pad, activation, filterShape, weightKey = '', addWindow } = attrs;
+  if (!['relu', 'linear'].includes(activation)) throw new Error(`TorchDnnlConv: activation '${activation}' is not relu or linear`);
+  if ([x, filter, bias, add].some((t) => t && t.dtype !== 'float32') || x.shape.length !== 4) {
+    throw new Error(`TorchDnnlConv: expected float32 NHWC x and float32 weights, got x ${x.dtype} ${x.shape}`);
+  }
+  const info = conv2dInfo(x.shape, filterShape, { strides, pad, dataFormat: 'NHWC' }, false);
+  const { top, bottom, left, right } = info.padInfo;
+  const outShape = [x.shape[0], info.outHeight, info.outWidth, filterShape[3]];
+  const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
+  let summand = null;
+  if (add) {
+    const [, H, W, C] = add.shape;
+    const [t0, l0] = addWindow ?? [0, 0];
+    if (!addWindow && !util.arraysEqual(add.shape, outShape))
+      throw new Error(`TorchDnnlConv: summand ${add.shape} is not the output's ${outShape}`);
+    summand = [vals(add).subarray((t0 * W + l0) * C), outShape, [H * W * C, W * C, C, 1]];
+  }
+  const r = addon.dnnlConv(
+    vals(x),
+    x.shape,
+    weightKey,
+    vals(filter),
+    filterShape,
+    vals(bias),
+    Array.isArray(strides) ? strides : [strides, strides],
+    [top, bottom, left, right],
+    activation === 'relu',
+    summand,
+  );
+  return backend.out(r, 'float32');
+};
+
+/**
  * Inference-only relu(a + b) for two float32 tensors of one shape, in one native add with the relu in place; with
  * attrs.cropB [top, left], b is a larger NHWC map read in place at that offset (a residual crop without a copy).
  */
@@ -1347,68 +1390,25 @@ function batchNormSums(dy, x, mean, variance, eps) {
 }
 
 /**
- * Training-mode batch norm over all axes but the last (not a tfjs kernel; used through lib/engine's
- * batchNormTraining): outputs [y, batch mean, biased batch variance] from one ATen native_batch_norm.
+ * Training-mode batch norm over all axes but the last, followed by ReLU when attrs.relu (not a tfjs kernel; used
+ * through lib/engine's batchNormTraining and batchNormReluTraining): outputs [y, batch mean, biased batch variance,
+ * 1/sqrt(variance + eps)] from the addon's two-pass kernel. Its gradient recomputes the ReLU's mask from x, so no
+ * pre-activation is kept.
  */
 GRAD_KERNELS.TorchBatchNormTrain = ({ inputs, backend, attrs }) => {
   const { x, scale, offset } = inputs;
-  const rank = x.shape.length;
-  const C = x.shape[rank - 1];
-  const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
-  const v1 = (t) => (t ? [backend.data.get(t.dataId).values, [C]] : null);
-  const r = call(
-    'aten::native_batch_norm',
-    [asNchw(x), v1(scale), v1(offset), null, null, true, 0, attrs.varianceEpsilon],
-    [rank === 4 ? NCHW_TO_NHWC : null, null, null],
-  );
-  const invstd = r[2][0];
-  const variance = new Float32Array(C);
-  for (let c = 0; c < C; c++) variance[c] = 1 / (invstd[c] * invstd[c]) - attrs.varianceEpsilon;
-  addon.free(invstd);
-  return [backend.out(r[0], 'float32'), backend.out(r[1], 'float32'), backend.makeTensorInfo([C], 'float32', variance)];
-};
-/**
- * dx of training-mode batch norm (batch statistics depend on x); with attrs.withSums also the scale and offset
- * gradients [C] from the same native pass (outputs [dx, dscale, doffset]), as PyTorch computes them.
- */
-GRAD_KERNELS.TorchBatchNormTrainGradX = ({ inputs, backend, attrs }) => {
-  const { dy, x, scale, mean, variance } = inputs;
-  const rank = x.shape.length;
-  const C = x.shape[rank - 1];
-  const eps = attrs.varianceEpsilon;
-  const v = backend.data.get(variance.dataId).values;
-  const invstd = new Float32Array(C);
-  for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(v[c] + eps);
-  const asNchw = (t) => (rank === 4 ? backend.nhwc(t) : backend.arg(t));
-  const sc = scale ? backend.data.get(scale.dataId).values : new Float32Array(C).fill(1);
-  const r = call(
-    'aten::native_batch_norm_backward',
-    [asNchw(dy), asNchw(x), [sc, [C]], null, null, backend.arg(mean), [invstd, [C]], true, eps, [true, !!attrs.withSums, !!attrs.withSums]],
-    [rank === 4 ? NCHW_TO_NHWC : null, null, null],
-  );
-  if (!attrs.withSums) return backend.out(r[0], 'float32');
-  return [backend.out(r[0], 'float32'), backend.out(r[1], 'float32'), backend.out(r[2], 'float32')];
-};
-
-/**
- * Training-mode batch norm followed by ReLU over all axes but the last (not a tfjs kernel; used through lib/engine's
- * batchNormReluTraining): outputs [relu(bn(x)), batch mean, biased batch variance, 1/sqrt(variance + eps)] from the
- * addon's two-pass kernel. Its gradient recomputes the ReLU's mask from x, so no pre-activation is kept.
- */
-GRAD_KERNELS.TorchBatchNormReluTrain = ({ inputs, backend, attrs }) => {
-  const { x, scale, offset } = inputs;
   const C = x.shape[x.shape.length - 1];
   const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
-  const [z, mean, variance, invstd] = addon.bnRelu(vals(x), C, vals(scale), vals(offset), attrs.varianceEpsilon);
-  return [backend.out([z[0], x.shape], 'float32'), ...[mean, variance, invstd].map(([v]) => backend.out([v, [C]], 'float32'))];
+  const [y, mean, variance, invstd] = addon.bnRelu(vals(x), C, vals(scale), vals(offset), attrs.varianceEpsilon, !!attrs.relu);
+  return [backend.out([y[0], x.shape], 'float32'), ...[mean, variance, invstd].map(([v]) => backend.out([v, [C]], 'float32'))];
 };
-/** [dx, dscale, doffset] of TorchBatchNormReluTrain, in two native passes. */
-GRAD_KERNELS.TorchBatchNormReluTrainGrad = ({ inputs, backend }) => {
+/** [dx, dscale, doffset] of TorchBatchNormTrain, in two native passes. */
+GRAD_KERNELS.TorchBatchNormTrainGrad = ({ inputs, backend, attrs }) => {
   const { dy, x, scale, offset, mean, invstd } = inputs;
   const C = x.shape[x.shape.length - 1];
   const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
-  const [dx, dscale, doffset] = addon.bnReluGrad(vals(dy), vals(x), C, vals(scale), vals(offset), vals(mean), vals(invstd));
-  return [backend.out([dx[0], x.shape], 'float32'), backend.out([dscale[0], [C]], 'float32'), backend.out([doffset[0], [C]], 'float32')];
+  const r = addon.bnReluGrad(vals(dy), vals(x), C, vals(scale), vals(offset), vals(mean), vals(invstd), !!attrs.relu);
+  return [backend.out([r[0][0], x.shape], 'float32'), ...r.slice(1).map(([v]) => backend.out([v, [C]], 'float32'))];
 };
 
 /**
@@ -1423,12 +1423,12 @@ function addStatisticGradients(dx, x, mean, dmean, dvar) {
   return tfc.add(dx, tfc.add(tfc.div(dmean, M), tfc.mul(tfc.sub(x, mean), tfc.mul(dvar, 2 / M))));
 }
 
-function registerBatchNormReluTrainGradient() {
+function registerBatchNormTrainGradient() {
   tfc.registerGradient({
-    kernelName: 'TorchBatchNormReluTrain',
+    kernelName: 'TorchBatchNormTrain',
     inputsToSave: ['x', 'scale', 'offset'],
     outputsToSave: [false, true, false, true],
-    gradFunc: (dys, saved) => {
+    gradFunc: (dys, saved, attrs) => {
       const [dz, dmean, dvar] = dys;
       const [x, scale, offset, mean, invstd] = saved;
       const inputs = { dy: dz, x, mean, invstd, ...(scale ? { scale } : {}), ...(offset ? { offset } : {}) };
@@ -1436,7 +1436,7 @@ function registerBatchNormReluTrainGradient() {
       // read the sums it kept (plain arrays: each thunk runs in its own tidy), or run the pass themselves.
       let sums;
       const pass = () => {
-        const [dx, ds, dof] = tfc.engine().runKernel('TorchBatchNormReluTrainGrad', inputs);
+        const [dx, ds, dof] = tfc.engine().runKernel('TorchBatchNormTrainGrad', inputs, { relu: !!attrs.relu });
         sums = [ds.dataSync(), dof.dataSync()];
         tfc.dispose([ds, dof]);
         return dx;
@@ -1449,39 +1449,6 @@ function registerBatchNormReluTrainGradient() {
         x: () => addStatisticGradients(pass(), x, mean, dmean, dvar),
         scale: stat(0),
         offset: stat(1),
-      };
-    },
-  });
-}
-
-function registerBatchNormTrainGradient() {
-  tfc.registerGradient({
-    kernelName: 'TorchBatchNormTrain',
-    inputsToSave: ['x', 'scale'],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      const [dy, dmean, dvar] = dys;
-      const [x, scale, mean, variance] = saved;
-      const eps = attrs.varianceEpsilon;
-      let sums;
-      const getSums = () => (sums = sums || batchNormSums(dy, x, mean, variance, eps));
-      const stat = (pick) => () => tfc.tensor1d(pick(getSums()));
-      return {
-        x: () => {
-          // tfjs asks for x's gradient first: the scale and offset sums come from the same pass.
-          const [dxAll, gw, gb] = tfc
-            .engine()
-            .runKernel(
-              'TorchBatchNormTrainGradX',
-              { dy, x, mean, variance, ...(scale ? { scale } : {}) },
-              { varianceEpsilon: eps, withSums: true },
-            );
-          sums = sums || { gw: gw.dataSync(), gb: gb.dataSync() };
-          tfc.dispose([gw, gb]);
-          return addStatisticGradients(dxAll, x, mean, dmean, dvar);
-        },
-        scale: stat((q) => q.gw),
-        offset: stat((q) => q.gb),
       };
     },
   });
@@ -1566,7 +1533,6 @@ function register(priority = 3) {
   }
   overrideGradients();
   registerBatchNormTrainGradient();
-  registerBatchNormReluTrainGradient();
   registerConvTrainGradient();
   registerReflectPadGradient();
   tfc.registerBackend(
@@ -1625,6 +1591,8 @@ function info() {
 
 register();
 
+let hasDnnl = null; // whether TorchDnnlConv runs (decided once: the addon and its device do not change)
+
 module.exports = {
   BACKEND_NAME,
   TorchBackend,
@@ -1636,6 +1604,10 @@ module.exports = {
   deviceProblem,
   nativeKernelNames: () => [...native.keys()],
   stats: () => STATS,
+  /** Whether TorchDnnlConv (oneDNN convs with fused summand and relu, for inference) is built in. */
+  hasDnnlConv: () => (hasDnnl ??= !!addon && typeof addon.dnnlConv === 'function' && addon.info().device === 'cpu'),
+  /** Whether oneDNN-ordered weights are kept under this TorchDnnlConv weightKey. */
+  dnnlHasWeights: (key) => !!addon && typeof addon.dnnlHas === 'function' && addon.dnnlHas(key),
   /** Native memory: live output buffers, large blocks in use, bytes cached for reuse, malloc totals. */
   memory: () => (addon ? addon.memory() : null),
   /** Re-applies the torch-only gradients (needed when tfjs's gradients are registered again, as the op specs do). */
