@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
+import { circularShift as rollImages } from '../data/transforms';
 
 /**
  * Shift-invariance metrics (Lee, Yang & Wang 2020, "What Does CNN Shift Invariance Look Like?", arXiv 2011.04127;
@@ -270,14 +271,29 @@ export function probeAccuracy(
 
 /** x [N,H,W,C] rolled circularly by (dy, dx) pixels: out(y, x) = in((y - dy) mod H, (x - dx) mod W). */
 export function circularShift(x: tf.Tensor4D, dy: number, dx: number): tf.Tensor4D {
+  return rollImages(x, dx, dy);
+}
+
+/**
+ * Every roll of x [N,H,W,C] in `shifts` ([dy, dx] pairs) at once: [shifts.length * N, H, W, C], shift-major (the rows
+ * of shift k are k*N .. k*N + N - 1), equal to concatenating circularShift(x, dy, dx) over the shifts. One gather of
+ * the pixels instead of four slices and two concats a shift: the circular sweep builds 64 shifted copies an image.
+ */
+export function circularShiftGrid(x: tf.Tensor4D, shifts: readonly (readonly [number, number])[]): tf.Tensor4D {
+  const [N, H, W, C] = x.shape;
+  const index = new Int32Array(shifts.length * H * W);
+  shifts.forEach(([dy, dx], k) => {
+    for (let y = 0; y < H; y++)
+      for (let xx = 0; xx < W; xx++) {
+        const sy = (((y - dy) % H) + H) % H;
+        const sx = (((xx - dx) % W) + W) % W;
+        index[(k * H + y) * W + xx] = sy * W + sx;
+      }
+  });
   return tf.tidy(() => {
-    const [, H, W] = x.shape;
-    const sy = ((dy % H) + H) % H;
-    const sx = ((dx % W) + W) % W;
-    let out = x;
-    if (sy) out = tf.concat([out.slice([0, H - sy, 0, 0], [-1, sy, -1, -1]), out.slice([0, 0, 0, 0], [-1, H - sy, -1, -1])], 1);
-    if (sx) out = tf.concat([out.slice([0, 0, W - sx, 0], [-1, -1, sx, -1]), out.slice([0, 0, 0, 0], [-1, -1, W - sx, -1])], 2);
-    return out === x ? x.clone() : out;
+    const rows = tf.gather(x.reshape([N, H * W, C]), tf.tensor1d(index, 'int32'), 1); // [N, G*H*W, C]
+    const byShift = N === 1 ? rows : rows.reshape([N, shifts.length, H * W * C]).transpose([1, 0, 2]);
+    return byShift.reshape([shifts.length * N, H, W, C]) as tf.Tensor4D;
   });
 }
 

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildBenchNet } from '../engine/bench';
 import { Occlusion, SlidingWindow } from '../explain/window';
 import { extractFeatures } from '../models/features';
-import { circularShift } from '../analysis/shift';
+import { circularShiftGrid } from '../analysis/shift';
 
 export interface LoopSpeed {
   loop: string;
@@ -49,11 +49,9 @@ export function benchLoops(reps = 3): LoopSpeed[] {
       'shift sweep',
       64,
       () => {
-        const shifted = tf.tidy(() =>
-          tf.concat(
-            Array.from({ length: 64 }, (_, i) => circularShift(one, i >> 3, i & 7)),
-            0,
-          ),
+        const shifted = circularShiftGrid(
+          one,
+          Array.from({ length: 64 }, (_, i) => [i >> 3, i & 7] as [number, number]),
         );
         const feats = extractFeatures(model, [model.layers[2].name, model.layers[4].name], shifted as tf.Tensor4D, 256);
         tf.dispose([shifted, ...Object.values(feats)]);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   anchorCosines,
   circularShift,
+  circularShiftGrid,
   consistency,
   cosine,
   halfLabels,
@@ -177,6 +178,26 @@ describe('circularShift and pooledFeatures', () => {
     expect(Array.from(y.dataSync())).toEqual([8, 9, 7, 2, 3, 1, 5, 6, 4]);
     expect(Array.from(circularShift(x, 3, -3).dataSync())).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     tf.dispose([x, y]);
+  });
+  it('rolls a batch by many shifts at once, as concatenated single rolls (shift-major)', () => {
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 3 * 4 * 2 }, (_, i) => i),
+      [2, 3, 4, 2],
+    );
+    const shifts: [number, number][] = [
+      [0, 0],
+      [1, 2],
+      [-1, 5],
+      [3, -4],
+    ];
+    const all = circularShiftGrid(x, shifts);
+    const want = tf.concat(
+      shifts.map(([dy, dx]) => circularShift(x, dy, dx)),
+      0,
+    );
+    expect(all.shape).toEqual([8, 3, 4, 2]);
+    expect(Array.from(all.dataSync())).toEqual(Array.from(want.dataSync()));
+    tf.dispose([x, all, want]);
   });
   it('pools spatial maps by their mean and keeps vectors', () => {
     const m = pooledFeatures(tf.tensor4d([1, 2, 3, 5], [1, 2, 2, 1]));

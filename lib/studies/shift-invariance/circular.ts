@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { anchorCosines, circularShift, pooledFeatures } from '../../analysis/shift';
+import { anchorCosines, circularShiftGrid, pooledFeatures } from '../../analysis/shift';
 import { extractFeatures } from '../../models/features';
 import { Progress } from '../../util/progress';
 import { conditionObjects, LAYER_ROLES, LayerRole } from './maps';
@@ -38,12 +38,7 @@ export async function circularShifts(world: ShiftWorld): Promise<CircularResult>
     );
     for (let o = 0; o < n; o++) {
       const base = gen.tensor(o, [[centre, centre]]);
-      const rolled = tf.tidy(() =>
-        tf.concat(
-          grid.map(([dy, dx]) => circularShift(base, dy, dx)),
-          0,
-        ),
-      );
+      const rolled = circularShiftGrid(base, grid);
       for (const m of world.models) {
         const names = LAYER_ROLES.map((r) => m.arch.layers[r]);
         const feats = extractFeatures(m.model, names, rolled, cfg.batchSize);
