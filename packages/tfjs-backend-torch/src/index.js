@@ -1196,10 +1196,17 @@ GRAD_KERNELS.TorchConvPool = ({ inputs, backend, attrs }) => {
   }
 };
 
+let hasDnnl = null;
+/** Whether TorchDnnlConv runs here: the addon was built with oneDNN and runs on the CPU (decided once). */
+function hasDnnlConv() {
+  return (hasDnnl ??= !!addon && typeof addon.dnnlConv === 'function' && addon.info().device === 'cpu');
+}
+
 /**
- * Inference-only conv2d + bias [+ a summand] [+ relu] in one oneDNN primitive (addon.dnnlConv; only where the addon
- * was built with oneDNN's headers: hasDnnlConv()). The summand and the relu are the primitive's post-ops, so the conv's
- * output is written once, already summed and rectified (ATen writes it, then adds and rectifies in further passes).
+ * Conv2d + bias [+ a summand] [+ relu] in one oneDNN primitive (addon.dnnlConv; only where the addon was built with
+ * oneDNN's headers: hasDnnlConv()), for the inference plan and TorchConv2D's forward. The summand and the relu are the
+ * primitive's post-ops, so the conv's output is written once, already summed and rectified (ATen writes it, then adds
+ * and rectifies in further passes).
  * inputs: x (NHWC), filter (HWIO; omitted when the weights kept under attrs.weightKey are used), bias (optional),
  * add (optional: the summand, NHWC of the output's shape, or with attrs.addWindow [top, left] a larger map read in place
  * at that offset: a residual crop). attrs: strides, pad ('same' | 'valid'), activation ('relu' | 'linear'),
@@ -1261,15 +1268,27 @@ GRAD_KERNELS.TorchAddRelu = ({ inputs, backend, attrs }) => {
 };
 
 /**
- * Conv2D (+ bias) (+ relu) for training (not a tfjs kernel; lib/engine's convBiasActivation): FusedConv2D's forward,
- * with a gradient (registerConvTrainGradient) that computes only the gradients backprop asks for, each from one
- * native pass: x's (none for a net's first layer) and the filter's with the bias's (convolution_backward's bias output).
+ * Conv2D (+ bias) (+ relu) for training (not a tfjs kernel; lib/engine's convBiasActivation): TorchDnnlConv's forward
+ * (else FusedConv2D's), with a gradient (registerConvTrainGradient) that computes only the gradients backprop asks
+ * for, each from one native pass: x's (none for a net's first layer) and the filter's with the bias's
+ * (convolution_backward's bias output).
  * attrs: strides, pad, dimRoundingMode, activation ('linear' | 'relu'), withBias (whether a bias input is given).
  */
 let fusedConv2D = null;
 GRAD_KERNELS.TorchConv2D = (args) => {
   fusedConv2D = fusedConv2D || wrap('FusedConv2D', native.get('FusedConv2D')); // native, else the cpu kernel
-  const y = fusedConv2D({ ...args, attrs: { ...args.attrs, dataFormat: 'NHWC', dilations: [1, 1] } });
+  const { x, filter, bias } = args.inputs;
+  const { strides, pad, activation } = args.attrs;
+  // oneDNN where the addon has it: the relu is the conv's post-op, not a second pass (weights change every step, so
+  // none are kept: weightKey '').
+  const y =
+    hasDnnlConv() && (activation === 'relu' || activation === 'linear') && typeof pad === 'string'
+      ? GRAD_KERNELS.TorchDnnlConv({
+          inputs: { x, filter, ...(bias ? { bias } : {}) },
+          backend: args.backend,
+          attrs: { strides, pad, activation, filterShape: filter.shape },
+        })
+      : fusedConv2D({ ...args, attrs: { ...args.attrs, dataFormat: 'NHWC', dilations: [1, 1] } });
   if (args.attrs.activation === 'relu') reluOutputs.add(y.dataId);
   return y;
 };
@@ -1591,8 +1610,6 @@ function info() {
 
 register();
 
-let hasDnnl = null; // whether TorchDnnlConv runs (decided once: the addon and its device do not change)
-
 module.exports = {
   BACKEND_NAME,
   TorchBackend,
@@ -1605,7 +1622,7 @@ module.exports = {
   nativeKernelNames: () => [...native.keys()],
   stats: () => STATS,
   /** Whether TorchDnnlConv (oneDNN convs with fused summand and relu, for inference) is built in. */
-  hasDnnlConv: () => (hasDnnl ??= !!addon && typeof addon.dnnlConv === 'function' && addon.info().device === 'cpu'),
+  hasDnnlConv,
   /** Whether oneDNN-ordered weights are kept under this TorchDnnlConv weightKey. */
   dnnlHasWeights: (key) => !!addon && typeof addon.dnnlHas === 'function' && addon.dnnlHas(key),
   /** Native memory: live output buffers, large blocks in use, bytes cached for reuse, malloc totals. */
