@@ -952,6 +952,17 @@ napi_value tensorList(napi_env env, std::initializer_list<at::Tensor> ts) {
   return res;
 }
 
+// The length of x, checked to be a non-empty Float32Array of rows of C values (fn names the caller in errors).
+size_t rowsOfChannels(napi_env env, napi_value x, int64_t C, const char* fn) {
+  bool isTa;
+  size_t n = 0;
+  NAPI_OK(napi_is_typedarray(env, x, &isTa));
+  if (isTa) NAPI_OK(napi_get_typedarray_info(env, x, nullptr, &n, nullptr, nullptr, nullptr));
+  if (C < 1 || n == 0 || n % C != 0)
+    throw JsError(std::string(fn) + ": x must be a non-empty Float32Array whose length is a multiple of C=" + std::to_string(C));
+  return n;
+}
+
 // bnRelu(x, C, gamma|null, beta|null, eps, relu) -> [[z], [mean], [var], [invstd]] (1-D; z has x's length).
 napi_value BnRelu(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -960,12 +971,7 @@ napi_value BnRelu(napi_env env, napi_callback_info info) {
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
     if (argc < 6) throw JsError("bnRelu(x, C, gamma, beta, eps, relu) needs six arguments");
     const int64_t C = static_cast<int64_t>(getNumber(env, argv[1], "C"));
-    bool isTa;
-    size_t n = 0;
-    NAPI_OK(napi_is_typedarray(env, argv[0], &isTa));
-    if (isTa) NAPI_OK(napi_get_typedarray_info(env, argv[0], nullptr, &n, nullptr, nullptr, nullptr));
-    if (C < 1 || n == 0 || n % C != 0)
-      throw JsError("bnRelu: x must be a non-empty Float32Array whose length is a multiple of C=" + std::to_string(C));
+    const size_t n = rowsOfChannels(env, argv[0], C, "bnRelu");
     const float* x = floatArg(env, argv[0], n, "bnRelu", "x", false);
     const float* gamma = floatArg(env, argv[2], C, "bnRelu", "gamma", true);
     const float* beta = floatArg(env, argv[3], C, "bnRelu", "beta", true);
@@ -988,12 +994,7 @@ napi_value BnReluGrad(napi_env env, napi_callback_info info) {
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
     if (argc < 8) throw JsError("bnReluGrad(dz, x, C, gamma, beta, mean, invstd, relu) needs eight arguments");
     const int64_t C = static_cast<int64_t>(getNumber(env, argv[2], "C"));
-    bool isTa;
-    size_t n = 0;
-    NAPI_OK(napi_is_typedarray(env, argv[1], &isTa));
-    if (isTa) NAPI_OK(napi_get_typedarray_info(env, argv[1], nullptr, &n, nullptr, nullptr, nullptr));
-    if (C < 1 || n == 0 || n % C != 0)
-      throw JsError("bnReluGrad: x must be a non-empty Float32Array whose length is a multiple of C=" + std::to_string(C));
+    const size_t n = rowsOfChannels(env, argv[1], C, "bnReluGrad");
     const float* dz = floatArg(env, argv[0], n, "bnReluGrad", "dz", false);
     const float* x = floatArg(env, argv[1], n, "bnReluGrad", "x", false);
     const float* gamma = floatArg(env, argv[3], C, "bnReluGrad", "gamma", true);
