@@ -2,9 +2,9 @@
  * Reflect padding of the H and W axes of an NHWC tensor with an exact gradient.
  *
  * tfjs-core's MirrorPad gradient only slices the centre out of dy, dropping the contributions of the reflected
- * borders, so it cannot be used for training. On the torch backend this is one ATen reflection_pad2d forward and one
- * reflection_pad2d_backward; elsewhere it is written with slice/reverse/concat, whose gradients tfjs gets right, on
- * every backend that has those basic kernels.
+ * borders, so it cannot be used for training. On the torch backend this is the addon's reflect padding, a gather pass
+ * forward and one backward (TorchReflectPad); elsewhere it is written with slice/reverse/concat, whose gradients tfjs
+ * gets right, on every backend that has those basic kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 
