@@ -201,10 +201,12 @@ describeTorch('torch backend kernels', () => {
     for (let i = 0; i < 3; i++) expect(maxAbsDiff(got[i], want[i])).toBeLessThan(1e-3);
   });
 
-  it('max pooling and its gradient match the literal definition (first maximum wins, negatives included)', () => {
+  it('max pooling and its gradient match the literal definition (first maximum wins, negatives included, odd sizes)', () => {
     const rng = new Rng(11);
-    const [n, h, w, c] = [2, 6, 6, 3];
+    // 7x6: the last row is in no 2x2 window (its gradient is 0).
+    const [n, h, w, c] = [2, 7, 6, 3];
     const x = rng.normal(n * h * w * c).map((v) => v - 3); // mostly negative windows
+    x[2] = x[5] = 10; // a tie inside the first window (channel 2, columns 0 and 1): the first in scan order wins
     const out = new Float32Array(n * 3 * 3 * c);
     const dx = new Float32Array(x.length);
     for (let b = 0; b < n; b++)

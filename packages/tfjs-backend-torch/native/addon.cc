@@ -13,7 +13,8 @@
 //       sharing memory with the ATen tensor (external ArrayBuffer) unless they alias an input (then copied).
 //   adam(w, m, v, g, params, form) -> [w', m', v']: one fused Adam step over Float32Arrays (see Adam below)
 //   bnRelu(x, C, gamma, beta, eps, relu), bnReluGrad(dz, x, C, gamma, beta, mean, invstd, relu): training batch norm
-//     [+ ReLU]; reflectPad(values, xShape, pads, grad): NHWC reflect padding and its gradient
+//     [+ ReLU]; reflectPad(values, xShape, pads, grad): NHWC reflect padding and its gradient; maxPool2x2(x, xShape),
+//     maxPool2x2Grad(dy, idx, xShape, y): training 2x2 stride-2 max pooling with int32 argmax
 //   setThreads(n), getThreads(), info()
 #include <node_api.h>
 
@@ -1106,6 +1107,136 @@ napi_value ReflectPad(napi_env env, napi_callback_info info) {
   });
 }
 
+// 2x2 max pooling at stride 2 ('valid') of an NHWC map for training, with the argmax (0-3: row-major in the window)
+// kept as int32 for the gradient; ATen's max_pool2d_with_indices keeps int64 indices and its backward scatters
+// through them. Ties and NaN as ATen: the first maximum in scan order wins, NaN counts as the maximum. Written as
+// selects over the channels and compiled at O3, so the loops vectorise (branches on random data mispredict).
+#pragma GCC push_options
+#pragma GCC optimize("O3")
+void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
+  const int64_t Ho = H / 2, Wo = W / 2;
+  at::parallel_for(0, N * Ho, 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t n = r / Ho, i = r % Ho;
+      const float* row0 = x + ((n * H + 2 * i) * W) * C;
+      const float* row1 = row0 + W * C;
+      for (int64_t j = 0; j < Wo; j++) {
+        const float* p0 = row0 + 2 * j * C;
+        const float* p1 = p0 + C;
+        const float* p2 = row1 + 2 * j * C;
+        const float* p3 = p2 + C;
+        float* out = y + (r * Wo + j) * C;
+        int32_t* arg = idx + (r * Wo + j) * C;
+        for (int64_t c = 0; c < C; c++) {
+          float m = p0[c];
+          int32_t k = 0;
+          const float v1 = p1[c], v2 = p2[c], v3 = p3[c];
+          const bool g1 = v1 > m || v1 != v1;
+          m = g1 ? v1 : m;
+          k = g1 ? 1 : k;
+          const bool g2 = v2 > m || v2 != v2;
+          m = g2 ? v2 : m;
+          k = g2 ? 2 : k;
+          const bool g3 = v3 > m || v3 != v3;
+          m = g3 ? v3 : m;
+          k = g3 ? 3 : k;
+          out[c] = m;
+          arg[c] = k;
+        }
+      }
+    }
+  });
+}
+
+// dx: each output's gradient at its argmax, 0 elsewhere (windows do not overlap); with `y` (a relu output pooled),
+// the relu's gradient mask too: nothing where the pooled value is <= 0.
+void maxPool2x2Backward(const float* dy, const int32_t* idx, const float* y, int64_t N, int64_t H, int64_t W, int64_t C,
+                        float* dx) {
+  const int64_t Ho = H / 2, Wo = W / 2;
+  at::parallel_for(0, N * H, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t n = r / H, row = r % H, i = row / 2;
+      float* out = dx + r * W * C;
+      if (i >= Ho) {  // the odd last row is outside every window
+        std::memset(out, 0, W * C * sizeof(float));
+        continue;
+      }
+      if (W % 2) std::memset(out + (W - 1) * C, 0, C * sizeof(float));  // and so is the odd last column
+      const int32_t left = static_cast<int32_t>(row % 2) * 2;  // the argmax of this row's left pixel
+      for (int64_t j = 0; j < Wo; j++) {
+        const int64_t o = ((n * Ho + i) * Wo + j) * C;
+        const int32_t* a = idx + o;
+        const float* d = dy + o;
+        float* l = out + 2 * j * C;
+        float* rt = l + C;
+        if (y != nullptr) {
+          const float* yy = y + o;
+          for (int64_t c = 0; c < C; c++) {
+            const float dv = d[c], yv = yy[c];  // loaded unconditionally, so that the selects vectorise
+            const int32_t av = a[c];
+            const bool live = yv > 0.0f;
+            l[c] = ((av == left) & live) ? dv : 0.0f;
+            rt[c] = ((av == left + 1) & live) ? dv : 0.0f;
+          }
+        } else {
+          for (int64_t c = 0; c < C; c++) {
+            const float dv = d[c];
+            const int32_t av = a[c];
+            l[c] = av == left ? dv : 0.0f;
+            rt[c] = av == left + 1 ? dv : 0.0f;
+          }
+        }
+      }
+    }
+  });
+}
+#pragma GCC pop_options
+
+// maxPool2x2(x, xShape [N,H,W,C]) -> [[y], [idx int32]] (both [N,H/2,W/2,C], rounded down).
+napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 2;
+    napi_value argv[2];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    if (argc < 2) throw JsError("maxPool2x2(x, xShape) needs two arguments");
+    const auto xs = intList(env, argv[1], "xShape", 4);
+    const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3];
+    if (H < 2 || W < 2) throw JsError("maxPool2x2: the map must be at least 2x2");
+    const float* x = floatArg(env, argv[0], static_cast<size_t>(N * H * W * C), "maxPool2x2", "x", false);
+    c10::InferenceMode guard;
+    at::Tensor y = at::empty({N, H / 2, W / 2, C}), idx = at::empty({N, H / 2, W / 2, C}, at::kInt);
+    maxPool2x2Forward(x, N, H, W, C, y.data_ptr<float>(), idx.data_ptr<int32_t>());
+    return tensorList(env, {y, idx});
+  });
+}
+
+// maxPool2x2Grad(dy, idx, xShape, y | null) -> [dx, xShape].
+napi_value MaxPool2x2Grad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 4;
+    napi_value argv[4];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    if (argc < 4) throw JsError("maxPool2x2Grad(dy, idx, xShape, y) needs four arguments");
+    const auto xs = intList(env, argv[2], "xShape", 4);
+    const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3];
+    const size_t outs = static_cast<size_t>(N * (H / 2) * (W / 2) * C);
+    const float* dy = floatArg(env, argv[0], outs, "maxPool2x2Grad", "dy", false);
+    const float* y = floatArg(env, argv[3], outs, "maxPool2x2Grad", "y", true);
+    bool isTa = false;
+    napi_typedarray_type tt = napi_int8_array;
+    size_t n = 0;
+    void* ip = nullptr;
+    NAPI_OK(napi_is_typedarray(env, argv[1], &isTa));
+    if (isTa) NAPI_OK(napi_get_typedarray_info(env, argv[1], &tt, &n, &ip, nullptr, nullptr));
+    if (!isTa || tt != napi_int32_array || n != outs) throw JsError("maxPool2x2Grad: idx must be maxPool2x2's Int32Array");
+    c10::InferenceMode guard;
+    at::Tensor dx = at::empty({N, H, W, C});
+    maxPool2x2Backward(dy, static_cast<const int32_t*>(ip), y, N, H, W, C, dx.data_ptr<float>());
+    CallCtx ctx;
+    return fromTensor(env, dx, nullptr, ctx);
+  });
+}
+
 #ifdef TFJS_TORCH_DNNL
 // Inference convs through oneDNN directly (the library ATen's own convs run on): conv + bias with a ReLU and a residual
 // sum as post-ops, which ATen 1.13 cannot express on the CPU (it writes the conv output, then adds and applies relu in
@@ -1310,6 +1441,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnRelu", nullptr, BnRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnReluGrad", nullptr, BnReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reflectPad", nullptr, ReflectPad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool2x2", nullptr, MaxPool2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool2x2Grad", nullptr, MaxPool2x2Grad, nullptr, nullptr, nullptr, napi_default, nullptr},
 #ifdef TFJS_TORCH_DNNL
       {"dnnlConv", nullptr, DnnlConv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dnnlHas", nullptr, DnnlHas, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -877,6 +877,12 @@ const reluOutputs = new WeakSet();
 const reluMasked = new WeakMap();
 /** Argmax indices of MaxPool outputs computed while recording gradients, by output dataId (freed with the output). */
 const poolIndices = new Map();
+/** A 2x2 stride-2 max pool without padding (the addon's maxPool2x2). */
+function isPool2x2(info, pads) {
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const plain = filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2;
+  return plain && dilationHeight === 1 && dilationWidth === 1 && !pads.explicit && pads.sym[0] === 0 && pads.sym[1] === 0;
+}
 function poolArgs(info, pads) {
   return [[info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads.sym, [1, 1], false];
 }
@@ -888,10 +894,18 @@ def('MaxPool', ({ inputs, backend, attrs }) => {
   if (!poolOk(info, pads) || util.sizeFromShape(info.outShape) === 0) return undefined;
   if (info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1) return undefined;
   if (tfc.engine().state.gradientDepth > 0) {
-    // Training: keep the argmax indices for MaxPoolGrad (saves a second pass over the input).
+    // Training: keep the argmax indices for MaxPoolGrad (saves a second pass over the input). The common 2x2 stride-2
+    // 'valid' pool is the addon's own loop (int32 argmax; ATen keeps int64 and scatters through them).
+    const key = JSON.stringify([x.shape, attrs]);
+    if (isPool2x2(info, pads)) {
+      const [y, idx] = addon.maxPool2x2(backend.data.get(x.dataId).values, x.shape);
+      const out = backend.out(y, 'float32');
+      poolIndices.set(out.dataId, { idx, xShape: x.shape, key, pool2x2: true });
+      return out;
+    }
     const [y, idx] = call('aten::max_pool2d_with_indices', [convInput(backend, x, pads, -Infinity), ...poolArgs(info, pads)], NCHW_TO_NHWC);
     const out = backend.out(y, 'float32');
-    poolIndices.set(out.dataId, { idx, xShape: x.shape, key: JSON.stringify([x.shape, attrs]) });
+    poolIndices.set(out.dataId, { idx, xShape: x.shape, key });
     return out;
   }
   const r = call('aten::max_pool2d', [convInput(backend, x, pads, -Infinity), ...poolArgs(info, pads)], NCHW_TO_NHWC);
@@ -903,14 +917,20 @@ def('MaxPoolGrad', ({ inputs, backend, attrs }) => {
   const info = poolInfo(input.shape, attrs);
   const pads = torchPads(info);
   if (!poolOk(info, pads)) return undefined;
-  const xin = convInput(backend, input, pads, -Infinity);
   let cached = output && poolIndices.get(output.dataId);
   if (cached && cached.key !== JSON.stringify([input.shape, attrs])) cached = undefined;
-  const idx = cached ? cached.idx : T(call('aten::max_pool2d_with_indices', [xin, ...poolArgs(info, pads)], [null, NCHW_TO_NHWC]))[1];
   // Pooling a relu's output (TorchConv2D's): its gradient mask applied here, on the pooled map (a quarter of the size
   // at 2x2), so TorchReluGrad passes the result on (bit-identical: the gradient reaches only argmax pixels, where the
   // relu output equals the pooled one).
   const masked = output && reluOutputs.has(input.dataId);
+  if (cached && cached.pool2x2) {
+    const vals = (t) => backend.data.get(t.dataId).values;
+    const dx = backend.out(addon.maxPool2x2Grad(vals(dy), cached.idx[0], input.shape, masked ? vals(output) : null), 'float32');
+    if (masked) reluMasked.set(dx.dataId, input.dataId);
+    return dx;
+  }
+  const xin = convInput(backend, input, pads, -Infinity);
+  const idx = cached ? cached.idx : T(call('aten::max_pool2d_with_indices', [xin, ...poolArgs(info, pads)], [null, NCHW_TO_NHWC]))[1];
   const dyArg = masked
     ? [T(call('aten::threshold_backward', [backend.arg(dy), backend.arg(output), 0]))[0], dy.shape, NHWC_TO_NCHW]
     : backend.nhwc(dy);
