@@ -215,6 +215,13 @@ maybe('inference plan on the torch backend', () => {
     const fusedOut = run({ x, add: big }, { activation: 'relu', addWindow: [1, 2] });
     expect(Math.max(...fusedOut.map((v, k) => Math.abs(v - summed[k])))).toBeLessThan(1e-5);
     expect(() => run({ x }, { weightKey: 'never-stored' })).toThrow(/no weights are kept under never-stored/);
+    // Weights under the key '' are never kept, even when a call fails after reordering them (the addon then finds a
+    // summand window reaching past its small map).
+    const small = tf.zeros([1, 2, 2, 4]);
+    expect(() => run({ x, filter: w.neg(), bias: b, add: small }, { weightKey: '', addWindow: [0, 0] })).toThrow(/reaches past/);
+    small.dispose();
+    const again = run({ x, filter: w, bias: b }, { weightKey: '' });
+    expect(Math.max(...again.map((v, k) => Math.abs(v - want[k])))).toBeLessThan(1e-5);
     tf.dispose([x, w, big, b]);
   });
 

@@ -1245,7 +1245,7 @@ napi_value MaxPool2x2Grad(napi_env env, napi_callback_info info) {
 struct DnnlWeights {
   dnnl::memory weights;  // in the primitive's preferred layout
   dnnl::memory bias;
-  size_t bytes;
+  size_t bytes = 0;
 };
 struct DnnlState {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
@@ -1321,16 +1321,24 @@ napi_value DnnlConv(napi_env env, napi_callback_info info) {
       it = d.prims.emplace(pkey, std::make_pair(pdesc, dnnl::convolution_forward(pdesc))).first;
     }
     auto& pdesc = it->second.first;
-    // The reordered weights kept under wKey; another batch size may want another layout: reordered from the kept copy.
-    auto wit = d.weights.find(wKey);
-    if (wit != d.weights.end() && wit->second.weights.get_desc() != pdesc.weights_desc()) {
-      dnnl::memory relaid(pdesc.weights_desc(), d.engine);
-      dnnl::reorder(wit->second.weights, relaid).execute(d.stream, wit->second.weights, relaid);
-      d.bytes += pdesc.weights_desc().get_size() - wit->second.weights.get_desc().get_size();
-      wit->second.bytes = pdesc.weights_desc().get_size() + static_cast<size_t>(co) * 4;
-      wit->second.weights = relaid;
-    }
-    if (wit == d.weights.end()) {
+    // The reordered weights kept under wKey (none for the key ''); another batch size may want another layout:
+    // reordered from the kept copy.
+    DnnlWeights used;
+    auto wit = wKey.empty() ? d.weights.end() : d.weights.find(wKey);
+    if (wit != d.weights.end()) {
+      if (wit->second.weights.get_desc() != pdesc.weights_desc()) {
+        dnnl::memory relaid(pdesc.weights_desc(), d.engine);
+        dnnl::reorder(wit->second.weights, relaid).execute(d.stream, wit->second.weights, relaid);
+        d.bytes += pdesc.weights_desc().get_size() - wit->second.weights.get_desc().get_size();
+        wit->second.bytes = pdesc.weights_desc().get_size() + static_cast<size_t>(co) * 4;
+        wit->second.weights = relaid;
+      }
+      if (d.order.front() != wKey) {
+        d.order.remove(wKey);
+        d.order.push_front(wKey);
+      }
+      used = wit->second;
+    } else {
       if (w == nullptr) throw JsError("dnnlConv: no weights are kept under " + wKey + "; pass them");
       dnnl::memory src_w({{co, C, kh, kw}, dt::f32, tag::hwio}, d.engine, const_cast<float*>(w));
       dnnl::memory packed(pdesc.weights_desc(), d.engine);
@@ -1338,23 +1346,18 @@ napi_value DnnlConv(napi_env env, napi_callback_info info) {
       dnnl::memory b(pdesc.bias_desc(), d.engine);
       float* bp = static_cast<float*>(b.get_data_handle());
       for (int64_t c = 0; c < co; c++) bp[c] = bias ? bias[c] : 0.0f;
-      const size_t bytes = pdesc.weights_desc().get_size() + static_cast<size_t>(co) * 4;
-      if (wKey.empty()) {  // not kept: used for this call only
-        wit = d.weights.emplace("", DnnlWeights{packed, b, 0}).first;
-      } else {
-        while (d.bytes + bytes > DnnlState::kCap && !d.order.empty()) {  // evict the least recently used
+      used = DnnlWeights{packed, b, pdesc.weights_desc().get_size() + static_cast<size_t>(co) * 4};
+      if (!wKey.empty()) {
+        while (d.bytes + used.bytes > DnnlState::kCap && !d.order.empty()) {  // evict the least recently used
           auto& old = d.order.back();
           d.bytes -= d.weights.at(old).bytes;
           d.weights.erase(old);
           d.order.pop_back();
         }
-        wit = d.weights.emplace(wKey, DnnlWeights{packed, b, bytes}).first;
+        d.weights.emplace(wKey, used);
         d.order.push_front(wKey);
-        d.bytes += bytes;
+        d.bytes += used.bytes;
       }
-    } else if (!wKey.empty() && d.order.front() != wKey) {
-      d.order.remove(wKey);
-      d.order.push_front(wKey);
     }
     c10::InferenceMode guard;
     at::Tensor out = at::empty({N, Ho, Wo, co});
@@ -1379,11 +1382,10 @@ napi_value DnnlConv(napi_env env, napi_callback_info info) {
     dnnl::memory src({{N, C, H, W}, dt::f32, tag::nhwc}, d.engine, const_cast<float*>(x));
     dnnl::memory dst({{N, co, Ho, Wo}, dt::f32, tag::nhwc}, d.engine, out.data_ptr<float>());
     it->second.second.execute(d.stream, {{DNNL_ARG_SRC, src},
-                                         {DNNL_ARG_WEIGHTS, wit->second.weights},
-                                         {DNNL_ARG_BIAS, wit->second.bias},
+                                         {DNNL_ARG_WEIGHTS, used.weights},
+                                         {DNNL_ARG_BIAS, used.bias},
                                          {DNNL_ARG_DST, dst}});
     d.stream.wait();
-    if (wKey.empty()) d.weights.erase("");
     CallCtx ctx;
     return fromTensor(env, out, nullptr, ctx);
   });
