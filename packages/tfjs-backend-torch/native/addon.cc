@@ -751,7 +751,8 @@ __attribute__((optimize("fp-contract=off"))) void adamStep(const float* w, const
   });
 }
 
-const float* floatArray(napi_env env, napi_value v, size_t* length, const char* what) {
+// A Float32Array argument's data, its length in *length; fn and what name it in errors (orNull: null was allowed too).
+const float* floatArray(napi_env env, napi_value v, size_t* length, const char* fn, const char* what, bool orNull = false) {
   bool isTa;
   NAPI_OK(napi_is_typedarray(env, v, &isTa));
   napi_typedarray_type tt = napi_int8_array;
@@ -759,7 +760,8 @@ const float* floatArray(napi_env env, napi_value v, size_t* length, const char* 
   napi_value ab;
   size_t off;
   if (isTa) NAPI_OK(napi_get_typedarray_info(env, v, &tt, length, &ptr, &ab, &off));
-  if (!isTa || tt != napi_float32_array) throw JsError(std::string("adam: ") + what + " must be a Float32Array");
+  if (!isTa || tt != napi_float32_array)
+    throw JsError(std::string(fn) + ": " + what + " must be a Float32Array" + (orNull ? " or null" : ""));
   return static_cast<const float*>(ptr);
 }
 
@@ -772,11 +774,11 @@ napi_value Adam(napi_env env, napi_callback_info info) {
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
     if (argc < 6) throw JsError("adam(w, m, v, g, params, form) needs six arguments");
     size_t n = 0, k;
-    const float* w = floatArray(env, argv[0], &n, "w");
+    const float* w = floatArray(env, argv[0], &n, "adam", "w");
     const float* in[3];
     const char* names[3] = {"m", "v", "g"};
     for (int j = 0; j < 3; j++) {
-      in[j] = floatArray(env, argv[1 + j], &k, names[j]);
+      in[j] = floatArray(env, argv[1 + j], &k, "adam", names[j]);
       if (k != n) throw JsError(std::string("adam: ") + names[j] + " holds " + std::to_string(k) + " values, w " + std::to_string(n));
     }
     float p[8];
@@ -929,19 +931,11 @@ void bnReluBackward(const float* dz, const float* x, int64_t M, int64_t C, const
 // A Float32Array argument of `want` values (or null when `optional` and the argument is null).
 const float* floatArg(napi_env env, napi_value v, size_t want, const char* fn, const char* what, bool optional) {
   if (optional && isNullish(env, v)) return nullptr;
-  bool isTa;
-  NAPI_OK(napi_is_typedarray(env, v, &isTa));
-  napi_typedarray_type tt = napi_int8_array;
   size_t n = 0;
-  void* ptr = nullptr;
-  napi_value ab;
-  size_t off;
-  if (isTa) NAPI_OK(napi_get_typedarray_info(env, v, &tt, &n, &ptr, &ab, &off));
-  if (!isTa || tt != napi_float32_array)
-    throw JsError(std::string(fn) + ": " + what + " must be a Float32Array" + (optional ? " or null" : ""));
+  const float* p = floatArray(env, v, &n, fn, what, optional);
   if (n != want)
     throw JsError(std::string(fn) + ": " + what + " holds " + std::to_string(n) + " values, expected " + std::to_string(want));
-  return static_cast<const float*>(ptr);
+  return p;
 }
 
 napi_value tensorList(napi_env env, std::initializer_list<at::Tensor> ts) {
@@ -953,15 +947,12 @@ napi_value tensorList(napi_env env, std::initializer_list<at::Tensor> ts) {
   return res;
 }
 
-// The length of x, checked to be a non-empty Float32Array of rows of C values (fn names the caller in errors).
-size_t rowsOfChannels(napi_env env, napi_value x, int64_t C, const char* fn) {
-  bool isTa;
-  size_t n = 0;
-  NAPI_OK(napi_is_typedarray(env, x, &isTa));
-  if (isTa) NAPI_OK(napi_get_typedarray_info(env, x, nullptr, &n, nullptr, nullptr, nullptr));
-  if (C < 1 || n == 0 || n % C != 0)
+// x's data, checked to be a non-empty Float32Array of rows of C values, its length in *n (fn names the caller).
+const float* rowsOfChannels(napi_env env, napi_value x, int64_t C, const char* fn, size_t* n) {
+  const float* p = floatArray(env, x, n, fn, "x");
+  if (C < 1 || *n == 0 || *n % C != 0)
     throw JsError(std::string(fn) + ": x must be a non-empty Float32Array whose length is a multiple of C=" + std::to_string(C));
-  return n;
+  return p;
 }
 
 // bnRelu(x, C, gamma|null, beta|null, eps, relu) -> [[z], [mean], [var], [invstd]] (1-D; z has x's length).
@@ -972,8 +963,8 @@ napi_value BnRelu(napi_env env, napi_callback_info info) {
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
     if (argc < 6) throw JsError("bnRelu(x, C, gamma, beta, eps, relu) needs six arguments");
     const int64_t C = static_cast<int64_t>(getNumber(env, argv[1], "C"));
-    const size_t n = rowsOfChannels(env, argv[0], C, "bnRelu");
-    const float* x = floatArg(env, argv[0], n, "bnRelu", "x", false);
+    size_t n = 0;
+    const float* x = rowsOfChannels(env, argv[0], C, "bnRelu", &n);
     const float* gamma = floatArg(env, argv[2], C, "bnRelu", "gamma", true);
     const float* beta = floatArg(env, argv[3], C, "bnRelu", "beta", true);
     const double eps = getNumber(env, argv[4], "eps");
@@ -995,9 +986,9 @@ napi_value BnReluGrad(napi_env env, napi_callback_info info) {
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
     if (argc < 8) throw JsError("bnReluGrad(dz, x, C, gamma, beta, mean, invstd, relu) needs eight arguments");
     const int64_t C = static_cast<int64_t>(getNumber(env, argv[2], "C"));
-    const size_t n = rowsOfChannels(env, argv[1], C, "bnReluGrad");
+    size_t n = 0;
+    const float* x = rowsOfChannels(env, argv[1], C, "bnReluGrad", &n);
     const float* dz = floatArg(env, argv[0], n, "bnReluGrad", "dz", false);
-    const float* x = floatArg(env, argv[1], n, "bnReluGrad", "x", false);
     const float* gamma = floatArg(env, argv[3], C, "bnReluGrad", "gamma", true);
     const float* beta = floatArg(env, argv[4], C, "bnReluGrad", "beta", true);
     const float* mean = floatArg(env, argv[5], C, "bnReluGrad", "mean", false);
@@ -1368,16 +1359,10 @@ napi_value DnnlConv(napi_env env, napi_callback_info info) {
       if (sShape != std::vector<int64_t>{N, Ho, Wo, co}) throw JsError("dnnlConv: the summand's shape is not the output's");
       int64_t span = 1;
       for (int i = 0; i < 4; i++) span += (sShape[i] - 1) * sStrides[i];
-      napi_value sarr = element(env, sv, 0);
-      bool isTa = false;
-      NAPI_OK(napi_is_typedarray(env, sarr, &isTa));
-      napi_typedarray_type tt = napi_int8_array;
       size_t have = 0;
-      void* sptr = nullptr;
-      if (isTa) NAPI_OK(napi_get_typedarray_info(env, sarr, &tt, &have, &sptr, nullptr, nullptr));
-      if (!isTa || tt != napi_float32_array) throw JsError("dnnlConv: the summand must be a Float32Array");
+      const float* sp = floatArray(env, element(env, sv, 0), &have, "dnnlConv", "the summand");
       if (static_cast<int64_t>(have) < span) throw JsError("dnnlConv: the summand's view reaches past its buffer");
-      out.copy_(at::from_blob(sptr, sShape, sStrides));
+      out.copy_(at::from_blob(const_cast<float*>(sp), sShape, sStrides));
     }
     dnnl::memory src({{N, C, H, W}, dt::f32, tag::nhwc}, d.engine, const_cast<float*>(x));
     dnnl::memory dst({{N, co, Ho, Wo}, dt::f32, tag::nhwc}, d.engine, out.data_ptr<float>());
