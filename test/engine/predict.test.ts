@@ -216,9 +216,11 @@ maybe('inference plan on the torch backend', () => {
     expect(Math.max(...fusedOut.map((v, k) => Math.abs(v - summed[k])))).toBeLessThan(1e-5);
     expect(() => run({ x }, { weightKey: 'never-stored' })).toThrow(/no weights are kept under never-stored/);
     // Weights under the key '' are never kept, even when a call fails after reordering them (the addon then finds a
-    // summand window reaching past its small map).
-    const small = tf.zeros([1, 2, 2, 4]);
-    expect(() => run({ x, filter: w.neg(), bias: b, add: small }, { weightKey: '', addWindow: [0, 0] })).toThrow(/reaches past/);
+    // summand with 3 channels where the output has 4).
+    const small = tf.zeros([2, 6, 5, 3]);
+    expect(() => run({ x, filter: w.neg(), bias: b, add: small }, { weightKey: '', addWindow: [1, 2] })).toThrow(
+      /summand's shape is not the output's/,
+    );
     small.dispose();
     const again = run({ x, filter: w, bias: b }, { weightKey: '' });
     expect(Math.max(...again.map((v, k) => Math.abs(v - want[k])))).toBeLessThan(1e-5);

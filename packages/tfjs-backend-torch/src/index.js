@@ -95,6 +95,10 @@ class TorchBackend extends MathBackendCPU {
   nhwc(t) {
     return this.arg(t, NHWC_TO_NCHW);
   }
+  /** A tensor's typed array as stored (null for a missing tensor): the argument of the addon's own kernels. */
+  values(t) {
+    return t ? this.data.get(t.dataId).values : null;
+  }
   /** A tfjs TensorInfo from an addon result [values, shape] (the buffer becomes the tensor's storage, no copy). */
   out(r, dtype) {
     let [values, shape] = r;
@@ -898,7 +902,7 @@ def('MaxPool', ({ inputs, backend, attrs }) => {
     // 'valid' pool is the addon's own loop (int32 argmax; ATen keeps int64 and scatters through them).
     const key = JSON.stringify([x.shape, attrs]);
     if (isPool2x2(info, pads)) {
-      const [y, idx] = addon.maxPool2x2(backend.data.get(x.dataId).values, x.shape);
+      const [y, idx] = addon.maxPool2x2(backend.values(x), x.shape);
       const out = backend.out(y, 'float32');
       poolIndices.set(out.dataId, { idx, xShape: x.shape, key, pool2x2: true });
       return out;
@@ -924,8 +928,10 @@ def('MaxPoolGrad', ({ inputs, backend, attrs }) => {
   // relu output equals the pooled one).
   const masked = output && reluOutputs.has(input.dataId);
   if (cached && cached.pool2x2) {
-    const vals = (t) => backend.data.get(t.dataId).values;
-    const dx = backend.out(addon.maxPool2x2Grad(vals(dy), cached.idx[0], input.shape, masked ? vals(output) : null), 'float32');
+    const dx = backend.out(
+      addon.maxPool2x2Grad(backend.values(dy), cached.idx[0], input.shape, masked ? backend.values(output) : null),
+      'float32',
+    );
     if (masked) reluMasked.set(dx.dataId, input.dataId);
     return dx;
   }
@@ -1242,22 +1248,26 @@ GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
   const info = conv2dInfo(x.shape, filterShape, { strides, pad, dataFormat: 'NHWC' }, false);
   const { top, bottom, left, right } = info.padInfo;
   const outShape = [x.shape[0], info.outHeight, info.outWidth, filterShape[3]];
-  const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
   let summand = null;
   if (add) {
-    const [, H, W, C] = add.shape;
-    const [t0, l0] = addWindow ?? [0, 0];
+    const [top0, left0] = addWindow ?? [0, 0];
     if (!addWindow && !util.arraysEqual(add.shape, outShape))
       throw new Error(`TorchDnnlConv: summand ${add.shape} is not the output's ${outShape}`);
-    summand = [vals(add).subarray((t0 * W + l0) * C), outShape, [H * W * C, W * C, C, 1]];
+    const [values, shape, , , elementStrides] = windowArg(backend, add, {
+      top: top0,
+      left: left0,
+      height: outShape[1],
+      width: outShape[2],
+    });
+    summand = [values, shape, elementStrides];
   }
   const r = addon.dnnlConv(
-    vals(x),
+    backend.values(x),
     x.shape,
     weightKey,
-    vals(filter),
+    backend.values(filter),
     filterShape,
-    vals(bias),
+    backend.values(bias),
     Array.isArray(strides) ? strides : [strides, strides],
     [top, bottom, left, right],
     activation === 'relu',
@@ -1364,7 +1374,7 @@ GRAD_KERNELS.TorchAdam = ({ inputs, backend, attrs }) => {
   if (![x, m, v, g].every((t) => t.dtype === 'float32' && util.arraysEqual(t.shape, x.shape))) {
     throw new Error(`TorchAdam: expected float32 weight, moments and gradient of one shape, got ${[x, m, v, g].map((t) => t.shape)}`);
   }
-  const vals = [x, m, v, g].map((t) => backend.data.get(t.dataId).values); // the addon checks they are Float32Arrays
+  const vals = [x, m, v, g].map((t) => backend.values(t)); // the addon checks they are Float32Arrays
   const form = { tfjs: 0, tessera: 1 }[attrs.form];
   if (form === undefined) throw new Error(`TorchAdam: form must be 'tfjs' or 'tessera', got ${attrs.form}`);
   const r = addon.adam(
@@ -1384,11 +1394,11 @@ GRAD_KERNELS.TorchAdam = ({ inputs, backend, attrs }) => {
 const reflectPads = (paddings) => [paddings[0][0], paddings[0][1], paddings[1][0], paddings[1][1]];
 GRAD_KERNELS.TorchReflectPad = ({ inputs, backend, attrs }) => {
   const { x } = inputs;
-  return backend.out(addon.reflectPad(backend.data.get(x.dataId).values, x.shape, reflectPads(attrs.paddings), false), 'float32');
+  return backend.out(addon.reflectPad(backend.values(x), x.shape, reflectPads(attrs.paddings), false), 'float32');
 };
 GRAD_KERNELS.TorchReflectPadGrad = ({ inputs, backend, attrs }) => {
   const { dy, x } = inputs;
-  return backend.out(addon.reflectPad(backend.data.get(dy.dataId).values, x.shape, reflectPads(attrs.paddings), true), 'float32');
+  return backend.out(addon.reflectPad(backend.values(dy), x.shape, reflectPads(attrs.paddings), true), 'float32');
 };
 function registerReflectPadGradient() {
   tfc.registerGradient({
@@ -1435,16 +1445,30 @@ function batchNormSums(dy, x, mean, variance, eps) {
 GRAD_KERNELS.TorchBatchNormTrain = ({ inputs, backend, attrs }) => {
   const { x, scale, offset } = inputs;
   const C = x.shape[x.shape.length - 1];
-  const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
-  const [y, mean, variance, invstd] = addon.bnRelu(vals(x), C, vals(scale), vals(offset), attrs.varianceEpsilon, !!attrs.relu);
+  const [y, mean, variance, invstd] = addon.bnRelu(
+    backend.values(x),
+    C,
+    backend.values(scale),
+    backend.values(offset),
+    attrs.varianceEpsilon,
+    !!attrs.relu,
+  );
   return [backend.out([y[0], x.shape], 'float32'), ...[mean, variance, invstd].map(([v]) => backend.out([v, [C]], 'float32'))];
 };
 /** [dx, dscale, doffset] of TorchBatchNormTrain, in two native passes. */
 GRAD_KERNELS.TorchBatchNormTrainGrad = ({ inputs, backend, attrs }) => {
   const { dy, x, scale, offset, mean, invstd } = inputs;
   const C = x.shape[x.shape.length - 1];
-  const vals = (t) => (t ? backend.data.get(t.dataId).values : null);
-  const r = addon.bnReluGrad(vals(dy), vals(x), C, vals(scale), vals(offset), vals(mean), vals(invstd), !!attrs.relu);
+  const r = addon.bnReluGrad(
+    backend.values(dy),
+    backend.values(x),
+    C,
+    backend.values(scale),
+    backend.values(offset),
+    backend.values(mean),
+    backend.values(invstd),
+    !!attrs.relu,
+  );
   return [backend.out([r[0][0], x.shape], 'float32'), ...r.slice(1).map(([v]) => backend.out([v, [C]], 'float32'))];
 };
 
