@@ -24,6 +24,7 @@
  */
 import { randomBytes } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
+import { isPlainReluLayer } from './batchnorm';
 import type { ConvLayerLike } from './conv-fusion';
 import type { CropLayerLike } from './crop';
 
@@ -122,17 +123,15 @@ interface ConvChain {
   bn: BatchNormLike | null;
   activation: 'relu' | 'linear';
   pool: PoolLike | null;
+  /** Runs through TorchDnnlConv: oneDNN is there and the chain has no pooling or crop (decided when compiling). */
+  dnnl: boolean;
 }
 
 const classOf = (t: Sym) => t.sourceLayer.getClassName();
 const activationOf = (l: { activation?: { getClassName(): string } }) => (l.activation ? l.activation.getClassName() : 'linear');
 
-/** Whether a layer is a plain relu (a ReLU layer without cap or slope, or Activation('relu')). */
-function isRelu(t: Sym): boolean {
-  const l = t.sourceLayer as unknown as { maxValue?: number | null; activation?: { getClassName(): string } };
-  if (classOf(t) === 'ReLU') return l.maxValue == null;
-  return classOf(t) === 'Activation' && activationOf(l) === 'relu';
-}
+/** Whether value `t` comes from a plain relu layer (batchnorm.ts's isPlainReluLayer). */
+const isRelu = (t: Sym) => isPlainReluLayer(t.sourceLayer);
 
 type CropLike = LayerLike & CropLayerLike;
 
@@ -182,7 +181,7 @@ function convChain(t: Sym, soleReader: (t: Sym) => Sym | null): { chain: ConvCha
     (conv.padding === 'same' || conv.padding === 'valid') &&
     (act === 'relu' || act === 'linear');
   if (!fine) return null;
-  const chain: ConvChain = { conv, bn: null, activation: act, pool: null };
+  const chain: ConvChain = { conv, bn: null, activation: act, pool: null, dnnl: false };
   let end = t;
   let next = soleReader(end);
   if (next && chain.activation === 'linear' && classOf(next) === 'BatchNormalization') {
@@ -256,13 +255,13 @@ interface Summand {
 }
 
 /**
- * Runs a conv chain (inside the plan's tidy), on x or, with `crop`, on that crop of x. A chain without pooling or crop
- * runs through oneDNN where the addon has it (TorchDnnlConv: relu and `sum` as post-ops, its folded weights kept
- * natively under weightKey, so they are folded once); `sum` needs that path.
+ * Runs a conv chain (inside the plan's tidy), on x or, with `crop`, on that crop of x. A chain marked `dnnl` runs
+ * through oneDNN (TorchDnnlConv: relu and `sum` as post-ops, its folded weights kept natively under weightKey, so they
+ * are folded once); `sum` needs that path.
  */
 function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null, sum: Summand | null = null): tf.Tensor {
   const attrs = { strides: c.conv.strides, pad: c.conv.padding, dataFormat: 'NHWC', dilations: [1, 1], activation: c.activation };
-  if (!c.pool && !crop && torchPackage().hasDnnlConv()) {
+  if (c.dnnl) {
     const key = weightKey(c);
     const weights = torchPackage().dnnlHasWeights(key) ? null : foldedWeights(c);
     const inputs = {
@@ -321,7 +320,10 @@ function compile(model: tf.LayersModel): Plan | null {
       const found = convChain(t, soleReader);
       // A crop read only by this conv is read in place (no copy).
       const crop = found && t.inputs.length === 1 ? cropFeeding(t.inputs[0], t, readers, outputIds) : null;
-      if (found && !found.chain.pool && !crop) plainChains.set(found.end.id, { chain: found.chain, start: t });
+      if (found && !found.chain.pool && !crop) {
+        found.chain.dnnl = dnnl;
+        plainChains.set(found.end.id, { chain: found.chain, start: t });
+      }
       // Every chain is one step when oneDNN runs it (relu as a post-op), else only a fused or cropped one.
       if (found && (found.end !== t || crop || dnnl)) {
         for (let u = found.end; u !== t; u = u.inputs[0]) absorbed.add(u.inputs[0].id);
