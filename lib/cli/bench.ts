@@ -8,15 +8,16 @@ export const command: Command = {
   usage:
     'usage: tessera bench [--reps N] [--rounds N] [--nets reference,conv64,bagnet,antialiased] [--loops]\n\n' +
     'Trains and runs the benchmark ' +
-    'nets on the chosen backend and in PyTorch (both memory formats, when /usr/bin/python3 imports torch), alternating ' +
-    'them --rounds times (default 2), each figure the best of --reps runs (default 3). Prints a table (stderr) and one ' +
-    "JSON object (stdout): images per second, ratios to PyTorch's better format, GFLOP/s and the fraction of the " +
-    "machine's limit (a large matmul and conv through the engine). --loops adds images/s inside a sliding window, " +
-    'occlusion and a shift sweep on the reference net, against its plain predict.',
+    'nets on the chosen backend and in PyTorch (both memory formats, when /usr/bin/python3 imports torch) in --rounds ' +
+    'paired rounds (default 8): in each, every side makes one timed run (the best of --reps, default 1) back to back. ' +
+    "Prints a table (stderr) and one JSON object (stdout): images per second, the paired ratio to PyTorch's better " +
+    'format with its 95% interval over rounds and whether the engine is at least as fast, GFLOP/s and the fraction ' +
+    "of the machine's limit (a large matmul and conv through the engine). --loops adds images/s inside a sliding " +
+    'window, occlusion and a shift sweep on the reference net, against its plain predict.',
   async run(argv) {
     const args = parseArgs(argv, { command: 'bench', values: ['reps', 'rounds', 'nets'], booleans: ['loops'] });
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { runBench, formatBenchTable, BENCH_NETS } = require('../engine/bench') as typeof import('../engine/bench');
+    const { runBench, formatBenchTable, BENCH_NETS, BENCH_DEFAULTS } = require('../engine/bench') as typeof import('../engine/bench');
     const nets = stringFlag(args, 'nets', BENCH_NETS.join(','))
       .split(',')
       .map((n) => n.trim());
@@ -26,8 +27,8 @@ export const command: Command = {
         `bench: unknown net ${unknown.join(', ')}; expected a comma-separated list of ${BENCH_NETS.join(', ')}, e.g. --nets conv64,bagnet`,
       );
     const result = await runBench({
-      reps: intFlag(args, 'reps', 3, { min: 1 }),
-      rounds: intFlag(args, 'rounds', 2, { min: 1 }),
+      reps: intFlag(args, 'reps', BENCH_DEFAULTS.reps, { min: 1 }),
+      rounds: intFlag(args, 'rounds', BENCH_DEFAULTS.rounds, { min: 2 }),
       nets: nets as (typeof BENCH_NETS)[number][],
     });
     process.stderr.write(formatBenchTable(result) + '\n');

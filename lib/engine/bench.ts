@@ -9,19 +9,24 @@
  * bagnet:    lib/models' BagNet-17 (widths 32-64-128, strides 2-2-1, batch norm), input 64x64x3, 10 classes.
  * antialiased: conv64 with each stride-2 conv made anti-aliased as in Zhang (2019): conv3x3 stride 1 relu > BlurPool
  *            (tri-3, reflect pad, stride 2), the building block of the shift-invariance study.
- * Batch 64, Adam, softmax cross-entropy; each figure is the best of `reps` timed runs after a warm-up, and the best
- * over `rounds` rounds in which the engine and PyTorch alternate on each net (the machine is shared: back to back,
- * both see the same load). PyTorch runs in both memory formats (NCHW, channels_last); ratios use the better one.
- * Beside each net: its FLOPs per image (lib/engine/flops.ts), the GFLOP/s the engine achieved and that as a fraction
- * of the machine's limit, measured through the engine's own kernels (a large matmul and a large conv).
+ * Batch 64, Adam, softmax cross-entropy. The machine is shared, and its speed moves by up to 2x within minutes, so
+ * the comparison is paired: each net runs `rounds` rounds, and in each round, for training and then inference, the
+ * engine and PyTorch in both memory formats (NCHW, channels_last; a long-lived worker, torch-worker.ts) each make one
+ * timed run (the best of `reps`) of the same number of batches, back to back, in an order that reverses every round.
+ * The paired ratio is the geometric mean over rounds of engine / PyTorch's better format (the one faster over the
+ * rounds), with a 95% bootstrap interval over rounds; the floor (engine at least as fast) holds when that interval is
+ * above 1.0. Beside it, each side's best run over the rounds and their ratio, by wall time and per CPU-second. Beside
+ * each net: its FLOPs per image (lib/engine/flops.ts), the GFLOP/s the engine achieved and that as a fraction of the
+ * machine's limit, measured through the engine's own kernels (a large matmul and a large conv).
  */
 import * as tf from '@tensorflow/tfjs';
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
-import { spawnSync } from 'child_process';
 import { initEngine, describeEngine } from './index';
 import { countFlops, type ModelFlops } from './flops';
+import { TorchWorker, type RunSpeed } from './torch-worker';
+import { bootstrapInterval, verdictFromInterval } from '../analysis/intervals';
+import type { Verdict } from '../studies/types';
+import { Rng } from '../util/rng';
 
 /**
  * Images per second of wall time, and per CPU-second of the process (all its threads): the machine is shared, and
@@ -53,9 +58,32 @@ export interface NetReport {
   gflops: { train: number; infer: number };
   limit_fraction: { train: number; infer: number };
   pytorch?: TorchNetSpeed;
-  /** Engine / PyTorch's better format, in images per second of wall time and per CPU-second. */
+  /** Engine's best run / PyTorch's better format's best run, in images per second of wall time and per CPU-second. */
   ratio?: { train: number; infer: number };
   cpu_ratio?: { train: number; infer: number };
+  /** The paired comparison over rounds (the bench's verdict): see PairedRatio. */
+  paired?: { train: PairedRatio; infer: PairedRatio };
+}
+
+/** A ratio with its 95% bootstrap interval over rounds. */
+export interface RatioInterval {
+  ratio: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * Engine / PyTorch on one step, paired by round: the geometric mean over rounds of the engine's run / PyTorch's run in
+ * the same round (PyTorch in its better format: the one with the higher geometric mean of wall images/s), by wall time
+ * and per CPU-second, each with a 95% percentile-bootstrap interval over rounds.
+ */
+export interface PairedRatio {
+  format: TorchFormat;
+  rounds: number;
+  wall: RatioInterval;
+  cpu: RatioInterval;
+  /** "The engine is at least as fast": holds when the wall interval is above 1.0, fails when below, else inconclusive. */
+  floor: Verdict;
 }
 
 /** The machine's limit measured through the engine's own kernels: a large matmul and a large conv (GFLOP/s), the better
@@ -72,6 +100,7 @@ export interface BenchResult {
   threads: number;
   engine: string;
   batch: number;
+  /** Timed runs per side per round (the best kept) and rounds. */
   reps: number;
   rounds: number;
   limit: MachineLimit;
@@ -81,6 +110,9 @@ export interface BenchResult {
   load: { before: number; after: number };
   seconds: number;
 }
+
+/** Timed runs per side per round (the best kept), and paired rounds. */
+export const BENCH_DEFAULTS = { reps: 1, rounds: 8 };
 
 export const BENCH_NETS = ['reference', 'conv64', 'bagnet', 'antialiased'] as const;
 export type BenchNet = (typeof BENCH_NETS)[number];
@@ -127,18 +159,17 @@ function benchLoss(name: BenchNet): string | ((yTrue: tf.Tensor, yPred: tf.Tenso
   return name === 'bagnet' ? (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, yPred) : 'categoricalCrossentropy';
 }
 
-/** Best images/s of wall time and per CPU-second over `reps` runs of `steps` calls of fn, after `warm` untimed calls. */
-async function bestIps(fn: () => Promise<void>, steps: number, reps: number, warm: number): Promise<{ wall: number; cpu: number }> {
-  for (let i = 0; i < warm; i++) await fn();
-  const best = { wall: 0, cpu: 0 };
+/** One timed run: the best images/s of wall time and per CPU-second over `reps` runs of `steps` calls of fn. */
+async function timedRun(fn: () => Promise<void>, steps: number, reps: number): Promise<RunSpeed> {
+  const best = { ips: 0, cpu_ips: 0 };
   for (let r = 0; r < reps; r++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < steps; i++) await fn();
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     const c = process.cpuUsage(c0);
-    best.wall = Math.max(best.wall, (steps * BATCH) / s);
-    best.cpu = Math.max(best.cpu, (steps * BATCH) / Math.max(1e-6, (c.user + c.system) / 1e6));
+    best.ips = Math.max(best.ips, (steps * BATCH) / s);
+    best.cpu_ips = Math.max(best.cpu_ips, (steps * BATCH) / Math.max(1e-6, (c.user + c.system) / 1e6));
   }
   return best;
 }
@@ -147,6 +178,11 @@ async function bestIps(fn: () => Promise<void>, steps: number, reps: number, war
 function stepsFor(ipsGuess: number, seconds: number): number {
   return Math.max(2, Math.min(50, Math.round((ipsGuess * seconds) / BATCH)));
 }
+
+/** Seconds of one timed run of the engine (PyTorch runs the same number of batches). */
+const RUN_SECONDS = { train: 0.75, infer: 0.5 };
+const STEPS = ['train', 'infer'] as const;
+type Step = (typeof STEPS)[number];
 
 /** A net compiled for the bench, with its train and infer steps on one fixed batch. */
 interface BenchModel {
@@ -178,51 +214,67 @@ function benchModel(name: BenchNet): BenchModel {
   };
 }
 
-/** Images/s of one call of fn (after one untimed call), to size the timed runs. */
+/** Images/s of one call of fn (after two untimed calls, which also warm it up), to size the timed runs. */
 async function guessIps(fn: () => Promise<void>): Promise<number> {
+  await fn();
   await fn();
   const t0 = Date.now();
   await fn();
   return BATCH / Math.max(1e-3, (Date.now() - t0) / 1000);
 }
 
-/** The engine's best images/s on a net (about 1.5 s of training and 1 s of inference a timed run). */
-async function benchEngine(m: BenchModel, reps: number): Promise<NetSpeed> {
-  const train = await bestIps(m.train, stepsFor(await guessIps(m.train), 1.5), reps, 1);
-  const infer = await bestIps(m.infer, stepsFor(await guessIps(m.infer), 1), reps, 1);
-  return { train_ips: round(train.wall), infer_ips: round(infer.wall), train_cpu_ips: round(train.cpu), infer_cpu_ips: round(infer.cpu) };
-}
-
 const round = (v: number) => Math.round(v * 10) / 10;
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
-/** The PyTorch script's output: each net in each memory format. */
-export interface TorchRun {
-  version: string;
-  threads: number;
-  nets: Record<string, Record<TorchFormat, NetSpeed>>;
+/** Engine and PyTorch runs of one net, per step, in round order. */
+type Runs = Record<Step, { engine: RunSpeed[] } & Partial<Record<TorchFormat, RunSpeed[]>>>;
+
+/** Best images/s of a side over its runs (the headline figures and the GFLOP/s). */
+function bestOf(runs: Runs, side: 'engine' | TorchFormat): NetSpeed {
+  const max = (step: Step, k: keyof RunSpeed) => round(Math.max(...(runs[step][side] ?? []).map((r) => r[k])));
+  return {
+    train_ips: max('train', 'ips'),
+    infer_ips: max('infer', 'ips'),
+    train_cpu_ips: max('train', 'cpu_ips'),
+    infer_cpu_ips: max('infer', 'cpu_ips'),
+  };
 }
 
-/** Runs the PyTorch side through /usr/bin/python3 (or $TESSERA_PYTHON); an error object when torch is missing. */
-export function runTorchBench(threads: number, reps: number, nets: readonly string[] = BENCH_NETS): TorchRun | { error: string } {
-  const python = process.env.TESSERA_PYTHON || '/usr/bin/python3';
-  const script = path.join(__dirname, 'bench_torch.py');
-  if (!fs.existsSync(python)) return { error: `${python} not found; install python3-torch for the PyTorch comparison` };
-  const r = spawnSync(
-    python,
-    [script, '--threads', String(threads), '--reps', String(reps), '--batch', String(BATCH), '--nets', nets.join(',')],
-    {
-      encoding: 'utf8',
-      timeout: 600_000,
-      env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'passive' },
-    },
-  );
-  if (r.status !== 0) {
-    const why = (r.stderr || r.error?.message || '').trim().split('\n').slice(-1)[0];
-    return { error: `PyTorch comparison skipped: ${python} ${path.basename(script)} failed (${why}); apt-get install python3-torch` };
-  }
-  return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]);
+/** Geometric mean of engine[i] / torch[i] with its 95% percentile-bootstrap interval over the pairs (seeded: fixed). */
+function pairedLogRatio(engine: number[], torch: number[]): RatioInterval {
+  const logs = engine.map((e, i) => Math.log(e / torch[i]));
+  const mean = (idx: ArrayLike<number>) => {
+    let s = 0;
+    for (let i = 0; i < idx.length; i++) s += logs[idx[i]];
+    return s / idx.length;
+  };
+  const iv = bootstrapInterval(logs.length, mean, new Rng(0), { unit: 'rounds' });
+  return { ratio: round3(Math.exp(mean(logs.map((_, i) => i)))), low: round3(Math.exp(iv.low)), high: round3(Math.exp(iv.high)) };
+}
+
+/** The paired comparison of one step (see PairedRatio) from the runs of each round, in round order. */
+export function pairedRatio(engine: RunSpeed[], torch: Record<TorchFormat, RunSpeed[]>): PairedRatio {
+  const n = engine.length;
+  if (n < 1 || TORCH_FORMATS.some((f) => torch[f].length !== n))
+    throw new Error(
+      `pairedRatio: every side needs one run a round; found ${n} engine runs and ${TORCH_FORMATS.map((f) => `${torch[f].length} ${f}`).join(', ')}`,
+    );
+  const geo = (runs: RunSpeed[]) => runs.reduce((s, r) => s + Math.log(r.ips), 0);
+  const format = TORCH_FORMATS.reduce((p, f) => (geo(torch[f]) > geo(torch[p]) ? f : p), TORCH_FORMATS[0]);
+  const side = (k: keyof RunSpeed) =>
+    pairedLogRatio(
+      engine.map((r) => r[k]),
+      torch[format].map((r) => r[k]),
+    );
+  const wall = side('ips');
+  return {
+    format,
+    rounds: n,
+    wall,
+    cpu: side('cpu_ips'),
+    floor: verdictFromInterval({ low: wall.low, high: wall.high, level: 0.95, over: 'rounds' }, 1, 'above'),
+  };
 }
 
 /** Best GFLOP/s of `reps` runs of fn, which performs `flops` FLOPs (after one warm-up call). */
@@ -265,13 +317,14 @@ export function bestFormat(formats: Record<TorchFormat, NetSpeed>): TorchNetSpee
   return { ...best, train_format: pick('train_ips'), infer_format: pick('infer_ips') };
 }
 
-/** Keeps the better of two measurements of the same thing, field by field (best over interleaved rounds). */
-function better(a: NetSpeed | undefined, b: NetSpeed): NetSpeed {
-  return a ? (Object.fromEntries(SPEED_KEYS.map((k) => [k, Math.max(a[k], b[k])])) as unknown as NetSpeed) : b;
-}
-
 /** One net's report line from its measurements (pure: the ratios, GFLOP/s and fractions). */
-export function netReport(engine: NetSpeed, flops: ModelFlops, limit: MachineLimit, torch?: Record<TorchFormat, NetSpeed>): NetReport {
+export function netReport(
+  engine: NetSpeed,
+  flops: ModelFlops,
+  limit: MachineLimit,
+  torch?: Record<TorchFormat, NetSpeed>,
+  paired?: NetReport['paired'],
+): NetReport {
   const gflops = { train: (engine.train_ips * flops.train) / 1e9, infer: (engine.infer_ips * flops.forward) / 1e9 };
   const report: NetReport = {
     engine,
@@ -288,42 +341,66 @@ export function netReport(engine: NetSpeed, flops: ModelFlops, limit: MachineLim
       infer: round2(engine.infer_cpu_ips / best.infer_cpu_ips),
     };
   }
+  if (paired) report.paired = paired;
   return report;
 }
 
 /**
- * The benchmark: one JSON-able object (see the module comment). Each net runs `rounds` times, alternating the engine
- * and PyTorch (both formats) so that both see the same machine load; each figure is the best over the rounds.
+ * The benchmark: one JSON-able object (see the module comment). Each net runs `rounds` rounds; in each, for training
+ * and then inference, the engine and PyTorch in each memory format make one timed run (best of `reps`) back to back.
  */
 export async function runBench(
   opts: { reps?: number; rounds?: number; backend?: string; nets?: BenchNet[]; torch?: boolean } = {},
 ): Promise<BenchResult> {
   const t0 = Date.now();
   const loadBefore = os.loadavg()[0];
-  const reps = opts.reps ?? 3;
-  const rounds = opts.rounds ?? 2;
+  const reps = opts.reps ?? BENCH_DEFAULTS.reps;
+  const rounds = opts.rounds ?? BENCH_DEFAULTS.rounds;
   const info = await initEngine({ backend: opts.backend, quiet: true });
   const first = await measureLimit();
-  const measured: { name: string; engine: NetSpeed; flops: ModelFlops; torch?: Record<TorchFormat, NetSpeed> }[] = [];
-  let torchInfo: BenchResult['pytorch'] = null;
-  for (const name of opts.nets ?? BENCH_NETS) {
-    const m = benchModel(name);
-    let engine: NetSpeed | undefined;
-    let torch: Record<TorchFormat, NetSpeed> | undefined;
-    for (let r = 0; r < rounds; r++) {
-      engine = better(engine, await benchEngine(m, reps));
-      if (opts.torch === false || (torchInfo && 'error' in torchInfo)) continue; // off, or failed once already
-      const pt = runTorchBench(info.threads, reps, [name]);
-      if ('error' in pt) {
-        torchInfo = pt;
-        continue;
+  const worker = opts.torch === false ? null : await TorchWorker.start(info.threads, BATCH);
+  const torchInfo: BenchResult['pytorch'] =
+    worker === null ? null : typeof worker === 'string' ? { error: worker } : { version: worker.version, threads: worker.threads };
+  const torch = worker instanceof TorchWorker ? worker : null;
+  const measured: {
+    name: string;
+    engine: NetSpeed;
+    flops: ModelFlops;
+    formats?: Record<TorchFormat, NetSpeed>;
+    paired?: NetReport['paired'];
+  }[] = [];
+  try {
+    for (const name of opts.nets ?? BENCH_NETS) {
+      const m = benchModel(name);
+      const steps = { train: 0, infer: 0 };
+      for (const step of STEPS) steps[step] = stepsFor(await guessIps(m[step]), RUN_SECONDS[step]);
+      const runs: Runs = { train: { engine: [] }, infer: { engine: [] } };
+      for (let r = 0; r < rounds; r++) {
+        for (const step of STEPS) {
+          // The order reverses every round, so neither side always runs first (e.g. just after the other's warm caches).
+          const sides = ['engine', ...(torch ? TORCH_FORMATS : [])] as ('engine' | TorchFormat)[];
+          for (const side of r % 2 ? sides.reverse() : sides) {
+            const run =
+              side === 'engine'
+                ? await timedRun(m[step], steps[step], reps)
+                : await (torch as TorchWorker).run({ net: name, format: side, step, steps: steps[step], reps });
+            (runs[step][side] ??= []).push(run);
+          }
+        }
       }
-      torchInfo = { version: pt.version, threads: pt.threads };
-      const got = pt.nets[name];
-      torch = Object.fromEntries(TORCH_FORMATS.map((f) => [f, better(torch?.[f], got[f])])) as Record<TorchFormat, NetSpeed>;
+      const formats = torch
+        ? (Object.fromEntries(TORCH_FORMATS.map((f) => [f, bestOf(runs, f)])) as Record<TorchFormat, NetSpeed>)
+        : undefined;
+      const paired = torch
+        ? (Object.fromEntries(
+            STEPS.map((step) => [step, pairedRatio(runs[step].engine, runs[step] as Record<TorchFormat, RunSpeed[]>)]),
+          ) as NetReport['paired'])
+        : undefined;
+      measured.push({ name, engine: bestOf(runs, 'engine'), flops: m.flops, formats, paired });
+      m.dispose();
     }
-    measured.push({ name, engine: engine as NetSpeed, flops: m.flops, torch });
-    m.dispose();
+  } finally {
+    torch?.stop();
   }
   // The limit is measured before and after the nets and the better kept: a loaded moment would flatter the fractions.
   const last = await measureLimit();
@@ -332,7 +409,6 @@ export async function runBench(
     conv_gflops: Math.max(first.conv_gflops, last.conv_gflops),
     gflops: Math.max(first.gflops, last.gflops),
   };
-  const nets = Object.fromEntries(measured.map((n) => [n.name, netReport(n.engine, n.flops, limit, n.torch)]));
   return {
     backend: info.backend,
     threads: info.threads,
@@ -341,7 +417,7 @@ export async function runBench(
     reps,
     rounds,
     limit,
-    nets,
+    nets: Object.fromEntries(measured.map((n) => [n.name, netReport(n.engine, n.flops, limit, n.formats, n.paired)])),
     pytorch: torchInfo,
     load: { before: round2(loadBefore), after: round2(os.loadavg()[0]) },
     seconds: Math.round((Date.now() - t0) / 1000),
@@ -351,36 +427,42 @@ export async function runBench(
 /** The report as a markdown table (images/s, engine / PyTorch's better format, GFLOP/s and fraction of the limit). */
 export function formatBenchTable(r: BenchResult): string {
   const fmt = (s?: NetSpeed, k: keyof NetSpeed = 'train_ips') => (s ? String(Math.round(s[k])) : '-');
+  const iv = (v: RatioInterval) => `${v.ratio.toFixed(2)}x [${v.low.toFixed(2)}, ${v.high.toFixed(2)}]`;
   const lines = [
-    `${r.engine}; batch ${r.batch}, best of ${r.reps} x ${r.rounds} rounds; load ${r.load.before} -> ${r.load.after}`,
+    `${r.engine}; batch ${r.batch}, ${r.rounds} paired rounds, each run the best of ${r.reps}; load ${r.load.before} -> ${r.load.after}`,
     `machine limit (engine kernels): matmul ${r.limit.matmul_gflops} GFLOP/s, conv ${r.limit.conv_gflops} GFLOP/s`,
     r.pytorch && 'version' in r.pytorch
       ? `PyTorch ${r.pytorch.version}, ${r.pytorch.threads} threads`
       : `PyTorch: ${r.pytorch?.error ?? 'off'}`,
     '',
-    'img/s of wall time; img/CPU-s = images per CPU-second of the process (steadier on a shared machine).',
+    'img/s: the best run of each side over the rounds (wall time). paired: geometric mean over rounds of engine / ' +
+      "PyTorch's better format in the same round [95% bootstrap interval], by wall time and per CPU-second; " +
+      '>= 1.0x: the wall interval against 1.0.',
     '',
-    '| net | step | engine img/s | PyTorch NCHW | PyTorch channels_last | ratio (vs better) | ratio by img/CPU-s | MFLOP/img | ' +
-      'engine GFLOP/s | of limit |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| net | step | engine img/s | PyTorch NCHW | PyTorch channels_last | best / best | paired | paired by CPU | >= 1.0x | ' +
+      'MFLOP/img | engine GFLOP/s | of limit |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, n] of Object.entries(r.nets)) {
-    for (const [step, k, f] of [
-      ['train', 'train_ips', 'train'],
-      ['infer', 'infer_ips', 'infer'],
+    for (const [step, k] of [
+      ['train', 'train_ips'],
+      ['infer', 'infer_ips'],
     ] as const) {
       const pt = n.pytorch?.formats;
+      const paired = n.paired?.[step];
       const cells = [
         name,
         step,
         fmt(n.engine, k),
         fmt(pt?.nchw, k),
         fmt(pt?.channels_last, k),
-        n.ratio ? `${n.ratio[f].toFixed(2)}x` : '-',
-        n.cpu_ratio ? `${n.cpu_ratio[f].toFixed(2)}x` : '-',
-        (n.flops[f] / 1e6).toFixed(1),
-        n.gflops[f].toFixed(1),
-        `${(n.limit_fraction[f] * 100).toFixed(1)}%`,
+        n.ratio ? `${n.ratio[step].toFixed(2)}x` : '-',
+        paired ? iv(paired.wall) : '-',
+        paired ? iv(paired.cpu) : '-',
+        paired ? paired.floor : '-',
+        (n.flops[step] / 1e6).toFixed(1),
+        n.gflops[step].toFixed(1),
+        `${(n.limit_fraction[step] * 100).toFixed(1)}%`,
       ];
       lines.push(`| ${cells.join(' | ')} |`);
     }

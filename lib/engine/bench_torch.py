@@ -5,9 +5,15 @@ Prints one JSON line: {"version", "threads", "nets": {"reference": {"nchw": {"tr
 "channels_last": {...}}, ...}}. Each net runs in both memory formats: PyTorch's default (contiguous NCHW) and
 channels_last (model and input converted), which oneDNN runs up to 3x faster on AVX-512 machines. Inference runs under
 torch.inference_mode(), PyTorch's fastest eager setting.
+
+With --serve it is a worker for `tessera bench`'s interleaved rounds instead: it reads one JSON request a line from
+stdin, {"net", "format", "step": "train" | "infer", "steps", "reps"}, and answers each with one line, {"ips", "cpu_ips"}
+(the best of reps timed runs of steps calls), so that the engine and PyTorch can alternate run by run. A net's model in
+a format is built (seed 0) and warmed up on its first request; a bad request is answered {"error"}.
 """
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -81,7 +87,7 @@ def build(name):
     if name == "reference":
         layers = conv(1, 32) + [nn.MaxPool2d(2)] + conv(32, 64) + [nn.MaxPool2d(2)] + conv(64, 64)
         last, shape = 64, (1, 28, 28)
-    else:
+    elif name in ("conv64", "antialiased"):
         layers, cin = [], 3
         for w in (32, 64, 128, 128):
             if name == "antialiased":
@@ -90,6 +96,8 @@ def build(name):
                 layers += conv(cin, w) + conv(w, w, 2)
             cin = w
         last, shape = 128, (3, 64, 64)
+    else:
+        raise ValueError(f"unknown net {name!r}; expected reference, conv64, bagnet or antialiased")
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(last, 10)]
     return nn.Sequential(*layers), shape
 
@@ -118,7 +126,8 @@ def steps_for(fn, batch, seconds):
 FORMATS = {"nchw": torch.contiguous_format, "channels_last": torch.channels_last}
 
 
-def bench(name, fmt, reps, batch):
+def steps_of(name, fmt, batch):
+    """A net's model in a memory format, and its training and inference steps (train mode, eval mode) on one batch."""
     torch.manual_seed(0)
     model, shape = build(name)
     model = model.to(memory_format=FORMATS[fmt])
@@ -128,6 +137,7 @@ def bench(name, fmt, reps, batch):
     y = torch.randint(0, 10, (batch,))
 
     def train():
+        model.train()
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -135,14 +145,49 @@ def bench(name, fmt, reps, batch):
         loss.item()
 
     def infer():
+        model.eval()
         with torch.inference_mode():
             model(x).sum().item()
 
+    return model, train, infer
+
+
+def bench(name, fmt, reps, batch):
+    model, train, infer = steps_of(name, fmt, batch)
     train_ips, train_cpu = best_ips(train, steps_for(train, batch, 1.5), reps, batch)
     model.eval()
     infer_ips, infer_cpu = best_ips(infer, steps_for(infer, batch, 1.0), reps, batch)
     return {"train_ips": round(train_ips, 1), "infer_ips": round(infer_ips, 1),
             "train_cpu_ips": round(train_cpu, 1), "infer_cpu_ips": round(infer_cpu, 1)}
+
+
+def serve(batch):
+    """The worker loop of --serve (see the module docstring)."""
+    steps = {}
+    for line in sys.stdin:
+        try:
+            req = json.loads(line)
+            net, fmt, step = req["net"], req["format"], req["step"]
+            if fmt not in FORMATS or step not in ("train", "infer"):
+                raise ValueError(f"format must be one of {list(FORMATS)} and step train or infer, found {fmt!r}, {step!r}")
+            if (net, fmt) not in steps:
+                _, train, infer = steps_of(net, fmt, batch)
+                for _ in range(2):
+                    train()
+                    infer()
+                steps[(net, fmt)] = {"train": train, "infer": infer}
+            fn = steps[(net, fmt)][step]
+            best, best_cpu = 0.0, 0.0
+            for _ in range(int(req.get("reps", 1))):
+                t0, c0 = time.perf_counter(), time.process_time()
+                for _ in range(int(req["steps"])):
+                    fn()
+                best = max(best, req["steps"] * batch / (time.perf_counter() - t0))
+                best_cpu = max(best_cpu, req["steps"] * batch / max(1e-6, time.process_time() - c0))
+            out = {"ips": best, "cpu_ips": best_cpu}
+        except Exception as e:  # answered, so the caller reports it instead of waiting
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(out), flush=True)
 
 
 def main():
@@ -152,8 +197,13 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--nets", default="reference,conv64,bagnet,antialiased")
     ap.add_argument("--formats", default="nchw,channels_last")
+    ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.serve:
+        print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+        serve(a.batch)
+        return
     nets = {n: {f: bench(n, f, a.reps, a.batch) for f in a.formats.split(",")} for n in a.nets.split(",")}
     print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "nets": nets}))
 
