@@ -10,12 +10,12 @@
  * Fused steps, each one native kernel: a conv chain, Conv2D [> BatchNormalization] [> ReLU] [> 'valid' MaxPooling2D]
  * (batch norm folded into the conv's weights; with pooling, TorchConvPool: conv, bias, pool, then the activation on the
  * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu). Where the addon
- * has oneDNN's API (TorchDnnlConv), a chain without pooling or crop is one oneDNN primitive with the relu as a post-op,
- * and a residual Add > ReLU whose one input is such a chain (linear, read only by the add) joins it as a sum post-op:
- * the conv's output is written once. Its folded weights are kept natively, reordered, under a key naming the data they
- * came from (weightKey), so a model's batch norm is folded once, not on every call. A Cropping2D
- * read only by such a conv or add (BagNet's residual crops) is read in place by that kernel, not copied (tfjs-layers'
- * Cropping2D copies twice: a Slice per axis).
+ * has oneDNN's API (TorchDnnlConv), a chain without pooling is one oneDNN primitive with the relu as a post-op, and a
+ * residual Add > ReLU whose one input is such a chain (linear, read only by the add, not on a crop) joins it as a sum
+ * post-op: the conv's output is written once. Its folded weights are kept natively, reordered, under a key naming the
+ * data they came from (weightKey), so a model's batch norm is folded once, not on every call. A Cropping2D read only by
+ * a conv or add (BagNet's residual crops) is not copied as a layer (tfjs-layers' Cropping2D copies twice: a Slice per
+ * axis): an add reads it in place; a conv gathers only the pixels it reads (every s-th of a 1x1 conv of stride s).
  *
  * Only models built from the layer classes in PLAIN_LAYERS (one output each, one model input) take the plan, and only
  * inputs whose shape the model accepts (tfjs-layers' predict gives its own error for the others); anything else (and
@@ -123,7 +123,7 @@ interface ConvChain {
   bn: BatchNormLike | null;
   activation: 'relu' | 'linear';
   pool: PoolLike | null;
-  /** Runs through TorchDnnlConv: oneDNN is there and the chain has no pooling or crop (decided when compiling). */
+  /** Runs through TorchDnnlConv: oneDNN is there and the chain has no pooling (decided when compiling). */
   dnnl: boolean;
 }
 
@@ -261,6 +261,7 @@ interface Summand {
  */
 function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null, sum: Summand | null = null): tf.Tensor {
   const attrs = { strides: c.conv.strides, pad: c.conv.padding, dataFormat: 'NHWC', dilations: [1, 1], activation: c.activation };
+  const window = crop ? convWindow(crop, c.conv, x) : null;
   if (c.dnnl) {
     const key = weightKey(c);
     const weights = torchPackage().dnnlHasWeights(key) ? null : foldedWeights(c);
@@ -275,6 +276,7 @@ function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null, sum: Su
       filterShape: c.conv.kernel.read().shape,
       weightKey: key,
       ...(sum?.window ? { addWindow: sum.window } : {}),
+      ...(window ? { xWindow: window.window, strides: window.strides } : {}),
     };
     return tf.engine().runKernel('TorchDnnlConv', inputs as never, dnnlAttrs as never) as tf.Tensor;
   }
@@ -283,7 +285,6 @@ function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null, sum: Su
   const inputs = { x, filter, ...(bias ? { bias } : {}) };
   if (!c.pool && !crop) return tf.engine().runKernel('FusedConv2D', inputs as never, attrs as never) as tf.Tensor;
   const pool = c.pool ? { poolSize: c.pool.poolSize, poolStrides: c.pool.strides } : {};
-  const window = crop ? convWindow(crop, c.conv, x) : null;
   const chainAttrs = { ...attrs, ...pool, ...(window ? { window: window.window, strides: window.strides } : {}) };
   return tf.engine().runKernel('TorchConvPool', inputs as never, chainAttrs as never) as tf.Tensor;
 }
@@ -320,9 +321,9 @@ function compile(model: tf.LayersModel): Plan | null {
       const found = convChain(t, soleReader);
       // A crop read only by this conv is read in place (no copy).
       const crop = found && t.inputs.length === 1 ? cropFeeding(t.inputs[0], t, readers, outputIds) : null;
-      if (found && !found.chain.pool && !crop) {
+      if (found && !found.chain.pool) {
         found.chain.dnnl = dnnl;
-        plainChains.set(found.end.id, { chain: found.chain, start: t });
+        if (!crop) plainChains.set(found.end.id, { chain: found.chain, start: t });
       }
       // Every chain is one step when oneDNN runs it (relu as a post-op), else only a fused or cropped one.
       if (found && (found.end !== t || crop || dnnl)) {

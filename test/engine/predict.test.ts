@@ -227,6 +227,49 @@ maybe('inference plan on the torch backend', () => {
     tf.dispose([x, w, big, b]);
   });
 
+  maybeDnnl("TorchDnnlConv reads a window of x (every step-th pixel from top, left) as TorchConvPool's window", () => {
+    // A 1x1 conv of stride 2 on x cropped by 1 (BagNet's residual projection): the pixels (1 + 2i, 1 + 2j).
+    const x = tf.randomUniform([2, 9, 8, 3], -1, 1, 'float32', 14) as tf.Tensor4D;
+    const w = tf.randomUniform([1, 1, 3, 5], -1, 1, 'float32', 15) as tf.Tensor4D;
+    const bias = [0, 1, -1, 0.5, 2];
+    // The cropped map is 7x6; the conv reads rows 1, 3, 5, 7 and columns 1, 3, 5 of x: a 4x3 output.
+    const want = literalConv(x.stridedSlice([0, 1, 1, 0], [2, 8, 7, 3], [1, 2, 2, 1]) as tf.Tensor4D, w, bias, 1, 0, 0, [4, 3]);
+    const got = tf.tidy(() =>
+      Array.from(
+        (
+          tf.engine().runKernel(
+            'TorchDnnlConv',
+            { x, filter: w, bias: tf.tensor1d(bias) } as never,
+            {
+              strides: [1, 1],
+              pad: 'valid',
+              activation: 'linear',
+              filterShape: [1, 1, 3, 5],
+              weightKey: '',
+              xWindow: { top: 1, left: 1, height: 4, width: 3, step: 2 },
+            } as never,
+          ) as tf.Tensor
+        ).dataSync(),
+      ),
+    );
+    expect(got).toHaveLength(want.length);
+    expect(Math.max(...got.map((v, k) => Math.abs(v - want[k])))).toBeLessThan(1e-5);
+    expect(() =>
+      tf.engine().runKernel(
+        'TorchDnnlConv',
+        { x, filter: w } as never,
+        {
+          strides: [1, 1],
+          pad: 'valid',
+          activation: 'linear',
+          filterShape: [1, 1, 3, 5],
+          xWindow: { top: 1, left: 1, height: 5, width: 3, step: 2 },
+        } as never,
+      ),
+    ).toThrow(/window rows 1\+5x2, columns 1\+3x2 is outside a 9x8 map/);
+    tf.dispose([x, w]);
+  });
+
   maybeDnnl('runs conv > BN > add (a residual crop) > relu as one oneDNN step, and follows weights that change', () => {
     const x = tf.input({ shape: [8, 8, 4] });
     const c = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false }).apply(x) as tf.SymbolicTensor;

@@ -1236,18 +1236,33 @@ function hasDnnlConv() {
  * inputs: x (NHWC), filter (HWIO; omitted when the weights kept under attrs.weightKey are used), bias (optional),
  * add (optional: the summand, NHWC of the output's shape, or with attrs.addWindow [top, left] a larger map read in place
  * at that offset: a residual crop). attrs: strides, pad ('same' | 'valid'), activation ('relu' | 'linear'),
- * filterShape (HWIO), weightKey (the weights' identity; '' keeps nothing).
+ * filterShape (HWIO), weightKey (the weights' identity; '' keeps nothing), xWindow (optional: the conv reads this window
+ * of x, {top, left, height, width, step}, as TorchConvPool's attrs.window: a residual crop, gathered into one dense
+ * copy first, as oneDNN's fast convolutions read dense maps only).
  */
 GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
   const { x, filter, bias, add } = inputs;
-  const { strides, pad, activation, filterShape, weightKey = '', addWindow } = attrs;
+  const { activation } = attrs;
   if (!['relu', 'linear'].includes(activation)) throw new Error(`TorchDnnlConv: activation '${activation}' is not relu or linear`);
   if ([x, filter, bias, add].some((t) => t && t.dtype !== 'float32') || x.shape.length !== 4) {
     throw new Error(`TorchDnnlConv: expected float32 NHWC x and float32 weights, got x ${x.dtype} ${x.shape}`);
   }
-  const info = conv2dInfo(x.shape, filterShape, { strides, pad, dataFormat: 'NHWC' }, false);
+  try {
+    return backend.out(dnnlConv(backend, x, filter, bias, add, attrs), 'float32');
+  } finally {
+    freeScratch();
+  }
+};
+/** TorchDnnlConv's native call: [values, shape] of the output. */
+function dnnlConv(backend, x, filter, bias, add, { strides, pad, activation, filterShape, weightKey = '', addWindow, xWindow }) {
+  let [xValues, xShape] = [backend.values(x), x.shape];
+  if (xWindow) {
+    const [values, shape, , , elementStrides] = windowArg(backend, x, xWindow);
+    [xValues, xShape] = T(call('aten::contiguous', [[values, shape, null, null, elementStrides]]));
+  }
+  const info = conv2dInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, false);
   const { top, bottom, left, right } = info.padInfo;
-  const outShape = [x.shape[0], info.outHeight, info.outWidth, filterShape[3]];
+  const outShape = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
   let summand = null;
   if (add) {
     const [top0, left0] = addWindow ?? [0, 0];
@@ -1261,9 +1276,9 @@ GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
     });
     summand = [values, shape, elementStrides];
   }
-  const r = addon.dnnlConv(
-    backend.values(x),
-    x.shape,
+  return addon.dnnlConv(
+    xValues,
+    xShape,
     weightKey,
     backend.values(filter),
     filterShape,
@@ -1273,8 +1288,7 @@ GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
     activation === 'relu',
     summand,
   );
-  return backend.out(r, 'float32');
-};
+}
 
 /**
  * Inference-only relu(a + b) for two float32 tensors of one shape, in one native add with the relu in place; with
