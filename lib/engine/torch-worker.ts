@@ -44,6 +44,8 @@ export class TorchWorker {
     });
     const stderr: string[] = [];
     child.stderr.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+    // A worker that exits makes writes fail (EPIPE) after the fact; run() reports it from the closed output instead.
+    child.stdin.on('error', () => undefined);
     const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const first = await lines.next();
     if (first.done) {

@@ -90,6 +90,28 @@ describe('bench report', () => {
   });
 });
 
+describe('PyTorch worker', () => {
+  const withPython = async (python: string) => {
+    const before = process.env.TESSERA_PYTHON;
+    process.env.TESSERA_PYTHON = python;
+    try {
+      return await TorchWorker.start(1, 8);
+    } finally {
+      if (before === undefined) delete process.env.TESSERA_PYTHON;
+      else process.env.TESSERA_PYTHON = before;
+    }
+  };
+
+  it('says what to install when the python is missing or answers nothing', async () => {
+    expect(await withPython('/nonexistent/python3')).toBe(
+      '/nonexistent/python3 not found; install python3-torch for the PyTorch comparison',
+    );
+    expect(await withPython('/bin/false')).toMatch(
+      /^PyTorch comparison skipped: \/bin\/false bench_torch.py failed \(no output\); apt-get install python3-torch$/,
+    );
+  });
+});
+
 const python = process.env.TESSERA_PYTHON || '/usr/bin/python3';
 const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
