@@ -244,5 +244,21 @@ export function writeTaskSet(studyOut: string, set: TaskSetFile, images: Readonl
     writeFileAtomic(path.join(dir, rel), png);
   }
   writeJsonAtomic(path.join(dir, TASKS_FILE), set);
+  removeStaleImages(dir, images);
   return loadTaskSet(path.join(dir, TASKS_FILE));
+}
+
+/**
+ * Deletes the PNGs under `dir` that the new set does not name: a rerun with fewer or other summaries would otherwise
+ * leave the last run's images beside it (served to nobody, but shipped with the figures as if they were results).
+ * Only PNGs: the answers database and other files in the folder are never touched. Runs after tasks.json is replaced,
+ * so the old tasks never point at a deleted image.
+ */
+function removeStaleImages(dir: string, keep: ReadonlyMap<string, Uint8Array>): void {
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith('.png')) continue;
+    const file = path.join(e.parentPath ?? e.path, e.name);
+    const rel = path.relative(dir, file).split(path.sep).join('/');
+    if (!keep.has(rel)) fs.rmSync(file);
+  }
 }

@@ -1,7 +1,15 @@
 import Ajv from 'ajv';
 import * as fs from 'fs';
 import * as path from 'path';
-import { answerSchema, findTaskSets, loadTaskSet, resolveInside, type Task, type TaskSetFile } from '../../lib/userstudy/tasks';
+import {
+  answerSchema,
+  findTaskSets,
+  loadTaskSet,
+  resolveInside,
+  writeTaskSet,
+  type Task,
+  type TaskSetFile,
+} from '../../lib/userstudy/tasks';
 import { demoOut, tmpDir } from './helpers';
 
 /** Task sets: the smoke demo set as written, and every malformed task set refused with a message naming the problem. */
@@ -105,6 +113,23 @@ describe('task sets', () => {
     if (set === null) fs.writeFileSync(file, '{ not json');
     expect(() => loadTaskSet(file)).toThrow(message as string);
     expect(() => loadTaskSet(file)).toThrow(file);
+  });
+
+  it("a rewritten set removes the last run's PNGs it no longer names, and nothing else", () => {
+    const studyOut = path.join(tmpDir(), 'demo');
+    const first = writeTaskSet(
+      studyOut,
+      { study: 'demo', tasks: [task({ images: ['a.png', 'sub/b.png'] })] },
+      new Map([
+        ['a.png', PNG],
+        ['sub/b.png', PNG],
+      ]),
+    );
+    fs.writeFileSync(path.join(first.dir, 'responses.sqlite'), 'db');
+    fs.writeFileSync(path.join(first.dir, 'notes.txt'), 'kept');
+    const second = writeTaskSet(studyOut, { study: 'demo', tasks: [task({ images: ['a.png'] })] }, new Map([['a.png', PNG]]));
+    const files = fs.readdirSync(second.dir, { recursive: true }).map(String).sort();
+    expect(files).toEqual(['a.png', 'notes.txt', 'responses.sqlite', 'sub', 'tasks.json']);
   });
 
   it('refuses an image that is a symlink leading outside the folder, accepts one that stays inside', () => {
