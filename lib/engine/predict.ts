@@ -10,8 +10,8 @@
  * Fused steps, each one native kernel: a conv chain, Conv2D [> BatchNormalization] [> ReLU] [> 'valid' MaxPooling2D]
  * (batch norm folded into the conv's weights; with pooling, TorchConvPool: conv, bias, pool, then the activation on the
  * pooled map, exact as relu is nondecreasing), and a residual Add read only by a ReLU (TorchAddRelu). Where the addon
- * has oneDNN's API (TorchDnnlConv), a chain without pooling is one oneDNN primitive with the relu as a post-op, and a
- * residual Add > ReLU whose one input is such a chain (linear, read only by the add, not on a crop) joins it as a sum
+ * has oneDNN's API (TorchDnnlConv), a chain is one oneDNN primitive with the relu as a post-op (a 2x2 stride-2 pool
+ * then runs as the addon's own loop, no argmax; other pools keep TorchConvPool), and a residual Add > ReLU whose one input is such a chain (linear, read only by the add, not on a crop) joins it as a sum
  * post-op: the conv's output is written once. Its folded weights are kept natively, reordered, under a key naming the
  * data they came from (weightKey), so a model's batch norm is folded once, not on every call. A Cropping2D read only by
  * a conv or add (BagNet's residual crops) is not copied as a layer (tfjs-layers' Cropping2D copies twice: a Slice per
@@ -123,7 +123,7 @@ interface ConvChain {
   bn: BatchNormLike | null;
   activation: 'relu' | 'linear';
   pool: PoolLike | null;
-  /** Runs through TorchDnnlConv: oneDNN is there and the chain has no pooling (decided when compiling). */
+  /** Runs through TorchDnnlConv: oneDNN is there and the chain has no pooling or a 2x2 one (decided when compiling). */
   dnnl: boolean;
 }
 
@@ -238,6 +238,11 @@ function weightKey(c: ConvChain): string {
   return `${instance}:${parts.join(',')}`;
 }
 
+/** A 2x2 stride-2 'valid' max pool: the one TorchDnnlConv pools natively (attrs.pool2x2). */
+function isPool2x2(p: PoolLike): boolean {
+  return p.poolSize.every((v) => v === 2) && p.strides.every((v) => v === 2);
+}
+
 /** A chain's conv weights with its batch norm folded in: w' = w s, b' = (b - mean) s + beta, s = gamma / sqrt(var + eps). */
 function foldedWeights(c: ConvChain): { filter: tf.Tensor; bias: tf.Tensor | null } {
   const filter = c.conv.kernel.read();
@@ -277,6 +282,7 @@ function runConvChain(c: ConvChain, x: tf.Tensor, crop: CropLike | null, sum: Su
       weightKey: key,
       ...(sum?.window ? { addWindow: sum.window } : {}),
       ...(window ? { xWindow: window.window, strides: window.strides } : {}),
+      ...(c.pool ? { pool2x2: true } : {}),
     };
     return tf.engine().runKernel('TorchDnnlConv', inputs as never, dnnlAttrs as never) as tf.Tensor;
   }
@@ -321,9 +327,9 @@ function compile(model: tf.LayersModel): Plan | null {
       const found = convChain(t, soleReader);
       // A crop read only by this conv is read in place (no copy).
       const crop = found && t.inputs.length === 1 ? cropFeeding(t.inputs[0], t, readers, outputIds) : null;
-      if (found && !found.chain.pool) {
+      if (found && (!found.chain.pool || isPool2x2(found.chain.pool))) {
         found.chain.dnnl = dnnl;
-        if (!crop) plainChains.set(found.end.id, { chain: found.chain, start: t });
+        if (!crop && !found.chain.pool) plainChains.set(found.end.id, { chain: found.chain, start: t });
       }
       // Every chain is one step when oneDNN runs it (relu as a post-op), else only a fused or cropped one.
       if (found && (found.end !== t || crop || dnnl)) {

@@ -270,6 +270,39 @@ maybe('inference plan on the torch backend', () => {
     tf.dispose([x, w]);
   });
 
+  maybeDnnl('TorchDnnlConv pools 2x2 at stride 2 after the relu (pool2x2): hand-worked, and odd maps rounded down', () => {
+    // The TorchConvPool case: 6 - x on 1..16 in a 4x4 map, relu, 2x2 pooling -> [[5, 3], [0, 0]].
+    const x = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      [1, 4, 4, 1],
+    );
+    const attrs = { strides: [1, 1], pad: 'valid', activation: 'relu', filterShape: [1, 1, 1, 1], weightKey: '', pool2x2: true };
+    const pooled = (inputs: Record<string, tf.Tensor>, a: Record<string, unknown>) =>
+      tf.engine().runKernel('TorchDnnlConv', inputs as never, a as never) as tf.Tensor;
+    const y = pooled({ x, filter: tf.tensor4d([-1], [1, 1, 1, 1]), bias: tf.tensor1d([6]) }, attrs);
+    expect(y.shape).toEqual([1, 2, 2, 1]);
+    expect(Array.from(y.dataSync())).toEqual([5, 3, 0, 0]);
+    // A 7x5 'same' conv output pools to 3x2 (the last row and column are in no window), as tfjs' 'valid' max pool.
+    const xr = tf.randomUniform([2, 7, 5, 3], -1, 1, 'float32', 16) as tf.Tensor4D;
+    const wr = tf.randomUniform([3, 3, 3, 6], -1, 1, 'float32', 17) as tf.Tensor4D;
+    const br = tf.randomUniform([6], -1, 1, 'float32', 18);
+    const got = pooled({ x: xr, filter: wr, bias: br }, { ...attrs, pad: 'same', filterShape: [3, 3, 3, 6] });
+    const literal = tf.maxPool(tf.relu(tf.add(tf.conv2d(xr, wr, 1, 'same'), br)) as tf.Tensor4D, 2, 2, 'valid');
+    expect(got.shape).toEqual([2, 3, 2, 6]);
+    expect(Math.max(...got.dataSync().map((v, k) => Math.abs(v - literal.dataSync()[k])))).toBeLessThan(1e-5);
+    tf.dispose([x, y, xr, wr, br, got, literal]);
+  });
+
+  maybeDnnl('the addon pools without argmax as with it: NaN counts as the maximum, as in ATen', () => {
+    const v = new Float32Array([1, NaN, 3, 2, 4, 0, -1, -2, 5, 6, 7, 8]); // 2x3 map of 2 channels
+    const [withArg] = torch._addon.maxPool2x2(v, [1, 2, 3, 2]);
+    const [plain, shape] = torch._addon.maxPool2x2(v, [1, 2, 3, 2], false);
+    expect(shape).toEqual([1, 1, 1, 2]);
+    // The window is pixels (0,0), (0,1), (1,0), (1,1): channel 0 max(1, 3, -1, 5) = 5, channel 1 NaN.
+    expect(Array.from(plain)).toEqual([5, NaN]);
+    expect(Array.from(plain)).toEqual(Array.from(withArg[0]));
+  });
+
   maybeDnnl('runs conv > BN > add (a residual crop) > relu as one oneDNN step, and follows weights that change', () => {
     const x = tf.input({ shape: [8, 8, 4] });
     const c = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false }).apply(x) as tf.SymbolicTensor;

@@ -13,8 +13,8 @@
 //       sharing memory with the ATen tensor (external ArrayBuffer) unless they alias an input (then copied).
 //   adam(w, m, v, g, params, form) -> [w', m', v']: one fused Adam step over Float32Arrays (see Adam below)
 //   bnRelu(x, C, gamma, beta, eps, relu), bnReluGrad(dz, x, C, gamma, beta, mean, invstd, relu): training batch norm
-//     [+ ReLU]; reflectPad(values, xShape, pads, grad): NHWC reflect padding and its gradient; maxPool2x2(x, xShape),
-//     maxPool2x2Grad(dy, idx, xShape, y): training 2x2 stride-2 max pooling with int32 argmax
+//     [+ ReLU]; reflectPad(values, xShape, pads, grad): NHWC reflect padding and its gradient; maxPool2x2(x, xShape,
+//     argmax), maxPool2x2Grad(dy, idx, xShape, y): 2x2 stride-2 max pooling, for training with int32 argmax
 //   setThreads(n), getThreads(), info()
 #include <node_api.h>
 
@@ -1104,8 +1104,34 @@ napi_value ReflectPad(napi_env env, napi_callback_info info) {
 // selects over the channels and compiled at O3, so the loops vectorise (branches on random data mispredict).
 #pragma GCC push_options
 #pragma GCC optimize("O3")
+// Without idx (inference) only the maxima are written: a separate loop, so that neither vectorises a test per element.
 void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
   const int64_t Ho = H / 2, Wo = W / 2;
+  if (idx == nullptr) {
+    at::parallel_for(0, N * Ho, 8, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        const int64_t n = r / Ho, i = r % Ho;
+        const float* row0 = x + ((n * H + 2 * i) * W) * C;
+        const float* row1 = row0 + W * C;
+        for (int64_t j = 0; j < Wo; j++) {
+          const float* p0 = row0 + 2 * j * C;
+          const float* p1 = p0 + C;
+          const float* p2 = row1 + 2 * j * C;
+          const float* p3 = p2 + C;
+          float* out = y + (r * Wo + j) * C;
+          for (int64_t c = 0; c < C; c++) {
+            float m = p0[c];
+            const float v1 = p1[c], v2 = p2[c], v3 = p3[c];
+            m = (v1 > m || v1 != v1) ? v1 : m;
+            m = (v2 > m || v2 != v2) ? v2 : m;
+            m = (v3 > m || v3 != v3) ? v3 : m;
+            out[c] = m;
+          }
+        }
+      }
+    });
+    return;
+  }
   at::parallel_for(0, N * Ho, 8, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const int64_t n = r / Ho, i = r % Ho;
@@ -1183,19 +1209,28 @@ void maxPool2x2Backward(const float* dy, const int32_t* idx, const float* y, int
 }
 #pragma GCC pop_options
 
-// maxPool2x2(x, xShape [N,H,W,C]) -> [[y], [idx int32]] (both [N,H/2,W/2,C], rounded down).
+// maxPool2x2(x, xShape [N,H,W,C], argmax = true) -> [[y], [idx int32]] (both [N,H/2,W/2,C], rounded down); with
+// argmax false (inference) -> [y, shape], the maxima only.
 napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    size_t argc = 2;
-    napi_value argv[2];
+    size_t argc = 3;
+    napi_value argv[3];
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
     if (argc < 2) throw JsError("maxPool2x2(x, xShape) needs two arguments");
     const auto xs = intList(env, argv[1], "xShape", 4);
     const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3];
     if (H < 2 || W < 2) throw JsError("maxPool2x2: the map must be at least 2x2");
     const float* x = floatArg(env, argv[0], static_cast<size_t>(N * H * W * C), "maxPool2x2", "x", false);
+    bool argmax = true;
+    if (argc >= 3) NAPI_OK(napi_get_value_bool(env, argv[2], &argmax));
     c10::InferenceMode guard;
-    at::Tensor y = at::empty({N, H / 2, W / 2, C}), idx = at::empty({N, H / 2, W / 2, C}, at::kInt);
+    at::Tensor y = at::empty({N, H / 2, W / 2, C});
+    if (!argmax) {
+      maxPool2x2Forward(x, N, H, W, C, y.data_ptr<float>(), nullptr);
+      CallCtx ctx;
+      return fromTensor(env, y, nullptr, ctx);
+    }
+    at::Tensor idx = at::empty({N, H / 2, W / 2, C}, at::kInt);
     maxPool2x2Forward(x, N, H, W, C, y.data_ptr<float>(), idx.data_ptr<int32_t>());
     return tensorList(env, {y, idx});
   });

@@ -1238,7 +1238,8 @@ function hasDnnlConv() {
  * at that offset: a residual crop). attrs: strides, pad ('same' | 'valid'), activation ('relu' | 'linear'),
  * filterShape (HWIO), weightKey (the weights' identity; '' keeps nothing), xWindow (optional: the conv reads this window
  * of x, {top, left, height, width, step}, as TorchConvPool's attrs.window: a residual crop, gathered into one dense
- * copy first, as oneDNN's fast convolutions read dense maps only).
+ * copy first, as oneDNN's fast convolutions read dense maps only), pool2x2 (optional: a 2x2 stride-2 'valid' max pool
+of the result, the addon's loop without argmax; the full-size map is freed before the kernel returns).
  */
 GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
   const { x, filter, bias, add } = inputs;
@@ -1248,7 +1249,10 @@ GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
     throw new Error(`TorchDnnlConv: expected float32 NHWC x and float32 weights, got x ${x.dtype} ${x.shape}`);
   }
   try {
-    return backend.out(dnnlConv(backend, x, filter, bias, add, attrs), 'float32');
+    const r = dnnlConv(backend, x, filter, bias, add, attrs);
+    if (!attrs.pool2x2) return backend.out(r, 'float32');
+    // The relu before the pool, as a post-op: max(relu(v)) = relu(max(v)), and the post-op costs nothing.
+    return backend.out(addon.maxPool2x2(T(r)[0], r[1], false), 'float32');
   } finally {
     freeScratch();
   }
@@ -1685,6 +1689,7 @@ module.exports = {
   memory: () => (addon ? addon.memory() : null),
   /** Re-applies the torch-only gradients (needed when tfjs's gradients are registered again, as the op specs do). */
   overrideGradients,
-  /** Low-level access for tests: call an ATen op by schema name. */
+  /** Low-level access for tests: call an ATen op by schema name; the addon's own functions. */
   _call: call,
+  _addon: addon,
 };
