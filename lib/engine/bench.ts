@@ -256,10 +256,10 @@ function pairedLogRatio(engine: number[], torch: number[]): RatioInterval {
 /** The paired comparison of one step (see PairedRatio) from the runs of each round, in round order. */
 export function pairedRatio(engine: RunSpeed[], torch: Record<TorchFormat, RunSpeed[]>): PairedRatio {
   const n = engine.length;
-  if (n < 1 || TORCH_FORMATS.some((f) => torch[f].length !== n))
-    throw new Error(
-      `pairedRatio: every side needs one run a round; found ${n} engine runs and ${TORCH_FORMATS.map((f) => `${torch[f].length} ${f}`).join(', ')}`,
-    );
+  if (n < 1 || TORCH_FORMATS.some((f) => torch[f].length !== n)) {
+    const found = TORCH_FORMATS.map((f) => `${torch[f].length} ${f}`).join(', ');
+    throw new Error(`pairedRatio: every side needs one run a round; found ${n} engine runs and ${found}`);
+  }
   const geo = (runs: RunSpeed[]) => runs.reduce((s, r) => s + Math.log(r.ips), 0);
   const format = TORCH_FORMATS.reduce((p, f) => (geo(torch[f]) > geo(torch[p]) ? f : p), TORCH_FORMATS[0]);
   const side = (k: keyof RunSpeed) =>
