@@ -105,7 +105,8 @@ export interface BenchResult {
   rounds: number;
   limit: MachineLimit;
   nets: Record<string, NetReport>;
-  pytorch: { version: string; threads: number } | { error: string } | null;
+  /** PyTorch's version, threads and the glibc malloc settings it ran with (torch-worker.ts: TORCH_MALLOC). */
+  pytorch: { version: string; threads: number; malloc: string } | { error: string } | null;
   /** 1-minute load averages before and after the run (the machine is shared: speeds move with the load). */
   load: { before: number; after: number };
   seconds: number;
@@ -360,7 +361,11 @@ export async function runBench(
   const first = await measureLimit();
   const worker = opts.torch === false ? null : await TorchWorker.start(info.threads, BATCH);
   const torchInfo: BenchResult['pytorch'] =
-    worker === null ? null : typeof worker === 'string' ? { error: worker } : { version: worker.version, threads: worker.threads };
+    worker === null
+      ? null
+      : typeof worker === 'string'
+        ? { error: worker }
+        : { version: worker.version, threads: worker.threads, malloc: worker.malloc };
   const torch = worker instanceof TorchWorker ? worker : null;
   const measured: {
     name: string;
@@ -432,7 +437,7 @@ export function formatBenchTable(r: BenchResult): string {
     `${r.engine}; batch ${r.batch}, ${r.rounds} paired rounds, each run the best of ${r.reps}; load ${r.load.before} -> ${r.load.after}`,
     `machine limit (engine kernels): matmul ${r.limit.matmul_gflops} GFLOP/s, conv ${r.limit.conv_gflops} GFLOP/s`,
     r.pytorch && 'version' in r.pytorch
-      ? `PyTorch ${r.pytorch.version}, ${r.pytorch.threads} threads`
+      ? `PyTorch ${r.pytorch.version}, ${r.pytorch.threads} threads, GLIBC_TUNABLES=${r.pytorch.malloc}`
       : `PyTorch: ${r.pytorch?.error ?? 'off'}`,
     '',
     'img/s: the best run of each side over the rounds (wall time). paired: geometric mean over rounds of engine / ' +

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { bestFormat, formatBenchTable, netReport, pairedRatio, type BenchResult } from '../../lib/engine/bench';
-import { TorchWorker } from '../../lib/engine/torch-worker';
+import { TORCH_MALLOC, TorchWorker } from '../../lib/engine/torch-worker';
 import type { ModelFlops } from '../../lib/engine/flops';
 
 const flops: ModelFlops = { forward: 10e6, train: 30e6, layers: [] };
@@ -74,7 +74,7 @@ describe('bench report', () => {
           infer: pairedRatio(runs(150, 300, 75), { nchw: runs(10, 10, 10), channels_last: runs(100, 200, 50) }),
         }),
       },
-      pytorch: { version: '1.13', threads: 2 },
+      pytorch: { version: '1.13', threads: 2, malloc: 'glibc.malloc.trim_threshold=1' },
       load: { before: 1.5, after: 2 },
       seconds: 10,
     };
@@ -86,6 +86,7 @@ describe('bench report', () => {
       '| reference | infer | 4000 | 1000 | 800 | 4.00x | 1.50x [1.50, 1.50] | 1.50x [1.50, 1.50] | holds | 10.0 | 40.0 | 40.0% |',
     );
     expect(table).toContain('load 1.5 -> 2');
+    expect(table).toContain('PyTorch 1.13, 2 threads, GLIBC_TUNABLES=glibc.malloc.trim_threshold=1');
     expect(table).toContain('matmul 50 GFLOP/s, conv 100 GFLOP/s');
   });
 });
@@ -130,6 +131,8 @@ const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch
     if (typeof worker === 'string') throw new Error(worker);
     try {
       expect(worker.threads).toBe(1);
+      // PyTorch's best configuration here: glibc keeps freed memory (unless the user set GLIBC_TUNABLES).
+      expect(worker.malloc).toBe(process.env.GLIBC_TUNABLES || TORCH_MALLOC);
       for (const step of ['train', 'infer'] as const) {
         const r = await worker.run({ net: 'reference', format: 'channels_last', step, steps: 2, reps: 1 });
         expect(r.ips).toBeGreaterThan(0);
