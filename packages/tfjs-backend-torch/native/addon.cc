@@ -1098,40 +1098,16 @@ napi_value ReflectPad(napi_env env, napi_callback_info info) {
   });
 }
 
-// 2x2 max pooling at stride 2 ('valid') of an NHWC map for training, with the argmax (0-3: row-major in the window)
+// 2x2 max pooling at stride 2 ('valid') of an NHWC map; for training with the argmax (0-3: row-major in the window)
 // kept as int32 for the gradient; ATen's max_pool2d_with_indices keeps int64 indices and its backward scatters
 // through them. Ties and NaN as ATen: the first maximum in scan order wins, NaN counts as the maximum. Written as
 // selects over the channels and compiled at O3, so the loops vectorise (branches on random data mispredict).
 #pragma GCC push_options
 #pragma GCC optimize("O3")
-// Without idx (inference) only the maxima are written: a separate loop, so that neither vectorises a test per element.
-void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
+// The argmax is a template parameter, so that the inference loop (maxima only) has no per-element test or store of it.
+template <bool kArgmax>
+void maxPool2x2Loop(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
   const int64_t Ho = H / 2, Wo = W / 2;
-  if (idx == nullptr) {
-    at::parallel_for(0, N * Ho, 8, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; r++) {
-        const int64_t n = r / Ho, i = r % Ho;
-        const float* row0 = x + ((n * H + 2 * i) * W) * C;
-        const float* row1 = row0 + W * C;
-        for (int64_t j = 0; j < Wo; j++) {
-          const float* p0 = row0 + 2 * j * C;
-          const float* p1 = p0 + C;
-          const float* p2 = row1 + 2 * j * C;
-          const float* p3 = p2 + C;
-          float* out = y + (r * Wo + j) * C;
-          for (int64_t c = 0; c < C; c++) {
-            float m = p0[c];
-            const float v1 = p1[c], v2 = p2[c], v3 = p3[c];
-            m = (v1 > m || v1 != v1) ? v1 : m;
-            m = (v2 > m || v2 != v2) ? v2 : m;
-            m = (v3 > m || v3 != v3) ? v3 : m;
-            out[c] = m;
-          }
-        }
-      }
-    });
-    return;
-  }
   at::parallel_for(0, N * Ho, 8, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const int64_t n = r / Ho, i = r % Ho;
@@ -1142,8 +1118,7 @@ void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t 
         const float* p1 = p0 + C;
         const float* p2 = row1 + 2 * j * C;
         const float* p3 = p2 + C;
-        float* out = y + (r * Wo + j) * C;
-        int32_t* arg = idx + (r * Wo + j) * C;
+        const int64_t o = (r * Wo + j) * C;
         for (int64_t c = 0; c < C; c++) {
           float m = p0[c];
           int32_t k = 0;
@@ -1157,12 +1132,21 @@ void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t 
           const bool g3 = v3 > m || v3 != v3;
           m = g3 ? v3 : m;
           k = g3 ? 3 : k;
-          out[c] = m;
-          arg[c] = k;
+          y[o + c] = m;
+          if constexpr (kArgmax) idx[o + c] = k;
         }
       }
     }
   });
+}
+
+// idx null (inference): the maxima only.
+void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
+  if (idx != nullptr) {
+    maxPool2x2Loop<true>(x, N, H, W, C, y, idx);
+  } else {
+    maxPool2x2Loop<false>(x, N, H, W, C, y, nullptr);
+  }
 }
 
 // dx: each output's gradient at its argmax, 0 elsewhere (windows do not overlap); with `y` (a relu output pooled),
