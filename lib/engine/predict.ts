@@ -13,10 +13,10 @@
  * has oneDNN's API (TorchDnnlConv), a chain is one oneDNN primitive with the relu as a post-op (a 2x2 stride-2 pool
  * then runs as the addon's own loop, no argmax; other pools keep TorchConvPool), and a residual Add > ReLU whose one
  * input is such a chain (linear, read only by the add, not on a crop) joins it as a sum post-op: the conv's output is
- * written once. Its folded weights are kept natively, reordered, under a key naming the
- * data they came from (weightKey), so a model's batch norm is folded once, not on every call. A Cropping2D read only by
- * a conv or add (BagNet's residual crops) is not copied as a layer (tfjs-layers' Cropping2D copies twice: a Slice per
- * axis): an add reads it in place; a conv gathers only the pixels it reads (every s-th of a 1x1 conv of stride s).
+ * written once. Its folded weights are kept natively, reordered, under a key naming the data they came from
+ * (weightKey), so a model's batch norm is folded once, not on every call. A Cropping2D read only by a conv or add
+ * (BagNet's residual crops) is not copied as a layer (tfjs-layers' Cropping2D copies twice: a Slice per axis): an add
+ * reads it in place; a conv gathers only the pixels it reads (every s-th of a 1x1 conv of stride s).
  *
  * Only models built from the layer classes in PLAIN_LAYERS (one output each, one model input) take the plan, and only
  * inputs whose shape the model accepts (tfjs-layers' predict gives its own error for the others); anything else (and

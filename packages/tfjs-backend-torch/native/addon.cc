@@ -1104,9 +1104,10 @@ napi_value ReflectPad(napi_env env, napi_callback_info info) {
 // selects over the channels and compiled at O3, so the loops vectorise (branches on random data mispredict).
 #pragma GCC push_options
 #pragma GCC optimize("O3")
-// The argmax is a template parameter, so that the inference loop (maxima only) has no per-element test or store of it.
+// The argmax is a template parameter (idx unused without it), so that the inference loop (maxima only) has no
+// per-element test or store of it.
 template <bool kArgmax>
-void maxPool2x2Loop(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
+void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
   const int64_t Ho = H / 2, Wo = W / 2;
   at::parallel_for(0, N * Ho, 8, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
@@ -1138,15 +1139,6 @@ void maxPool2x2Loop(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, 
       }
     }
   });
-}
-
-// idx null (inference): the maxima only.
-void maxPool2x2Forward(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, float* y, int32_t* idx) {
-  if (idx != nullptr) {
-    maxPool2x2Loop<true>(x, N, H, W, C, y, idx);
-  } else {
-    maxPool2x2Loop<false>(x, N, H, W, C, y, nullptr);
-  }
 }
 
 // dx: each output's gradient at its argmax, 0 elsewhere (windows do not overlap); with `y` (a relu output pooled),
@@ -1210,12 +1202,12 @@ napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
     c10::InferenceMode guard;
     at::Tensor y = at::empty({N, H / 2, W / 2, C});
     if (!argmax) {
-      maxPool2x2Forward(x, N, H, W, C, y.data_ptr<float>(), nullptr);
+      maxPool2x2Forward<false>(x, N, H, W, C, y.data_ptr<float>(), nullptr);
       CallCtx ctx;
       return fromTensor(env, y, nullptr, ctx);
     }
     at::Tensor idx = at::empty({N, H / 2, W / 2, C}, at::kInt);
-    maxPool2x2Forward(x, N, H, W, C, y.data_ptr<float>(), idx.data_ptr<int32_t>());
+    maxPool2x2Forward<true>(x, N, H, W, C, y.data_ptr<float>(), idx.data_ptr<int32_t>());
     return tensorList(env, {y, idx});
   });
 }

@@ -1239,7 +1239,7 @@ function hasDnnlConv() {
  * filterShape (HWIO), weightKey (the weights' identity; '' keeps nothing), xWindow (optional: the conv reads this window
  * of x, {top, left, height, width, step}, as TorchConvPool's attrs.window: a residual crop, gathered into one dense
  * copy first, as oneDNN's fast convolutions read dense maps only), pool2x2 (optional: a 2x2 stride-2 'valid' max pool
-of the result, the addon's loop without argmax; the full-size map is freed before the kernel returns).
+ * of the result, the addon's loop without argmax; the full-size map is freed before the kernel returns).
  */
 GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
   const { x, filter, bias, add } = inputs;
