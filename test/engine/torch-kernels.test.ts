@@ -4,6 +4,7 @@
  */
 import * as v8 from 'v8';
 import * as vm from 'vm';
+import { PerformanceObserver, constants } from 'perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './helpers';
 import { reflectPad } from '../../lib/models/blurpool';
@@ -371,6 +372,28 @@ describeTorch('torch backend kernels', () => {
     x.dispose();
     expect(Math.abs(alive - before)).toBeLessThan(1 << 20);
     expect(Math.abs(after - before)).toBeLessThan(1 << 20);
+  });
+
+  it("freeing a large output does not lower V8's external memory limit (which started a full GC per large output)", async () => {
+    // V8 lowers its limit to the lowest count seen + 64 MB; the count must not dip while a buffer is freed, or the next
+    // output of the same size crosses the limit and starts a mark-compact.
+    const x = tf.fill([2560, 4096], -1); // 40 MB
+    tf.relu(x).dispose();
+    await new Promise((r) => setTimeout(r, 50));
+    const majors: number[] = [];
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(1);
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    for (let i = 0; i < 8; i++) {
+      tf.relu(x).dispose();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    obs.disconnect();
+    x.dispose();
+    expect(majors.length).toBe(0);
   });
 
   it('does not leak tensors over a training step', async () => {

@@ -640,8 +640,10 @@ napi_value Free(napi_env env, napi_callback_info info) {
       NAPI_OK(napi_get_arraybuffer_info(env, ab, &base, &bl));
       auto it = g_live.find(base);
       if (it != g_live.end()) {
-        NAPI_OK(napi_detach_arraybuffer(env, ab));  // V8 subtracts the buffer from its count here
+        // Give the bytes back before V8 subtracts them at the detach: the other order dips V8's count below its
+        // baseline, and V8 lowers its limit to that low mark + 64 MB, so the next large output started a full GC.
         giveBackToV8(env, it->second);
+        NAPI_OK(napi_detach_arraybuffer(env, ab));
         it->second->t = at::Tensor();
         g_live.erase(it);
         freed = true;
