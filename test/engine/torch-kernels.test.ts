@@ -140,8 +140,12 @@ describeTorch('torch backend kernels', () => {
     { name: '1x1 valid s2, skipped last row', xs: [2, 60, 60, 8], ws: [1, 1, 8, 16], s: 2, pad: 'valid' as const },
     { name: '1x1 same s3, odd input', xs: [1, 7, 8, 3], ws: [1, 1, 3, 2], s: 3, pad: 'same' as const },
   ];
-  for (const k of cases) {
-    it(`conv2d ${k.name}: forward and both gradients match the literal definition`, () => {
+  // Where the addon has oneDNN, the gradients run through it directly (one primitive each; strided 1x1 filter
+  // gradients excepted); the paths through ATen are still those of builds without it, so both are checked.
+  const paths = torch.hasDnnlConv() ? ['oneDNN', 'ATen'] : ['ATen'];
+  for (const [k, path] of cases.flatMap((c) => paths.map((p) => [c, p] as const))) {
+    it(`conv2d ${k.name}, gradients through ${path}: forward and both gradients match the literal definition`, () => {
+      torch._setDnnlGrads(path === 'oneDNN');
       const rng = new Rng(7);
       const x = rng.normal(k.xs.reduce((p, v) => p * v, 1));
       const w = rng.normal(k.ws.reduce((p, v) => p * v, 1));
@@ -165,18 +169,40 @@ describeTorch('torch backend kernels', () => {
         expect(torch.stats().shiftedSame - shifted).toBe(k.shifted ? 1 : 0);
         expect(maxAbsDiff(y.dataSync(), want)).toBeLessThan(1e-4);
         const shiftedGrad = torch.stats().shiftedSameGrad;
+        const dnnlGrad = torch.stats().dnnlGrad;
         const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
           tf
             .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad)
             .mul(gt)
             .sum(),
         )([xt, wt]);
-        expect(torch.stats().shiftedSameGrad - shiftedGrad).toBe(k.split ? 2 : 0);
+        expect(torch.stats().shiftedSameGrad - shiftedGrad).toBe(k.split && path === 'ATen' ? 2 : 0);
+        const strided1x1 = k.ws[0] === 1 && k.s > 1;
+        expect(torch.stats().dnnlGrad - dnnlGrad).toBe(path === 'ATen' ? 0 : strided1x1 ? 1 : 2);
         expect(maxAbsDiff(dx.dataSync(), lit.dx)).toBeLessThan(1e-4);
         expect(maxAbsDiff(dw.dataSync(), lit.dw)).toBeLessThan(1e-3);
       });
+      torch._setDnnlGrads(true);
     });
   }
+
+  (torch.hasDnnlConv() ? it : it.skip)(
+    "oneDNN's conv gradients reject a dy that is not the conv's output, saying which shape was expected",
+    () => {
+      const x = new Float32Array(1 * 8 * 8 * 2);
+      const dy = new Float32Array(1 * 4 * 4 * 3);
+      // 'same' 3x3 stride 2 of 8x8 pads one row and column after: the output is 4x4; a 5x5 dy is refused.
+      expect(() => torch._addon.dnnlConvGradFilter(x, [1, 8, 8, 2], dy, [1, 5, 5, 3], [3, 3, 2, 3], [2, 2], [0, 1, 0, 1], true)).toThrow(
+        "dy's shape is not the conv's output shape [1,4,4,3]",
+      );
+      const [dw, db] = torch._addon.dnnlConvGradFilter(x, [1, 8, 8, 2], dy, [1, 4, 4, 3], [3, 3, 2, 3], [2, 2], [0, 1, 0, 1], true);
+      expect([dw[1], db[1]]).toEqual([[3, 3, 2, 3], [3]]);
+      const w = new Float32Array(3 * 3 * 2 * 3);
+      expect(() =>
+        torch._addon.dnnlConvGradInput(dy, [1, 4, 4, 3], w.subarray(1), [3, 3, 2, 3], [1, 8, 8, 2], [2, 2], [0, 1, 0, 1]),
+      ).toThrow('w holds 53 values, expected 54');
+    },
+  );
 
   it('depthwise conv2d and its gradients match the cpu backend', async () => {
     const rng = new Rng(3);

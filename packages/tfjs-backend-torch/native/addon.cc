@@ -1388,6 +1388,133 @@ napi_value DnnlConv(napi_env env, napi_callback_info info) {
     return fromTensor(env, out, nullptr, ctx);
   });
 }
+
+// The geometry shared by the two gradients below: x [N,H,W,C], w [kh,kw,C,co], strides, pads [top,bottom,left,right]
+// (any, e.g. tfjs's 'same' with one row and column after only, which ATen cannot express), and dy [N,Ho,Wo,co].
+struct DnnlConvGeometry {
+  int64_t N, H, W, C, kh, kw, co, Ho, Wo;
+  std::vector<int64_t> st, pd;
+  std::string key;
+  DnnlConvGeometry(napi_env env, napi_value xShape, napi_value wShape, napi_value strides, napi_value pads, napi_value dyShape,
+                   const char* fn) {
+    auto xs = intList(env, xShape, "xShape", 4);
+    auto ws = intList(env, wShape, "wShape", 4);
+    auto ds = intList(env, dyShape, "dyShape", 4);
+    st = intList(env, strides, "strides", 2);
+    pd = intList(env, pads, "pads", 4);
+    N = xs[0], H = xs[1], W = xs[2], C = xs[3], kh = ws[0], kw = ws[1], co = ws[3];
+    Ho = (H + pd[0] + pd[1] - kh) / st[0] + 1, Wo = (W + pd[2] + pd[3] - kw) / st[1] + 1;
+    if (ws[2] != C) throw JsError(std::string(fn) + ": the filter takes " + std::to_string(ws[2]) + " channels, x has " + std::to_string(C));
+    if (ds != std::vector<int64_t>{N, Ho, Wo, co})
+      throw JsError(std::string(fn) + ": dy's shape is not the conv's output shape [" + std::to_string(N) + "," + std::to_string(Ho) + "," +
+                    std::to_string(Wo) + "," + std::to_string(co) + "]");
+    for (auto v : xs) key += std::to_string(v) + ",";
+    for (auto v : ws) key += std::to_string(v) + ",";
+    for (auto v : st) key += std::to_string(v) + ",";
+    for (auto v : pd) key += std::to_string(v) + ",";
+  }
+  dnnl::memory::desc src(dnnl::memory::format_tag t = dnnl::memory::format_tag::nhwc) const {
+    return {{N, C, H, W}, dnnl::memory::data_type::f32, t};
+  }
+  dnnl::memory::desc weights(dnnl::memory::format_tag t = dnnl::memory::format_tag::any) const {
+    return {{co, C, kh, kw}, dnnl::memory::data_type::f32, t};
+  }
+  dnnl::memory::desc dst() const { return {{N, co, Ho, Wo}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc}; }
+  // The forward the gradients are of (oneDNN picks their kernels from it).
+  dnnl::convolution_forward::primitive_desc forward(const dnnl::engine& engine, bool bias) const {
+    dnnl::memory::desc b({co}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::x);
+    auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src(), weights(),
+                                                    b, dst(), {st[0], st[1]}, {pd[0], pd[2]}, {pd[1], pd[3]})
+                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src(), weights(),
+                                                    dst(), {st[0], st[1]}, {pd[0], pd[2]}, {pd[1], pd[3]});
+    return {d, engine};
+  }
+};
+std::unordered_map<std::string, std::pair<dnnl::convolution_backward_data::primitive_desc, dnnl::convolution_backward_data>> g_dnnl_bwd_data;
+std::unordered_map<std::string, std::pair<dnnl::convolution_backward_weights::primitive_desc, dnnl::convolution_backward_weights>>
+    g_dnnl_bwd_weights;
+
+// dnnlConvGradInput(dy, dyShape [N,Ho,Wo,co], w HWIO, wShape [kh,kw,C,co], xShape [N,H,W,C], strides [sh,sw],
+//                   pads [top,bottom,left,right]) -> [dx values, [N,H,W,C]]: the conv's input gradient, one primitive.
+napi_value DnnlConvGradInput(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 7;
+    napi_value argv[7];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    if (argc < 7) throw JsError("dnnlConvGradInput(dy, dyShape, w, wShape, xShape, strides, pads) needs seven arguments");
+    const char* fn = "dnnlConvGradInput";
+    DnnlConvGeometry g(env, argv[4], argv[3], argv[5], argv[6], argv[1], fn);
+    const float* dy = floatArg(env, argv[0], static_cast<size_t>(g.N * g.Ho * g.Wo * g.co), fn, "dy", false);
+    const float* w = floatArg(env, argv[2], static_cast<size_t>(g.kh * g.kw * g.C * g.co), fn, "w", false);
+    if (g_dnnl == nullptr) g_dnnl = new DnnlState();
+    DnnlState& d = *g_dnnl;
+    auto it = g_dnnl_bwd_data.find(g.key);
+    if (it == g_dnnl_bwd_data.end()) {
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, g.src(), g.weights(), g.dst(), {g.st[0], g.st[1]},
+                                                 {g.pd[0], g.pd[2]}, {g.pd[1], g.pd[3]});
+      dnnl::convolution_backward_data::primitive_desc pdesc(desc, d.engine, g.forward(d.engine, false));
+      it = g_dnnl_bwd_data.emplace(g.key, std::make_pair(pdesc, dnnl::convolution_backward_data(pdesc))).first;
+    }
+    auto& pdesc = it->second.first;
+    dnnl::memory userW(g.weights(dnnl::memory::format_tag::hwio), d.engine, const_cast<float*>(w));
+    dnnl::memory packed = userW;
+    if (pdesc.weights_desc() != userW.get_desc()) {
+      packed = dnnl::memory(pdesc.weights_desc(), d.engine);
+      dnnl::reorder(userW, packed).execute(d.stream, userW, packed);
+    }
+    c10::InferenceMode guard;
+    at::Tensor dx = at::empty({g.N, g.H, g.W, g.C});
+    dnnl::memory dyMem(g.dst(), d.engine, const_cast<float*>(dy));
+    dnnl::memory dxMem(g.src(), d.engine, dx.data_ptr<float>());
+    it->second.second.execute(d.stream, {{DNNL_ARG_DIFF_DST, dyMem}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DIFF_SRC, dxMem}});
+    d.stream.wait();
+    CallCtx ctx;
+    return fromTensor(env, dx, nullptr, ctx);
+  });
+}
+
+// dnnlConvGradFilter(x, xShape [N,H,W,C], dy, dyShape [N,Ho,Wo,co], wShape [kh,kw,C,co], strides, pads, withBias)
+//   -> [[dw values, wShape (HWIO)], [db values, [co]] | null]: the filter's (and the bias's) gradient, one primitive.
+napi_value DnnlConvGradFilter(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    size_t argc = 8;
+    napi_value argv[8];
+    NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+    if (argc < 8) throw JsError("dnnlConvGradFilter(x, xShape, dy, dyShape, wShape, strides, pads, withBias) needs eight arguments");
+    const char* fn = "dnnlConvGradFilter";
+    DnnlConvGeometry g(env, argv[1], argv[4], argv[5], argv[6], argv[3], fn);
+    const float* x = floatArg(env, argv[0], static_cast<size_t>(g.N * g.H * g.W * g.C), fn, "x", false);
+    const float* dy = floatArg(env, argv[2], static_cast<size_t>(g.N * g.Ho * g.Wo * g.co), fn, "dy", false);
+    const bool withBias = getNumber(env, argv[7], "withBias") != 0;
+    if (g_dnnl == nullptr) g_dnnl = new DnnlState();
+    DnnlState& d = *g_dnnl;
+    std::string key = g.key + (withBias ? "b" : "");
+    auto it = g_dnnl_bwd_weights.find(key);
+    if (it == g_dnnl_bwd_weights.end()) {
+      dnnl::memory::desc b({g.co}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::x);
+      auto desc = withBias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.src(), g.weights(), b, g.dst(),
+                                                                      {g.st[0], g.st[1]}, {g.pd[0], g.pd[2]}, {g.pd[1], g.pd[3]})
+                           : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.src(), g.weights(), g.dst(),
+                                                                      {g.st[0], g.st[1]}, {g.pd[0], g.pd[2]}, {g.pd[1], g.pd[3]});
+      dnnl::convolution_backward_weights::primitive_desc pdesc(desc, d.engine, g.forward(d.engine, withBias));
+      it = g_dnnl_bwd_weights.emplace(key, std::make_pair(pdesc, dnnl::convolution_backward_weights(pdesc))).first;
+    }
+    auto& pdesc = it->second.first;
+    c10::InferenceMode guard;
+    at::Tensor dw = at::empty({g.kh, g.kw, g.C, g.co});
+    at::Tensor db = withBias ? at::empty({g.co}) : at::Tensor();
+    dnnl::memory userDw(g.weights(dnnl::memory::format_tag::hwio), d.engine, dw.data_ptr<float>());
+    dnnl::memory packed = pdesc.diff_weights_desc() == userDw.get_desc() ? userDw : dnnl::memory(pdesc.diff_weights_desc(), d.engine);
+    dnnl::memory xMem(g.src(), d.engine, const_cast<float*>(x));
+    dnnl::memory dyMem(g.dst(), d.engine, const_cast<float*>(dy));
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, xMem}, {DNNL_ARG_DIFF_DST, dyMem}, {DNNL_ARG_DIFF_WEIGHTS, packed}};
+    if (withBias) args.emplace(DNNL_ARG_DIFF_BIAS, dnnl::memory(pdesc.diff_bias_desc(), d.engine, db.data_ptr<float>()));
+    it->second.second.execute(d.stream, args);
+    if (packed != userDw) dnnl::reorder(packed, userDw).execute(d.stream, packed, userDw);
+    d.stream.wait();
+    return tensorList(env, {dw, db});
+  });
+}
 #endif
 
 void setProp(napi_env env, napi_value obj, const char* key, napi_value v) {
@@ -1446,6 +1573,8 @@ napi_value Init(napi_env env, napi_value exports) {
 #ifdef TFJS_TORCH_DNNL
       {"dnnlConv", nullptr, DnnlConv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dnnlHas", nullptr, DnnlHas, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dnnlConvGradInput", nullptr, DnnlConvGradInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dnnlConvGradFilter", nullptr, DnnlConvGradFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
 #endif
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
