@@ -302,6 +302,24 @@ describeTorch('torch backend kernels', () => {
     );
   });
 
+  it('global average pooling (a mean over H and W) and its gradient match the literal definition, keepDims or not', () => {
+    // Hand-worked: image 0 channel 0 holds 1..6 (mean 3.5), channel 1 their negatives; image 1 holds 10 times those.
+    const x = Float32Array.from({ length: 2 * 2 * 3 * 2 }, (_, i) => {
+      const [n, p, c] = [Math.floor(i / 12), Math.floor(i / 2) % 6, i % 2];
+      return (n ? 10 : 1) * (c ? -1 : 1) * (p + 1);
+    });
+    tf.tidy(() => {
+      const xt = tf.tensor4d(x, [2, 2, 3, 2]);
+      expect(Array.from(tf.mean(xt, [1, 2]).dataSync())).toEqual([3.5, -3.5, 35, -35]);
+      expect(tf.mean(xt, [2, 1], true).shape).toEqual([2, 1, 1, 2]);
+      // d/dx of sum(mean * g) is g[n, c] / 6 at every pixel.
+      const g = tf.tensor2d([6, 12, -3, 0], [2, 2]);
+      const dx = tf.grad((t: tf.Tensor) => tf.mean(t, [1, 2]).mul(g).sum())(xt);
+      const want = Array.from({ length: 24 }, (_, i) => [1, 2, -0.5, 0][Math.floor(i / 12) * 2 + (i % 2)]);
+      expect(Array.from(dx.dataSync())).toEqual(want);
+    });
+  });
+
   it('reflect padding and its gradient match the literal definition, natively and on the composite path', async () => {
     const rng = new Rng(5);
     const [n, h, w, c] = [2, 9, 10, 4];

@@ -381,9 +381,17 @@ reduction('Sum', (b, x, axes, keep) => {
   if (x.dtype === 'bool') return undefined;
   return b.out(call('aten::sum.dim_IntList', [b.arg(x), axes, keep]), x.dtype === 'float32' ? 'float32' : 'int32');
 });
-reduction('Mean', (b, x, axes, keep) =>
-  x.dtype !== 'float32' ? undefined : b.out(call('aten::mean.dim', [b.arg(x), axes, keep]), 'float32'),
-);
+/** Whether a reduction is over H and W of a float32 NHWC map (global average pooling: addon.spatialMean). */
+const isSpatial = (shape, axes, values) =>
+  shape.length === 4 && axes.length === 2 && axes.includes(1) && axes.includes(2) && isFloat32Array(values);
+reduction('Mean', (b, x, axes, keep) => {
+  if (x.dtype !== 'float32') return undefined;
+  if (isSpatial(x.shape, axes, b.values(x))) {
+    const [values] = addon.spatialMean(b.values(x), x.shape, false);
+    return b.out([values, keep ? [x.shape[0], 1, 1, x.shape[3]] : [x.shape[0], x.shape[3]]], 'float32');
+  }
+  return b.out(call('aten::mean.dim', [b.arg(x), axes, keep]), 'float32');
+});
 reduction('Max', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(call('aten::amax', [b.arg(x), axes, keep]), x.dtype)));
 reduction('Min', (b, x, axes, keep) => (x.dtype === 'bool' ? undefined : b.out(call('aten::amin', [b.arg(x), axes, keep]), x.dtype)));
 reduction('Prod', (b, x, axes, keep) => {
@@ -1210,6 +1218,7 @@ const GRAD_KERNELS = {
     for (const a of axes) expanded[a] = 1;
     const n = axes.reduce((p, a) => p * shape[a], 1);
     const d = backend.data.get(dy.dataId).values;
+    if (isSpatial(shape, axes, d)) return backend.out(addon.spatialMean(d, shape, true), 'float32');
     const scaled = new Float32Array(d.length);
     for (let i = 0; i < d.length; i++) scaled[i] = d[i] / n;
     return backend.out(call('aten::expand', [[scaled, expanded], shape]), 'float32');
