@@ -135,6 +135,12 @@ describeTorch('torch backend kernels', () => {
     { name: 'same 2x2 s1, 33x34 (split)', xs: [1, 33, 34, 2], ws: [2, 2, 2, 3], s: 1, pad: 'same' as const, shifted: true, split: true },
     { name: 'same 4x4 s3, 96x96 (split)', xs: [1, 96, 96, 2], ws: [4, 4, 2, 3], s: 3, pad: 'same' as const, shifted: true, split: true },
     { name: 'valid s2', xs: [1, 9, 7, 2], ws: [3, 2, 2, 3], s: 2, pad: 'valid' as const },
+    // Single-channel stride-1 forwards run as the addon's smallConv: register blocks of 8 (4 for 64 filters) between the
+    // borders, one pixel at a time in the tails and at the borders, and any other filter count pixel by pixel.
+    { name: 'single channel same, 32 filters (smallConv)', xs: [2, 11, 21, 1], ws: [3, 3, 1, 32], s: 1, pad: 'same' as const },
+    { name: 'single channel same, 64 filters (smallConv)', xs: [1, 6, 14, 1], ws: [3, 3, 1, 64], s: 1, pad: 'same' as const },
+    { name: 'single channel valid 5x4, 5 filters (smallConv)', xs: [2, 12, 19, 1], ws: [5, 4, 1, 5], s: 1, pad: 'valid' as const },
+    { name: 'single channel same 2x2, 16 filters (smallConv)', xs: [1, 9, 20, 1], ws: [2, 2, 1, 16], s: 1, pad: 'same' as const },
     // Strided 1x1 projections: the filter gradient takes its own path (libtorch 1.13 corrupts the heap on the
     // 60 px, stride 2, 8-channel case, where the last row and column are skipped).
     { name: '1x1 valid s2, skipped last row', xs: [2, 60, 60, 8], ws: [1, 1, 8, 16], s: 2, pad: 'valid' as const },
@@ -203,6 +209,41 @@ describeTorch('torch backend kernels', () => {
       ).toThrow('w holds 53 values, expected 54');
     },
   );
+
+  it('smallConv fuses relu and a 2x2 max pool exactly: the pooled, rectified literal conv (odd map, NaN, negatives)', () => {
+    const rng = new Rng(11);
+    const xs = [2, 9, 19, 1];
+    const ws = [3, 3, 1, 32];
+    const x = rng.normal(2 * 9 * 19);
+    x[5 * 19 + 7] = NaN; // reaches the 3x3 conv outputs around (5, 7) of image 0, and their pools
+    const w = rng.normal(3 * 3 * 32);
+    const b = rng.normal(32);
+    const conv = literalConv(x, xs, w, ws, 1, 1, 1, 1, 9, 19);
+    for (let i = 0; i < conv.length; i++) conv[i] += b[i % 32];
+    const want: number[] = [];
+    for (let n = 0; n < 2; n++)
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 9; j++)
+          for (let c = 0; c < 32; c++) {
+            const at = (r: number, q: number) => conv[((n * 9 + r) * 19 + q) * 32 + c];
+            const m = [at(2 * i, 2 * j), at(2 * i, 2 * j + 1), at(2 * i + 1, 2 * j), at(2 * i + 1, 2 * j + 1)];
+            want.push(m.some(Number.isNaN) ? NaN : Math.max(0, ...m));
+          }
+    const [y, shape] = torch._addon.smallConv(x, xs, w, ws, b, [1, 1, 1, 1], true, true);
+    expect(shape).toEqual([2, 4, 9, 32]);
+    const got = Array.from(y as Float32Array);
+    expect(got.map(Number.isNaN)).toEqual(want.map(Number.isNaN));
+    expect(
+      maxAbsDiff(
+        Float32Array.from(got, (v) => v || 0),
+        Float32Array.from(want, (v) => v || 0),
+      ),
+    ).toBeLessThan(1e-5);
+    torch._addon.free(y);
+    expect(() => torch._addon.smallConv(x, [2, 9, 19, 1], w, [3, 3, 2, 16], b, [1, 1, 1, 1], true, true)).toThrow(
+      'the filter takes 2 channels, x has 1',
+    );
+  });
 
   it('depthwise conv2d and its gradients match the cpu backend', async () => {
     const rng = new Rng(3);
