@@ -5,6 +5,7 @@
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { PerformanceObserver, constants } from 'perf_hooks';
+import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './helpers';
 import { reflectPad } from '../../lib/models/blurpool';
@@ -479,6 +480,63 @@ describeTorch('torch backend kernels', () => {
     obs.disconnect();
     x.dispose();
     expect(majors.length).toBe(0);
+  });
+
+  it('outputs in a large block are views of one lasting buffer; freeing one twice cannot free the next', () => {
+    const x = new Float32Array(1 << 18).fill(-2); // 1 MB: a large block of the caching allocator
+    const relu = () => torch._call('aten::abs', [[x, [x.length]]]) as [Float32Array, number[]];
+    const [a] = relu();
+    expect(torch._addon.free(a)).toBe(true);
+    const [b] = relu(); // the same block, from the cache: a view of the same buffer
+    expect(b.buffer).toBe(a.buffer);
+    expect(torch._addon.free(a)).toBe(false); // a's tensor is gone; b's is not touched
+    expect(b[0]).toBe(2);
+    const before = torch.memory().buffers;
+    expect(torch._addon.free(b)).toBe(true);
+    expect(torch.memory().buffers).toBe(before - 1);
+  });
+
+  it('large outputs start no young GCs from external memory pressure (one lasting buffer per block)', async () => {
+    // V8 runs a scavenge each time JS allocates an ArrayBuffer while its young generation holds > 32 MB of external
+    // buffers: with a new external buffer per output, every JS allocation of a step did (BagNet: ~32 a step).
+    const x = tf.fill([1024, 2048], -1); // 8 MB
+    tf.dispose(Array.from({ length: 8 }, () => tf.relu(x))); // eight blocks, each with its buffer now
+    v8.setFlagsFromString('--expose-gc');
+    (vm.runInNewContext('gc') as () => void)(); // the buffers grow old (a step later, they would have)
+    await new Promise((r) => setTimeout(r, 20));
+    let minors = 0;
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minors++;
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    const keep: tf.Tensor[] = [];
+    for (let i = 0; i < 8; i++) {
+      keep.push(tf.relu(x)); // 64 MB of outputs alive at the end, as activations in a forward pass
+      new Float32Array(256); // a JS allocation off the heap (tfjs's cpu kernels make such arrays)
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    obs.disconnect();
+    tf.dispose([x, ...keep]);
+    expect(minors).toBeLessThan(2); // 7 with a buffer per output
+  });
+
+  it('a block evicted from the allocator cache has its buffer detached before it is unmapped', () => {
+    // A 4 MB cache: 1 MB and 3 MB blocks are cached; caching a 2 MB block evicts both, and views of them read nothing.
+    const script = `
+      const torch = require('tfjs-backend-torch');
+      const free = torch._addon.free;
+      const out = (n) => torch._call('aten::abs', [[new Float32Array(n).fill(-3), [n]]])[0];
+      const a = out(1 << 18); free(a);
+      const b = out(3 << 18); free(b);
+      const blocks = torch.memory().blockBuffers;
+      const c = out(2 << 18); free(c);
+      const d = out(2 << 18);
+      console.log(JSON.stringify({ blocks, after: torch.memory().blockBuffers, a: a.length, b: b.length,
+        sameBlock: d.buffer === c.buffer, d0: d[0], dLength: d.length }));`;
+    const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, TFJS_TORCH_CACHE_MB: '4' }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ blocks: 2, after: 1, a: 0, b: 0, sameBlock: true, d0: 3, dLength: 1 << 19 });
   });
 
   it('does not leak tensors over a training step', async () => {

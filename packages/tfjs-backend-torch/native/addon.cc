@@ -42,6 +42,8 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <atomic>
 #include <vector>
 
 namespace {
@@ -125,7 +127,13 @@ class CachingCPUAllocator final : public at::Allocator {
           auto& bucket = free_[qsize];
           bucket.erase(std::find(bucket.begin(), bucket.end(), q));
           cached_ -= qsize;
-          unmap.emplace_back(q, qsize);
+          if (exported_.count(q)) {  // JS holds a buffer over it: detached on the main thread first
+            exported_.erase(q);
+            pending_.emplace_back(q, qsize);
+            hasPending_ = true;
+          } else {
+            unmap.emplace_back(q, qsize);
+          }
         }
         free_[size].push_back(p);
         order_.emplace_front(p, size);
@@ -136,6 +144,30 @@ class CachingCPUAllocator final : public at::Allocator {
     for (auto& q : unmap) munmap(q.first, q.second);
   }
   size_t cached() const { return cached_; }
+  // The page-rounded size of the large block that starts at p and is in use, if it may get a JS buffer (its size is
+  // within the cap, so it is cached when freed, not unmapped), else 0.
+  size_t exportable(void* p) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(p);
+    return it != sizes_.end() && it->second <= cap ? it->second : 0;
+  }
+  void markExported(void* p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    exported_.insert(p);
+  }
+  void unexportAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    exported_.clear();
+  }
+  bool hasPending() const { return hasPending_; }
+  // Evicted exported blocks: the caller detaches their JS buffers, then unmaps them.
+  std::vector<std::pair<void*, size_t>> takePending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hasPending_ = false;
+    std::vector<std::pair<void*, size_t>> out;
+    out.swap(pending_);
+    return out;
+  }
   // Large blocks come straight from mmap: glibc's heap fragments badly under tfjs's allocation pattern (its free
   // lists grew by ~150 MB a training step while the bytes in use stayed flat).
   static void* map(size_t size) {
@@ -162,6 +194,9 @@ class CachingCPUAllocator final : public at::Allocator {
   mutable std::unordered_map<void*, std::list<std::pair<void*, size_t>>::iterator> where_;
   mutable std::unordered_map<void*, size_t> sizes_;
   mutable size_t cached_ = 0;
+  std::unordered_set<void*> exported_;  // blocks with a JS buffer over them (see blockBuffer)
+  std::vector<std::pair<void*, size_t>> pending_;
+  std::atomic<bool> hasPending_{false};
 };
 CachingCPUAllocator* g_allocator = nullptr;
 void CachingCPUAllocator::freeAny(void* p) { g_allocator->release(p); }
@@ -398,6 +433,66 @@ void giveBackToV8(napi_env env, Holder* h) {
   h->uncounted = 0;
 }
 
+// Large blocks (the caching allocator's, >= 256 KB) get one JS ArrayBuffer each, made the first time an output lands
+// in the block and kept for as long as the block is mapped; every output in the block is a typed array over it, which
+// owns its tensor through napi_wrap (freed by free(), or by its finaliser if tfjs never disposes it). V8 runs a young
+// GC ("external memory pressure") every time JS allocates an ArrayBuffer while its young generation holds more than
+// 32 MB of external buffers; a new external buffer per output kept it over that line all through a training step
+// (BagNet: ~32 scavenges a step). Block buffers are made once, grow old, and leave the young generation alone.
+// Only in the first JS environment that loads the addon (others, e.g. a worker thread's, take the per-output path).
+struct BlockBuffer {
+  napi_ref ref;
+  size_t size;
+};
+std::unordered_map<void*, BlockBuffer> g_blocks;
+napi_env g_blocksEnv = nullptr;
+size_t g_views = 0;  // live outputs that are views of a block buffer
+
+// Detaches the JS buffers of blocks the allocator evicted from its cache (their views are all freed: a view keeps its
+// tensor, so its block, in use), and unmaps them.
+void unmapEvicted(napi_env env) {
+  if (!g_allocator->hasPending()) return;
+  for (auto [p, size] : g_allocator->takePending()) {
+    auto it = g_blocks.find(p);
+    if (it != g_blocks.end()) {
+      napi_value ab = nullptr;
+      if (napi_get_reference_value(env, it->second.ref, &ab) == napi_ok && ab != nullptr) {
+        int64_t total;
+        napi_adjust_external_memory(env, static_cast<int64_t>(size), &total);  // before the detach: see Free
+        napi_detach_arraybuffer(env, ab);
+      }
+      napi_delete_reference(env, it->second.ref);
+      g_blocks.erase(it);
+    }
+    munmap(p, size);
+  }
+}
+
+// The JS buffer over the block at base (size bytes), made and kept on first use; nullptr where external buffers are
+// not allowed (V8 sandbox).
+napi_value blockBuffer(napi_env env, void* base, size_t size) {
+  napi_value ab = nullptr;
+  auto it = g_blocks.find(base);
+  if (it != g_blocks.end()) {
+    if (napi_get_reference_value(env, it->second.ref, &ab) == napi_ok && ab != nullptr) return ab;
+    napi_delete_reference(env, it->second.ref);
+    g_blocks.erase(it);
+  }
+  if (napi_create_external_arraybuffer(env, base, size, nullptr, nullptr, &ab) != napi_ok) return nullptr;
+  int64_t total;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(size), &total);  // freed deterministically: see Holder
+  napi_ref ref;
+  NAPI_OK(napi_create_reference(env, ab, 1, &ref));
+  g_blocks[base] = BlockBuffer{ref, size};
+  g_allocator->markExported(base);
+  return ab;
+}
+
+void finalizeView(napi_env, void* data, void*) {
+  delete static_cast<Holder*>(data);
+  g_views--;
+}
+
 void finalizeTensor(napi_env env, void* data, void* hint) {
   auto* h = static_cast<Holder*>(hint);
   auto it = g_live.find(data);
@@ -454,9 +549,22 @@ napi_value fromTensor(napi_env env, at::Tensor t, napi_value perm, CallCtx& ctx)
     break;
   }
   if (reuse != nullptr) return valuesAndShape(env, reuse, t);
+  if (env == g_blocksEnv) unmapEvicted(env);
   t = t.contiguous();
   size_t numel = static_cast<size_t>(t.numel());
   size_t nbytes = t.nbytes();
+  if (env == g_blocksEnv && numel > 0) {
+    void* base = t.storage().data_ptr().get();
+    size_t blockSize = g_allocator->exportable(base);
+    napi_value block = blockSize > 0 ? blockBuffer(env, base, blockSize) : nullptr;
+    if (block != nullptr) {
+      napi_value view;
+      NAPI_OK(napi_create_typedarray(env, tt, numel, block, static_cast<char*>(t.data_ptr()) - static_cast<char*>(base), &view));
+      NAPI_OK(napi_wrap(env, view, new Holder{t}, finalizeView, nullptr, nullptr));
+      g_views++;
+      return valuesAndShape(env, view, t);
+    }
+  }
   napi_value ab;
   if (numel == 0) {
     void* d;
@@ -619,8 +727,9 @@ napi_value Call(napi_env env, napi_callback_info info) {
 
 void setProp(napi_env env, napi_value obj, const char* key, napi_value v);
 
-// free(typedArray): releases the ATen tensor behind an output buffer now and detaches the buffer. Returns whether
-// the array was a live native buffer.
+// free(typedArray): releases the ATen tensor behind an output now: a view of a block buffer lets go of its tensor
+// (the block goes back to the allocator's cache, its buffer stays); an output with its own buffer has it detached.
+// Returns whether the array was a live native output.
 napi_value Free(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     size_t argc = 1;
@@ -629,7 +738,13 @@ napi_value Free(napi_env env, napi_callback_info info) {
     bool isTa;
     NAPI_OK(napi_is_typedarray(env, argv[0], &isTa));
     bool freed = false;
-    if (isTa) {
+    void* view = nullptr;
+    if (isTa && env == g_blocksEnv && napi_remove_wrap(env, argv[0], &view) == napi_ok && view != nullptr) {
+      delete static_cast<Holder*>(view);
+      g_views--;
+      freed = true;
+      unmapEvicted(env);
+    } else if (isTa) {
       napi_typedarray_type tt;
       size_t length, off;
       void* ptr;
@@ -658,20 +773,23 @@ napi_value Free(napi_env env, napi_callback_info info) {
 napi_value LiveCount(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
     napi_value out;
-    NAPI_OK(napi_create_uint32(env, static_cast<uint32_t>(g_live.size()), &out));
+    NAPI_OK(napi_create_uint32(env, static_cast<uint32_t>(g_live.size() + g_views), &out));
     return out;
   });
 }
 
-// memory(): {buffers: live output buffers, largeBytes/largeBlocks: large blocks in use, cachedBytes: kept for reuse,
+// memory(): {buffers: live outputs, blockBuffers: large blocks with a JS buffer, largeBytes/largeBlocks: large blocks in
+//   use, cachedBytes: kept for reuse,
 //   malloc*: glibc's figures, v8External: V8's external memory count (native outputs are kept out of it)}
 napi_value Memory(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
     napi_value obj, v;
     NAPI_OK(napi_create_object(env, &obj));
     auto lv = g_allocator->live();
-    NAPI_OK(napi_create_double(env, static_cast<double>(g_live.size()), &v));
+    NAPI_OK(napi_create_double(env, static_cast<double>(g_live.size() + g_views), &v));
     setProp(env, obj, "buffers", v);
+    NAPI_OK(napi_create_double(env, static_cast<double>(g_blocks.size()), &v));
+    setProp(env, obj, "blockBuffers", v);  // large blocks with a JS buffer over them
     NAPI_OK(napi_create_double(env, static_cast<double>(lv.first), &v));
     setProp(env, obj, "largeBytes", v);
     NAPI_OK(napi_create_double(env, static_cast<double>(lv.second), &v));
@@ -1817,6 +1935,19 @@ napi_value Init(napi_env env, napi_value exports) {
   if (g_allocator == nullptr) {
     g_allocator = new CachingCPUAllocator();  // never deleted: blocks may be freed until exit
     c10::SetCPUAllocator(g_allocator, /*priority=*/10);
+  }
+  if (g_blocksEnv == nullptr) {
+    g_blocksEnv = env;
+    // When that environment goes (a worker thread's), its buffers go with it: the blocks stay the allocator's.
+    napi_add_env_cleanup_hook(
+        env,
+        [](void*) {
+          g_blocks.clear();
+          g_allocator->unexportAll();
+          for (auto [p, size] : g_allocator->takePending()) munmap(p, size);
+          g_blocksEnv = nullptr;
+        },
+        nullptr);
   }
   napi_property_descriptor props[] = {
       {"op", nullptr, Op, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -5,7 +5,8 @@
  * Design
  * - TorchBackend extends tfjs-backend-cpu's MathBackendCPU: tensors live in JS typed arrays exactly as in the cpu
  *   backend, so every cpu kernel also runs here unchanged (the fallback), and native kernels read and write the same
- *   storage. Native outputs are ATen buffers handed to JS without a copy (external ArrayBuffers).
+ *   storage. Native outputs are ATen buffers handed to JS without a copy: typed arrays over one lasting ArrayBuffer per
+ *   block of the addon's caching allocator (>= 256 KB), or over an external ArrayBuffer of their own (smaller ones).
  * - Native kernels wrap tfjs's NHWC buffers without a copy and permute them to NCHW shape: ATen sees channels_last
  *   tensors (oneDNN's fast path) and returns channels_last outputs, which are contiguous NHWC again.
  * - A native kernel returns `undefined` for a case it does not handle (a dtype, an asymmetric mode...) and the cpu
@@ -141,15 +142,14 @@ class TorchBackend extends MathBackendCPU {
         addon.free(p.idx[0]);
       }
     }
-    if (gone && values && values.buffer && nativeBuffers.has(values.buffer)) {
-      nativeBuffers.delete(values.buffer);
-      addon.free(values);
-    }
+    // A native output: its tensor is released now (a large block's buffer stays native, and in the set, for the next
+    // output in that block).
+    if (gone && values && values.buffer && nativeBuffers.has(values.buffer)) addon.free(values);
     return gone;
   }
 }
 
-/** ArrayBuffers that hold ATen output tensors (freed by disposeData). */
+/** ArrayBuffers that hold ATen output tensors (their tensors are freed by disposeData). */
 const nativeBuffers = new WeakSet();
 
 // ---------------------------------------------------------------------------------------------------------------
