@@ -102,12 +102,15 @@ export const SHIFT_CONFIGS: Record<Scale, ShiftStudyConfig> = {
   // pass: 4 epochs of 8000 images, held-out 0.48-0.69, the GAP-nets still gaining 0.14-0.22 in the last epoch; probes
   // with 4000 images x 4-6 epochs still rose). On the shapes (validation split) the VGG-like pair, the slowest to
   // learn, still rose at the end of 4 and 6 epochs at lr 2e-3 (Bin-5: 0.57 -> 0.65, 0.87 -> 0.96) and flattened in 8;
-  // at lr 3e-3 it flattened within 6 (0.996 -> 0.998), a quarter less training. Objects 10 and 16 px keep the paper's
-  // object/canvas ratios (75/224 and 125/224: 0.33 and 0.56; here 0.36 and 0.57).
+  // at lr 3e-3 it flattened within 6 (0.996 -> 0.998), a quarter less training, but on engine 0.3.11 (whose first conv
+  // and conv gradients round differently) the Bin-5 one died at 3e-3 in its second epoch (loss stuck at ln 10, every
+  // relu off; the torch and cpu backends agree step for step, so it is the learning rate's edge, not a kernel): back
+  // to 2e-3 for 8 epochs. Objects 10 and 16 px keep the paper's object/canvas ratios (75/224 and 125/224: 0.33 and
+  // 0.56; here 0.36 and 0.57).
   quick: {
     source: 'shapes',
     canvas: 28,
-    train: { perClass: 150, valPerClass: 50, sizes: [10, 16], backgrounds: ['white'], epochs: 6, batchSize: 32, lr: 3e-3 },
+    train: { perClass: 150, valPerClass: 50, sizes: [10, 16], backgrounds: ['white'], epochs: 10, batchSize: 32, lr: 2e-3 },
     heldOutPerClass: 30,
     architectures: SMALL_NETS,
     filters: ['none', 'bin-5'],

@@ -1316,7 +1316,8 @@ function hasDnnlConv() {
  * filterShape (HWIO), weightKey (the weights' identity; '' keeps nothing), xWindow (optional: the conv reads this window
  * of x, {top, left, height, width, step}, as TorchConvPool's attrs.window: a residual crop, gathered into one dense
  * copy first, as oneDNN's fast convolutions read dense maps only), pool2x2 (optional: a 2x2 stride-2 'valid' max pool
- * of the result, the addon's loop without argmax; the full-size map is freed before the kernel returns).
+ * of the result inside the addon: maxPool2x2's loop without argmax after the primitive, or fused in smallConv, which
+ * runs single-channel convs instead of oneDNN).
  */
 GRAD_KERNELS.TorchDnnlConv = ({ inputs, backend, attrs }) => {
   const { x, filter, bias, add } = inputs;
@@ -1767,6 +1768,6 @@ module.exports = {
   /** Low-level access for tests: call an ATen op by schema name; the addon's own functions. */
   _call: call,
   _addon: addon,
-  /** For tests: whether asymmetric convs' gradients may run through oneDNN directly (dnnlGrads; default true). */
+  /** For tests: whether conv gradients may run through oneDNN directly (dnnlGrads; default true). */
   _setDnnlGrads: (on) => (dnnlGradsOn = on),
 };
