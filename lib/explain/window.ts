@@ -153,6 +153,26 @@ export interface SlidingWindowOptions extends WindowOptions {
  * probability for that crop. Windows are resized to the model's input when their side differs (bilinear).
  * Default window: the model's input side (required for a model without a fixed input size), stride half of it.
  */
+/**
+ * The square windows of a one-image batch [1,H,W,C] stacked as [windows, side, side, C], copied row by row from the
+ * image's values: one pass, where a slice per window and their concat cost ~10 ms for 225 windows of a 56 px image.
+ */
+export function windowStack(image: tf.Tensor4D, windows: readonly Patch[], side: number): tf.Tensor4D {
+  const [, h, w, c] = image.shape;
+  const src = image.dataSync();
+  const out = new Float32Array(windows.length * side * side * c);
+  windows.forEach((p, k) => {
+    if (p.y < 0 || p.x < 0 || p.y + side > h || p.x + side > w) {
+      throw new Error(`windowStack: window ${k} at (${p.y}, ${p.x}) of side ${side} leaves the ${h}x${w} image`);
+    }
+    for (let r = 0; r < side; r++) {
+      const from = ((p.y + r) * w + p.x) * c;
+      out.set(src.subarray(from, from + side * c), (k * side + r) * side * c);
+    }
+  });
+  return tf.tensor4d(out, [windows.length, side, side, c], image.dtype as 'float32');
+}
+
 export class SlidingWindow extends WindowMethod<SlidingWindowOptions> {
   readonly info = SLIDING_WINDOW_INFO;
   protected readonly fixedSize = false;
@@ -173,9 +193,7 @@ export class SlidingWindow extends WindowMethod<SlidingWindowOptions> {
   protected variants(image: tf.Tensor4D, windows: Patch[]): tf.Tensor4D {
     const [ih, iw] = this.inputSide();
     const side = windows[0].width;
-    if ((ih == null || ih === side) && (iw == null || iw === side)) {
-      return tf.concat(windows.map((p) => tf.slice(image, [0, p.y, p.x, 0], [1, side, side, -1])));
-    }
+    if ((ih == null || ih === side) && (iw == null || iw === side)) return windowStack(image, windows, side);
     const [, h, w] = image.shape;
     // Normalised [y1, x1, y2, x2] with corners on pixel centres, so that a same-size crop would be exact.
     const boxes = windows.map((p) => [p.y / (h - 1), p.x / (w - 1), (p.y + side - 1) / (h - 1), (p.x + side - 1) / (w - 1)]);
