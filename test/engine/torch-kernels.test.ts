@@ -122,6 +122,7 @@ describeTorch('torch backend kernels', () => {
   afterAll(async () => {
     await tf.setBackend('cpu');
   });
+  afterEach(() => torch._setDnnlGrads(true)); // a conv case that turned them off and failed leaves them on again
 
   // tfjs 'same' with stride 2 on an even input pads 0 before and 1 after: the asymmetric case, computed without a
   // padded copy of x (`shifted`; with `split` both gradients too), as are the other odd totals (a 2x2 at stride 1, a
@@ -189,7 +190,6 @@ describeTorch('torch backend kernels', () => {
         expect(maxAbsDiff(dx.dataSync(), lit.dx)).toBeLessThan(1e-4);
         expect(maxAbsDiff(dw.dataSync(), lit.dw)).toBeLessThan(1e-3);
       });
-      torch._setDnnlGrads(true);
     });
   }
 
