@@ -1506,42 +1506,27 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void smallC
   smallConvPixels<0>(x, H, W, C, w, kh, kw, co, bias, pt, pl, i, 0, Wo, dst);
 }
 // y = [pool2x2](relu?(conv(x) + bias)) for x [N,H,W,C] (C <= kSmallConvMaxC), w HWIO [kh,kw,C,co], stride 1, pads
-// [top,bottom,left,right]; y is [N,Ho,Wo,co] or, pooled, [N,Ho/2,Wo/2,co]. Max pooling as maxPool2x2Forward (the
-// first maximum in scan order, NaN counts as the maximum); the relu after the pool (relu and max commute).
+// [top,bottom,left,right]; y is [N,Ho,Wo,co] or, pooled, [N,Ho/2,Wo/2,co]: maxPool2x2Forward on each pair of conv
+// rows, so only the pooled map is written; the relu after the pool (relu and max commute).
 void smallConv(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, const float* w, int64_t kh, int64_t kw, int64_t co,
                const float* bias, const std::vector<int64_t>& pd, bool relu, bool pool, float* y) {
   const int64_t Ho = H + pd[0] + pd[1] - kh + 1, Wo = W + pd[2] + pd[3] - kw + 1;
   const int64_t rows = pool ? Ho / 2 : Ho, cols = pool ? Wo / 2 : Wo;
   at::parallel_for(0, N * rows, 4, [&](int64_t r0, int64_t r1) {
-    std::vector<float> buf(static_cast<size_t>(2 * Wo * co));
+    std::vector<float> pair(static_cast<size_t>(pool ? 2 * Wo * co : 0));  // two conv rows: a 2-row map to pool
     for (int64_t r = r0; r < r1; r++) {
       const int64_t n = r / rows, i = r % rows;
       const float* xn = x + n * H * W * C;
       float* out = y + r * cols * co;
-      if (!pool) {
+      if (pool) {
+        smallConvRowAny(xn, H, W, C, w, kh, kw, co, bias, pd[0], pd[2], 2 * i, Wo, pair.data());
+        smallConvRowAny(xn, H, W, C, w, kh, kw, co, bias, pd[0], pd[2], 2 * i + 1, Wo, pair.data() + Wo * co);
+        maxPool2x2Forward<false>(pair.data(), 1, 2, Wo, co, out, nullptr);
+      } else {
         smallConvRowAny(xn, H, W, C, w, kh, kw, co, bias, pd[0], pd[2], i, Wo, out);
-        if (relu)
-          for (int64_t k = 0; k < Wo * co; k++) out[k] = out[k] > 0.0f || out[k] != out[k] ? out[k] : 0.0f;
-        continue;
       }
-      float* row0 = buf.data();
-      float* row1 = row0 + Wo * co;
-      smallConvRowAny(xn, H, W, C, w, kh, kw, co, bias, pd[0], pd[2], 2 * i, Wo, row0);
-      smallConvRowAny(xn, H, W, C, w, kh, kw, co, bias, pd[0], pd[2], 2 * i + 1, Wo, row1);
-      for (int64_t j = 0; j < cols; j++) {
-        const float* p0 = row0 + 2 * j * co;
-        const float* p1 = p0 + co;
-        const float* p2 = row1 + 2 * j * co;
-        const float* p3 = p2 + co;
-        for (int64_t c = 0; c < co; c++) {
-          float m = p0[c];
-          const float v1 = p1[c], v2 = p2[c], v3 = p3[c];
-          m = v1 > m || v1 != v1 ? v1 : m;
-          m = v2 > m || v2 != v2 ? v2 : m;
-          m = v3 > m || v3 != v3 ? v3 : m;
-          out[j * co + c] = relu && m <= 0.0f ? 0.0f : m;
-        }
-      }
+      if (relu)
+        for (int64_t k = 0; k < cols * co; k++) out[k] = out[k] > 0.0f || out[k] != out[k] ? out[k] : 0.0f;
     }
   });
 }

@@ -386,8 +386,9 @@ const isSpatial = (shape, axes, values) =>
   shape.length === 4 && axes.length === 2 && axes.includes(1) && axes.includes(2) && isFloat32Array(values);
 reduction('Mean', (b, x, axes, keep) => {
   if (x.dtype !== 'float32') return undefined;
-  if (isSpatial(x.shape, axes, b.values(x))) {
-    const [values] = addon.spatialMean(b.values(x), x.shape, false);
+  const xv = b.values(x);
+  if (isSpatial(x.shape, axes, xv)) {
+    const [values] = addon.spatialMean(xv, x.shape, false);
     return b.out([values, keep ? [x.shape[0], 1, 1, x.shape[3]] : [x.shape[0], x.shape[3]]], 'float32');
   }
   return b.out(call('aten::mean.dim', [b.arg(x), axes, keep]), 'float32');
@@ -1340,7 +1341,6 @@ function dnnlConv(backend, x, filter, bias, add, { strides, pad, activation, fil
     [xValues, xShape] = T(call('aten::contiguous', [[values, shape, null, null, elementStrides]]));
   }
   const info = conv2dInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, false);
-  const { top, bottom, left, right } = info.padInfo;
   const outShape = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
   let summand = null;
   if (add) {
@@ -1362,8 +1362,8 @@ function dnnlConv(backend, x, filter, bias, add, { strides, pad, activation, fil
     backend.values(filter),
     filterShape,
     backend.values(bias),
-    Array.isArray(strides) ? strides : [strides, strides],
-    [top, bottom, left, right],
+    convStrides(info),
+    dnnlPads(info),
     activation === 'relu',
     summand,
     !!pool2x2,
