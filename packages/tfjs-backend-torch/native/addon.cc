@@ -1532,6 +1532,23 @@ void smallConv(const float* x, int64_t N, int64_t H, int64_t W, int64_t C, const
 }
 #pragma GCC pop_options
 
+// The geometry of a conv call, checked (fn names the caller in errors): x [N,H,W,C], w HWIO [kh,kw,C,co], strides
+// (nullptr: 1, 1), pads [top,bottom,left,right], and the output's Ho, Wo.
+struct ConvGeometry {
+  int64_t N, H, W, C, kh, kw, co, Ho, Wo;
+  std::vector<int64_t> st, pd;
+  ConvGeometry(napi_env env, napi_value xShape, napi_value wShape, napi_value strides, napi_value pads, const char* fn) {
+    const auto xs = intList(env, xShape, "xShape", 4);
+    const auto ws = intList(env, wShape, "wShape", 4);
+    st = strides == nullptr ? std::vector<int64_t>{1, 1} : intList(env, strides, "strides", 2);
+    pd = intList(env, pads, "pads", 4);
+    N = xs[0], H = xs[1], W = xs[2], C = xs[3], kh = ws[0], kw = ws[1], co = ws[3];
+    if (ws[2] != C) throw JsError(std::string(fn) + ": the filter takes " + std::to_string(ws[2]) + " channels, x has " + std::to_string(C));
+    Ho = (H + pd[0] + pd[1] - kh) / st[0] + 1, Wo = (W + pd[2] + pd[3] - kw) / st[1] + 1;
+    if (Ho < 1 || Wo < 1) throw JsError(std::string(fn) + ": the filter is larger than the padded input");
+  }
+};
+
 // smallConv(x, xShape [N,H,W,C], w HWIO, wShape [kh,kw,C,co], bias | null, pads [top,bottom,left,right], relu, pool2x2)
 //   -> [values, shape]: stride 1, C = 1 (smallConvFits), see smallConv.
 bool smallConvFits(int64_t C, int64_t co) { return C >= 1 && C <= kSmallConvMaxC && co >= 1 && co <= kSmallConvMaxCo; }
@@ -1542,15 +1559,11 @@ napi_value SmallConv(napi_env env, napi_callback_info info) {
     NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
     if (argc < 8) throw JsError("smallConv(x, xShape, w, wShape, bias, pads, relu, pool2x2) needs eight arguments");
     const char* fn = "smallConv";
-    auto xs = intList(env, argv[1], "xShape", 4);
-    auto ws = intList(env, argv[3], "wShape", 4);
-    auto pd = intList(env, argv[5], "pads", 4);
-    const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], kh = ws[0], kw = ws[1], co = ws[3];
-    if (ws[2] != C) throw JsError("smallConv: the filter takes " + std::to_string(ws[2]) + " channels, x has " + std::to_string(C));
+    const ConvGeometry g(env, argv[1], argv[3], nullptr, argv[5], fn);
+    const auto& [N, H, W, C, kh, kw, co, Ho, Wo, st, pd] = g;
     if (!smallConvFits(C, co))
       throw JsError("smallConv: takes 1-" + std::to_string(kSmallConvMaxC) + " input and 1-" + std::to_string(kSmallConvMaxCo) +
                     " output channels, got " + std::to_string(C) + " and " + std::to_string(co));
-    const int64_t Ho = H + pd[0] + pd[1] - kh + 1, Wo = W + pd[2] + pd[3] - kw + 1;
     const bool relu = getNumber(env, argv[6], "relu") != 0, pool = getNumber(env, argv[7], "pool2x2") != 0;
     if (N < 1 || Ho < (pool ? 2 : 1) || Wo < (pool ? 2 : 1) || *std::min_element(pd.begin(), pd.end()) < 0)
       throw JsError("smallConv: the padded input is smaller than the filter" + std::string(pool ? " (or its output than the pool)" : ""));
@@ -1616,14 +1629,8 @@ napi_value DnnlConv(napi_env env, napi_callback_info info) {
     if (argc < 10) throw JsError("dnnlConv(x, xShape, wKey, w, wShape, bias, strides, pads, relu, sum, pool2x2?) needs ten arguments");
     using dt = dnnl::memory::data_type;
     using tag = dnnl::memory::format_tag;
-    auto xs = intList(env, argv[1], "xShape", 4);
-    auto ws = intList(env, argv[4], "wShape", 4);
-    auto st = intList(env, argv[6], "strides", 2);
-    auto pd = intList(env, argv[7], "pads", 4);
-    const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], kh = ws[0], kw = ws[1], co = ws[3];
-    if (ws[2] != C) throw JsError("dnnlConv: the filter takes " + std::to_string(ws[2]) + " channels, x has " + std::to_string(C));
-    const int64_t Ho = (H + pd[0] + pd[1] - kh) / st[0] + 1, Wo = (W + pd[2] + pd[3] - kw) / st[1] + 1;
-    if (Ho < 1 || Wo < 1) throw JsError("dnnlConv: the filter is larger than the padded input");
+    const ConvGeometry g(env, argv[1], argv[4], argv[6], argv[7], "dnnlConv");
+    const auto& [N, H, W, C, kh, kw, co, Ho, Wo, st, pd] = g;
     const float* x = floatArg(env, argv[0], static_cast<size_t>(N * H * W * C), "dnnlConv", "x", false);
     const std::string wKey = getString(env, argv[2]);
     const float* w = floatArg(env, argv[3], static_cast<size_t>(kh * kw * C * co), "dnnlConv", "w", true);
@@ -1759,27 +1766,15 @@ napi_value DnnlConv(napi_env env, napi_callback_info info) {
 
 // The geometry shared by the two gradients below: x [N,H,W,C], w [kh,kw,C,co], strides, pads [top,bottom,left,right]
 // (any, e.g. tfjs's 'same' with one row and column after only, which ATen cannot express), and dy [N,Ho,Wo,co].
-struct DnnlConvGeometry {
-  int64_t N, H, W, C, kh, kw, co, Ho, Wo;
-  std::vector<int64_t> st, pd;
+struct DnnlConvGeometry : ConvGeometry {
   std::string key;
   DnnlConvGeometry(napi_env env, napi_value xShape, napi_value wShape, napi_value strides, napi_value pads, napi_value dyShape,
-                   const char* fn) {
-    auto xs = intList(env, xShape, "xShape", 4);
-    auto ws = intList(env, wShape, "wShape", 4);
-    auto ds = intList(env, dyShape, "dyShape", 4);
-    st = intList(env, strides, "strides", 2);
-    pd = intList(env, pads, "pads", 4);
-    N = xs[0], H = xs[1], W = xs[2], C = xs[3], kh = ws[0], kw = ws[1], co = ws[3];
-    Ho = (H + pd[0] + pd[1] - kh) / st[0] + 1, Wo = (W + pd[2] + pd[3] - kw) / st[1] + 1;
-    if (ws[2] != C) throw JsError(std::string(fn) + ": the filter takes " + std::to_string(ws[2]) + " channels, x has " + std::to_string(C));
-    if (ds != std::vector<int64_t>{N, Ho, Wo, co})
+                   const char* fn)
+      : ConvGeometry(env, xShape, wShape, strides, pads, fn) {
+    if (intList(env, dyShape, "dyShape", 4) != std::vector<int64_t>{N, Ho, Wo, co})
       throw JsError(std::string(fn) + ": dy's shape is not the conv's output shape [" + std::to_string(N) + "," + std::to_string(Ho) + "," +
                     std::to_string(Wo) + "," + std::to_string(co) + "]");
-    for (auto v : xs) key += std::to_string(v) + ",";
-    for (auto v : ws) key += std::to_string(v) + ",";
-    for (auto v : st) key += std::to_string(v) + ",";
-    for (auto v : pd) key += std::to_string(v) + ",";
+    for (auto v : {N, H, W, C, kh, kw, C, co, st[0], st[1], pd[0], pd[1], pd[2], pd[3]}) key += std::to_string(v) + ",";
   }
   dnnl::memory::desc src(dnnl::memory::format_tag t = dnnl::memory::format_tag::nhwc) const {
     return {{N, C, H, W}, dnnl::memory::data_type::f32, t};
