@@ -13,6 +13,19 @@ import { reflectPad } from '../../lib/models/blurpool';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const torch = require('tfjs-backend-torch');
 const describeTorch = torch.isAvailable() ? describe : describe.skip;
+
+/** How many GCs of `kind` (perf_hooks' NODE_PERFORMANCE_GC_*) V8 ran during `run` and the 50 ms after it. */
+async function gcsDuring(kind: number, run: () => Promise<void> | void): Promise<number> {
+  let n = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as unknown as { detail: { kind: number } }).detail.kind === kind) n++;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  await run();
+  await new Promise((r) => setTimeout(r, 50));
+  obs.disconnect();
+  return n;
+}
 if (!torch.isAvailable()) console.warn(`torch kernel tests skipped: ${torch.unavailableReason()}`);
 
 /** NHWC conv2d with explicit padding, stride, dilation: out[n,i,j,o] = sum_{a,b,c} x[n,i*s+a*d-pt,j*s+b*d-pl,c] w[a,b,c,o]. */
@@ -466,20 +479,14 @@ describeTorch('torch backend kernels', () => {
     const x = tf.fill([2560, 4096], -1); // 40 MB
     tf.relu(x).dispose();
     await new Promise((r) => setTimeout(r, 50));
-    const majors: number[] = [];
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries())
-        if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(1);
+    const majors = await gcsDuring(constants.NODE_PERFORMANCE_GC_MAJOR, async () => {
+      for (let i = 0; i < 8; i++) {
+        tf.relu(x).dispose();
+        await new Promise((r) => setTimeout(r, 5));
+      }
     });
-    obs.observe({ entryTypes: ['gc'] });
-    for (let i = 0; i < 8; i++) {
-      tf.relu(x).dispose();
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await new Promise((r) => setTimeout(r, 50));
-    obs.disconnect();
     x.dispose();
-    expect(majors.length).toBe(0);
+    expect(majors).toBe(0);
   });
 
   it('outputs in a large block are views of one lasting buffer; freeing one twice cannot free the next', () => {
@@ -504,19 +511,13 @@ describeTorch('torch backend kernels', () => {
     v8.setFlagsFromString('--expose-gc');
     (vm.runInNewContext('gc') as () => void)(); // the buffers grow old (a step later, they would have)
     await new Promise((r) => setTimeout(r, 20));
-    let minors = 0;
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries())
-        if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minors++;
-    });
-    obs.observe({ entryTypes: ['gc'] });
     const keep: tf.Tensor[] = [];
-    for (let i = 0; i < 8; i++) {
-      keep.push(tf.relu(x)); // 64 MB of outputs alive at the end, as activations in a forward pass
-      new Float32Array(256); // a JS allocation off the heap (tfjs's cpu kernels make such arrays)
-    }
-    await new Promise((r) => setTimeout(r, 50));
-    obs.disconnect();
+    const minors = await gcsDuring(constants.NODE_PERFORMANCE_GC_MINOR, () => {
+      for (let i = 0; i < 8; i++) {
+        keep.push(tf.relu(x)); // 64 MB of outputs alive at the end, as activations in a forward pass
+        new Float32Array(256); // a JS allocation off the heap (tfjs's cpu kernels make such arrays)
+      }
+    });
     tf.dispose([x, ...keep]);
     expect(minors).toBeLessThan(2); // 7 with a buffer per output
   });
